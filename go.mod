@@ -1,0 +1,3 @@
+module github.com/cxaudit/cxaudit
+
+go 1.26.8

@@ -1,0 +1,124 @@
+package cxaudit
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
+
+// Category groups rules by the problem they find.
+type Category string
+
+const (
+	CategoryCRMHygiene        Category = "crm_hygiene"
+	CategorySeverityTagging   Category = "severity_tagging"
+	CategoryBacklogAging      Category = "backlog_aging"
+	CategoryEscalationQuality Category = "escalation_quality"
+	CategoryCrossSystem       Category = "cross_system"
+)
+
+// Categories lists every category in display order.
+var Categories = []Category{CategoryCRMHygiene, CategorySeverityTagging, CategoryBacklogAging, CategoryEscalationQuality, CategoryCrossSystem}
+
+// Severity is how urgent a finding is. It sets a Salesforce Task's priority.
+type Severity string
+
+const (
+	SeverityCritical Severity = "critical"
+	SeverityHigh     Severity = "high"
+	SeverityMedium   Severity = "medium"
+	SeverityLow      Severity = "low"
+)
+
+// Severities lists every severity, most severe first.
+var Severities = []Severity{SeverityCritical, SeverityHigh, SeverityMedium, SeverityLow}
+
+// EntityKind is the kind of record a rule applies to.
+type EntityKind string
+
+const (
+	EntityTicket       EntityKind = "ticket"
+	EntityOrganization EntityKind = "organization"
+	EntityAccount      EntityKind = "account"
+)
+
+// Mode says whether a rule's findings are written back.
+type Mode string
+
+const (
+	// ModeObserve records findings but writes nothing to Zendesk or Salesforce.
+	ModeObserve Mode = "observe"
+	// ModeEnforce records findings and writes them back.
+	ModeEnforce Mode = "enforce"
+)
+
+// FindingStatus is where a finding is in its life.
+type FindingStatus string
+
+const (
+	FindingOpen     FindingStatus = "open"
+	FindingResolved FindingStatus = "resolved"
+)
+
+// Finding is one rule matching one entity. There is at most one finding per
+// (rule, entity): its Fingerprint. It stays open while the rule's condition
+// holds and is resolved when it clears; if the condition returns, the same
+// finding reopens.
+type Finding struct {
+	Fingerprint string        `json:"fingerprint"`
+	RuleID      string        `json:"rule_id"`
+	RuleVersion string        `json:"rule_version"`
+	Title       string        `json:"title"`
+	Category    Category      `json:"category"`
+	Severity    Severity      `json:"severity"`
+	Mode        Mode          `json:"mode"`
+	EntityKind  EntityKind    `json:"entity_kind"`
+	EntityID    string        `json:"entity_id"`
+	Message     string        `json:"message"`
+	Status      FindingStatus `json:"status"`
+	OpenedAt    time.Time     `json:"opened_at"`
+	UpdatedAt   time.Time     `json:"updated_at"`
+	ResolvedAt  *time.Time    `json:"resolved_at,omitempty"`
+
+	// Where the finding is written back; empty when it is not.
+	Actions Actions `json:"actions"`
+}
+
+// Actions are what a rule writes back for each finding.
+type Actions struct {
+	// ZendeskNote adds the finding to the ticket's internal note.
+	ZendeskNote bool `json:"zendesk_note,omitempty"`
+	// ZendeskTags are added to the ticket while the finding is open and
+	// removed when it resolves.
+	ZendeskTags []string `json:"zendesk_tags,omitempty"`
+	// SalesforceTask creates a Task on the account.
+	SalesforceTask *TaskAction `json:"salesforce_task,omitempty"`
+}
+
+// TaskAction describes the Salesforce Task a finding becomes.
+type TaskAction struct {
+	// Priority is the Task's Priority (High, Normal, Low). Empty derives it
+	// from the finding's severity.
+	Priority string `json:"priority,omitempty"`
+	// DueInDays sets ActivityDate this many days after the finding opened.
+	DueInDays int `json:"due_in_days,omitempty"`
+}
+
+// TaskPriority maps a severity to a Salesforce Task priority.
+func TaskPriority(s Severity) string {
+	switch s {
+	case SeverityCritical, SeverityHigh:
+		return "High"
+	case SeverityLow:
+		return "Low"
+	}
+	return "Normal"
+}
+
+// Fingerprint identifies the finding of rule ruleID on one entity. It is
+// stable across runs, restarts and rule edits, and short enough to travel
+// as a marker in notes and Task subjects.
+func Fingerprint(ruleID string, kind EntityKind, entityID string) string {
+	h := sha256.Sum256([]byte(ruleID + "\x00" + string(kind) + "\x00" + entityID))
+	return hex.EncodeToString(h[:8])
+}
