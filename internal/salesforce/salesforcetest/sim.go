@@ -1,0 +1,517 @@
+// Package salesforcetest is an in-memory Salesforce REST API for tests, in
+// the spirit of net/http/httptest: it serves the Accounts, Contacts,
+// Opportunities and Users of a simworld.World, and the Tasks written to it,
+// over the real wire format.
+//
+// It understands the SOQL subset cxaudit uses (SELECT … FROM … WHERE …
+// ORDER BY … LIMIT, with AND, OR, NOT, LIKE, IN and one level of
+// relationship fields such as Owner.IsActive), pages query results through
+// nextRecordsUrl, creates and updates Tasks through sObject Collections
+// (composite/sobjects) and the single-record sobjects resource, counts API
+// usage against a daily limit (the Sforce-Limit-Info header), and can
+// inject faults. Everything is deterministic: the same World and the same
+// requests give the same Ids and the same responses.
+package salesforcetest
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/simworld"
+)
+
+// Options configure a simulator.
+type Options struct {
+	// World is the customer base served. Nil serves an empty org.
+	World *simworld.World
+	// AccessToken is the bearer token accepted. Empty accepts any non-empty
+	// token.
+	AccessToken string
+	// DailyLimit is the number of API requests allowed per 24 hours.
+	// Default 100000.
+	DailyLimit int
+	// PageSize is the query batch size. Default 2000.
+	PageSize int
+	// Now is the simulator's clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Stats count what the simulator has served.
+type Stats struct {
+	// Requests counts every request received, rejected ones included.
+	Requests int
+	// ByEndpoint counts requests by method and endpoint, for example
+	// "GET /query", "GET /query/{locator}", "POST /composite/sobjects".
+	ByEndpoint map[string]int
+	// TasksCreated and TasksUpdated count records written.
+	TasksCreated int
+	TasksUpdated int
+	// CompositeCalls counts composite/sobjects requests (POST and PATCH)
+	// that reached the handler, including those failed by an injected
+	// fault after the write was applied.
+	CompositeCalls int
+	// LimitExceeded counts requests refused with REQUEST_LIMIT_EXCEEDED.
+	LimitExceeded int
+}
+
+// Faults make the simulator misbehave, deterministically for a given Seed.
+type Faults struct {
+	// ErrorRate is the share of requests answered 503 SERVER_UNAVAILABLE.
+	// A write picked for failure is applied first half of the time, as when
+	// a response is lost after the commit.
+	ErrorRate float64
+	// Latency delays every response.
+	Latency time.Duration
+	// MalformedRate is the share of successful responses whose body is cut
+	// short.
+	MalformedRate float64
+	// Seed seeds the fault picker.
+	Seed uint64
+}
+
+// Sim is a simulated Salesforce org. It is an http.Handler and safe for
+// concurrent use.
+type Sim struct {
+	opts Options
+
+	mu          sync.Mutex
+	data        store
+	cursors     map[string][]json.RawMessage
+	cursorOrder []string
+	nextCursor  int
+	nextTask    int
+	usage       int
+	windowStart time.Time
+	stats       Stats
+	failNext    int
+	failStatus  int
+	faults      Faults
+	rng         *rand.Rand
+}
+
+// maxCursors bounds the query cursors kept open for nextRecordsUrl; the
+// oldest is dropped first, as Salesforce expires idle cursors.
+const maxCursors = 64
+
+// New returns a simulator serving opts.World.
+func New(opts Options) *Sim {
+	if opts.DailyLimit <= 0 {
+		opts.DailyLimit = 100000
+	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = 2000
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Sim{
+		opts:    opts,
+		data:    store{},
+		cursors: map[string][]json.RawMessage{},
+		stats:   Stats{ByEndpoint: map[string]int{}},
+		rng:     rand.New(rand.NewPCG(0, 0)),
+	}
+	for _, o := range schema {
+		s.data[o.name] = map[string]record{}
+	}
+	if w := opts.World; w != nil {
+		for _, u := range w.SalesforceUsers {
+			s.data["User"][u.ID] = record{"Id": u.ID, "Name": u.Name, "IsActive": u.IsActive}
+		}
+		for _, a := range w.Accounts {
+			s.data["Account"][a.ID] = accountRecord(a)
+			for _, c := range a.Contacts {
+				s.data["Contact"][c.ID] = record{
+					"Id": c.ID, "AccountId": c.AccountID, "Name": c.Name, "Email": nullable(c.Email),
+					"Title": nullable(c.Title), "SystemModstamp": stamp(c.SystemModstamp),
+				}
+			}
+			for _, o := range a.Opportunities {
+				s.data["Opportunity"][o.ID] = record{
+					"Id": o.ID, "AccountId": o.AccountID, "Name": o.Name, "StageName": o.StageName,
+					"Type": nullable(o.Type), "Amount": o.Amount, "CloseDate": dateValue(o.CloseDate),
+					"IsClosed": o.IsClosed, "IsWon": o.IsWon, "SystemModstamp": stamp(o.SystemModstamp),
+				}
+			}
+		}
+	}
+	return s
+}
+
+// NewServer starts an httptest.Server in front of a new simulator. The
+// caller closes the server.
+func NewServer(opts Options) (*Sim, *httptest.Server) {
+	s := New(opts)
+	return s, httptest.NewServer(s)
+}
+
+func accountRecord(a cxaudit.Account) record {
+	return record{
+		"Id": a.ID, "Name": a.Name, "OwnerId": a.OwnerID, "Website": nullable(a.Website),
+		"Type": nullable(a.Type), "Industry": nullable(a.Industry), "Renewal_Date__c": dateValue(a.RenewalDate),
+		"Health__c": nullable(a.Health), "Tier__c": nullable(a.Tier), "SystemModstamp": stamp(a.SystemModstamp),
+		"IsDeleted": false,
+	}
+}
+
+// nullable stores an empty string as null, as Salesforce does.
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func dateValue(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// stamp truncates t to Salesforce's millisecond precision.
+func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func timePtr(v any) *time.Time {
+	t, ok := v.(time.Time)
+	if !ok {
+		return nil
+	}
+	return &t
+}
+
+// Tasks returns every Task, ordered by Id.
+func (s *Sim) Tasks() []cxaudit.Task {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tasks := make([]cxaudit.Task, 0, len(s.data["Task"]))
+	for _, r := range s.data["Task"] {
+		tasks = append(tasks, cxaudit.Task{
+			ID: str(r["Id"]), WhatID: str(r["WhatId"]), OwnerID: str(r["OwnerId"]),
+			Subject: str(r["Subject"]), Description: str(r["Description"]), Priority: str(r["Priority"]),
+			Status: str(r["Status"]), ActivityDate: timePtr(r["ActivityDate"]),
+		})
+	}
+	slices.SortFunc(tasks, func(a, b cxaudit.Task) int { return strings.Compare(a.ID, b.ID) })
+	return tasks
+}
+
+// Stats returns a copy of the counters.
+func (s *Sim) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.ByEndpoint = maps.Clone(s.stats.ByEndpoint)
+	return st
+}
+
+// UpdateAccount edits an account as a user would: fn changes it and its
+// SystemModstamp moves forward. Changes to Id, OwnerActive, Contacts and
+// Opportunities are ignored. It panics if the account does not exist.
+func (s *Sim) UpdateAccount(id string, fn func(*cxaudit.Account)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.data["Account"][id]
+	if r == nil {
+		panic(fmt.Sprintf("salesforcetest: no account %q", id))
+	}
+	owner := s.data.get("User", str(r["OwnerId"]))
+	a := cxaudit.Account{
+		ID: id, Name: str(r["Name"]), OwnerID: str(r["OwnerId"]), OwnerActive: owner != nil && owner["IsActive"] == true,
+		Website: str(r["Website"]), Type: str(r["Type"]), Industry: str(r["Industry"]),
+		Tier: str(r["Tier__c"]), Health: str(r["Health__c"]), RenewalDate: timePtr(r["Renewal_Date__c"]),
+	}
+	fn(&a)
+	a.ID = id
+	nr := accountRecord(a)
+	nr["SystemModstamp"] = s.bump(r["SystemModstamp"])
+	s.data["Account"][id] = nr
+}
+
+// CompleteTask marks a task Completed, as its owner would. It panics if the
+// task does not exist.
+func (s *Sim) CompleteTask(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.data["Task"][id]
+	if r == nil {
+		panic(fmt.Sprintf("salesforcetest: no task %q", id))
+	}
+	r["Status"], r["IsClosed"] = "Completed", true
+	r["SystemModstamp"] = s.bump(r["SystemModstamp"])
+}
+
+// bump returns the modstamp for an edit: now, and always after prev.
+func (s *Sim) bump(prev any) time.Time {
+	now := stamp(s.opts.Now())
+	if p, ok := prev.(time.Time); ok && !now.After(p) {
+		now = p.Add(time.Millisecond)
+	}
+	return now
+}
+
+// FailNext makes the next n authorized requests fail with status. A write
+// failed this way is applied first: the client sees an error for a write
+// that happened, as when the response is lost after the commit.
+func (s *Sim) FailNext(n int, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext, s.failStatus = n, status
+}
+
+// SetFaults replaces the random faults.
+func (s *Sim) SetFaults(f Faults) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = f
+	s.rng = rand.New(rand.NewPCG(f.Seed, f.Seed^0x5f0e_c0de))
+}
+
+// apiError is one entry of Salesforce's JSON error array.
+type apiError struct {
+	Message   string   `json:"message"`
+	ErrorCode string   `json:"errorCode"`
+	Fields    []string `json:"fields,omitempty"`
+}
+
+// response is what a handler answers before faults and the limit header
+// are applied.
+type response struct {
+	status int
+	body   any // marshalled as JSON; nil for no body
+}
+
+func errorResponse(status int, code, format string, args ...any) response {
+	return response{status, []apiError{{Message: fmt.Sprintf(format, args...), ErrorCode: code}}}
+}
+
+var pathRE = regexp.MustCompile(`^/services/data/v(\d+\.\d+)/(.*)$`)
+
+// endpoint names a request for Stats.ByEndpoint.
+func endpoint(r *http.Request) string {
+	m := pathRE.FindStringSubmatch(r.URL.Path)
+	if m == nil {
+		return r.Method + " " + r.URL.Path
+	}
+	rest := strings.TrimSuffix(m[2], "/")
+	switch {
+	case rest == "query":
+		return r.Method + " /query"
+	case strings.HasPrefix(rest, "query/"):
+		return r.Method + " /query/{locator}"
+	case strings.HasPrefix(rest, "sobjects/") && strings.Count(rest, "/") == 2:
+		i := strings.LastIndexByte(rest, '/')
+		return r.Method + " /" + rest[:i] + "/{id}"
+	}
+	return r.Method + " /" + rest
+}
+
+func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.stats.Requests++
+	s.stats.ByEndpoint[endpoint(r)]++
+	latency := s.faults.Latency
+	s.mu.Unlock()
+
+	if latency > 0 {
+		select {
+		case <-time.After(latency):
+		case <-r.Context().Done():
+			return
+		}
+	}
+
+	resp, usage, malformedBody := s.serve(r)
+	w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", usage, s.opts.DailyLimit))
+	if resp.body == nil {
+		w.WriteHeader(resp.status)
+		return
+	}
+	b, err := json.Marshal(resp.body)
+	if err != nil {
+		panic(err)
+	}
+	if malformedBody {
+		b = b[:len(b)/2]
+	}
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(resp.status)
+	_, _ = w.Write(b)
+}
+
+// serve authorizes, meters and routes one request, applying faults. It
+// returns the response, the API usage to report and whether to cut the
+// body short.
+func (s *Sim) serve(r *http.Request) (response, int, bool) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	authorized := ok && token != "" &&
+		(s.opts.AccessToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.AccessToken)) == 1)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !authorized {
+		return errorResponse(http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid"), s.usage, false
+	}
+	now := s.opts.Now()
+	if s.windowStart.IsZero() || now.Sub(s.windowStart) >= 24*time.Hour {
+		s.windowStart, s.usage = now, 0
+	}
+	s.usage++
+	if s.usage > s.opts.DailyLimit {
+		s.stats.LimitExceeded++
+		return errorResponse(http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."), s.usage, false
+	}
+
+	write := r.Method != http.MethodGet && r.Method != http.MethodHead
+	var fail int
+	applyFirst := write
+	switch {
+	case s.failNext > 0:
+		s.failNext--
+		fail = s.failStatus
+	case s.faults.ErrorRate > 0 && s.rng.Float64() < s.faults.ErrorRate:
+		fail = http.StatusServiceUnavailable
+		applyFirst = write && s.rng.IntN(2) == 0
+	}
+	if fail != 0 {
+		if applyFirst {
+			s.route(r)
+		}
+		return faultResponse(fail), s.usage, false
+	}
+	resp := s.route(r)
+	malformedBody := resp.status < 300 && resp.body != nil &&
+		s.faults.MalformedRate > 0 && s.rng.Float64() < s.faults.MalformedRate
+	return resp, s.usage, malformedBody
+}
+
+func faultResponse(status int) response {
+	switch {
+	case status == http.StatusUnauthorized:
+		return errorResponse(status, "INVALID_SESSION_ID", "Session expired or invalid")
+	case status == http.StatusForbidden:
+		return errorResponse(status, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+	case status == http.StatusServiceUnavailable:
+		return errorResponse(status, "SERVER_UNAVAILABLE", "Server temporarily unavailable; please retry.")
+	case status >= 500:
+		return errorResponse(status, "UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId if you contact support: 1234567-89 (-1)")
+	}
+	return errorResponse(status, "BAD_REQUEST", "Simulated failure.")
+}
+
+// route dispatches an authorized request. The caller holds s.mu.
+func (s *Sim) route(r *http.Request) response {
+	m := pathRE.FindStringSubmatch(r.URL.Path)
+	if m == nil {
+		return errorResponse(http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+	}
+	version, rest := m[1], strings.TrimSuffix(m[2], "/")
+	parts := strings.Split(rest, "/")
+	allow := func(methods ...string) (response, bool) {
+		if slices.Contains(methods, r.Method) {
+			return response{}, true
+		}
+		return errorResponse(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",
+			"HTTP Method '%s' not allowed. Allowed are %s", r.Method, strings.Join(methods, ",")), false
+	}
+	switch {
+	case rest == "query":
+		if resp, ok := allow(http.MethodGet); !ok {
+			return resp
+		}
+		return s.query(r.URL.Query().Get("q"), version)
+	case len(parts) == 2 && parts[0] == "query":
+		if resp, ok := allow(http.MethodGet); !ok {
+			return resp
+		}
+		return s.queryMore(parts[1], version)
+	case rest == "composite/sobjects":
+		if resp, ok := allow(http.MethodPost, http.MethodPatch); !ok {
+			return resp
+		}
+		s.stats.CompositeCalls++
+		return s.collection(r)
+	case len(parts) == 2 && parts[0] == "sobjects":
+		if resp, ok := allow(http.MethodPost); !ok {
+			return resp
+		}
+		return s.createOne(r, parts[1])
+	case len(parts) == 3 && parts[0] == "sobjects":
+		if resp, ok := allow(http.MethodPatch); !ok {
+			return resp
+		}
+		return s.updateOne(r, parts[1], parts[2])
+	}
+	return errorResponse(http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+}
+
+type queryResult struct {
+	TotalSize      int               `json:"totalSize"`
+	Done           bool              `json:"done"`
+	NextRecordsURL string            `json:"nextRecordsUrl,omitempty"`
+	Records        []json.RawMessage `json:"records"`
+}
+
+func (s *Sim) query(soql, version string) response {
+	if strings.TrimSpace(soql) == "" {
+		return errorResponse(http.StatusBadRequest, "MALFORMED_QUERY", "A query string has to be specified")
+	}
+	q, err := parse(soql)
+	if err == nil {
+		var p *plan
+		if p, err = compile(soql, q, s.data); err == nil {
+			rows := p.run(s.data, version)
+			if len(rows) <= s.opts.PageSize {
+				return response{http.StatusOK, queryResult{TotalSize: len(rows), Done: true, Records: rows}}
+			}
+			s.nextCursor++
+			id := fmt.Sprintf("01g%015d", s.nextCursor)
+			s.cursors[id] = rows
+			s.cursorOrder = append(s.cursorOrder, id)
+			if len(s.cursorOrder) > maxCursors {
+				delete(s.cursors, s.cursorOrder[0])
+				s.cursorOrder = s.cursorOrder[1:]
+			}
+			return s.page(id, 0, version)
+		}
+	}
+	qe := err.(*queryError)
+	return errorResponse(http.StatusBadRequest, qe.code, "%s", qe.msg)
+}
+
+func (s *Sim) queryMore(locator, version string) response {
+	id, off, ok := strings.Cut(locator, "-")
+	n, err := strconv.Atoi(off)
+	if !ok || err != nil || n < 0 || s.cursors[id] == nil || n > len(s.cursors[id]) {
+		return errorResponse(http.StatusBadRequest, "INVALID_QUERY_LOCATOR", "invalid query locator")
+	}
+	return s.page(id, n, version)
+}
+
+func (s *Sim) page(id string, off int, version string) response {
+	rows := s.cursors[id]
+	end := min(off+s.opts.PageSize, len(rows))
+	res := queryResult{TotalSize: len(rows), Done: end == len(rows), Records: rows[off:end]}
+	if !res.Done {
+		res.NextRecordsURL = fmt.Sprintf("/services/data/v%s/query/%s-%d", version, id, end)
+	}
+	return response{http.StatusOK, res}
+}
