@@ -1,0 +1,183 @@
+package zendesktest
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"time"
+)
+
+func (s *Sim) routes() {
+	mux := http.NewServeMux()
+	mux.HandleFunc(EndpointExportTickets, s.exportTickets)
+	mux.HandleFunc(EndpointExportOrganizations, s.exportOrganizations)
+	mux.HandleFunc(EndpointExportUsers, s.exportUsers)
+	mux.HandleFunc(EndpointShowTicket, s.showTicket)
+	mux.HandleFunc(EndpointTicketComments, s.ticketComments)
+	mux.HandleFunc(EndpointUpdateTicket, s.updateTicket)
+	mux.HandleFunc(EndpointMe, s.me)
+	mux.HandleFunc(EndpointShowUser, s.showUser)
+	s.mux = mux
+}
+
+// verdict is what the fault injection and the rate limiter decided about
+// one request.
+type verdict struct {
+	status     int  // non-zero: answer with this failure
+	retryAfter int  // seconds, for a 429
+	applyFirst bool // run the handler before failing (a lost write response)
+	malformed  bool // cut the body of a successful GET in half
+	limit      int
+	remaining  int
+}
+
+// ServeHTTP serves the Zendesk API.
+func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Handler finds the route for the stats; ServeHTTP below sets the path
+	// values the handlers read.
+	_, pattern := s.mux.Handler(r)
+	endpoint := pattern
+	if endpoint == "" {
+		endpoint = EndpointUnknown
+	}
+
+	s.mu.Lock()
+	s.stats.Requests++
+	s.stats.ByEndpoint[endpoint]++
+	latency := s.faults.Latency
+	s.mu.Unlock()
+
+	if latency > 0 && !sleep(r.Context(), latency) {
+		return
+	}
+
+	v := s.judge(r, endpoint)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Rate-Limit", strconv.Itoa(v.limit))
+	w.Header().Set("X-Rate-Limit-Remaining", strconv.Itoa(v.remaining))
+
+	if v.status != 0 && !v.applyFirst {
+		writeFailure(w, v)
+		return
+	}
+	if !s.authorized(r) {
+		if v.status != 0 {
+			writeFailure(w, v)
+			return
+		}
+		writeJSON(w, http.StatusUnauthorized, wireError{Error: "Couldn't authenticate you"})
+		return
+	}
+	if endpoint == EndpointUnknown {
+		writeJSON(w, http.StatusNotFound, wireError{Error: "InvalidEndpoint", Description: "Not found"})
+		return
+	}
+
+	rec := httptest.NewRecorder()
+	s.mux.ServeHTTP(rec, r)
+	if v.status != 0 {
+		writeFailure(w, v)
+		return
+	}
+	body := rec.Body.Bytes()
+	if v.malformed && rec.Code == http.StatusOK {
+		body = body[:len(body)/2]
+	}
+	for k, vals := range rec.Header() {
+		w.Header()[k] = vals
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(body)
+}
+
+// judge applies FailNext, the rate limit and the random faults, in that
+// order.
+func (s *Sim) judge(r *http.Request, endpoint string) (v verdict) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	now := s.now()
+	if now.Before(s.windowStart) || !now.Before(s.windowStart.Add(time.Minute)) {
+		s.windowStart, s.windowCount = now, 0
+	}
+	v.limit = s.rateLimit
+	defer func() {
+		v.remaining = max(s.rateLimit-s.windowCount, 0)
+		if v.status == http.StatusTooManyRequests {
+			s.stats.RateLimited++
+		}
+	}()
+	isWrite := endpoint == EndpointUpdateTicket
+
+	if s.failN > 0 {
+		s.failN--
+		v.status = s.failStatus
+		if v.status == http.StatusTooManyRequests {
+			v.retryAfter = 1
+		}
+		v.applyFirst = isWrite && s.faults.LoseWriteResponses && v.status >= 500
+		return v
+	}
+	if s.windowCount >= s.rateLimit {
+		v.status = http.StatusTooManyRequests
+		wait := s.windowStart.Add(time.Minute).Sub(now)
+		v.retryAfter = max(int(math.Ceil(wait.Seconds())), 1)
+		return v
+	}
+	s.windowCount++
+	if s.faults.ErrorRate > 0 && s.dice.Float64() < s.faults.ErrorRate {
+		v.status = []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}[s.dice.IntN(3)]
+		v.applyFirst = isWrite && s.faults.LoseWriteResponses
+		return v
+	}
+	if r.Method == http.MethodGet && s.faults.MalformedRate > 0 && s.dice.Float64() < s.faults.MalformedRate {
+		v.malformed = true
+	}
+	return v
+}
+
+func (s *Sim) authorized(r *http.Request) bool {
+	user, pass, ok := r.BasicAuth()
+	return ok && user == s.email+"/token" && pass == s.token
+}
+
+func writeFailure(w http.ResponseWriter, v verdict) {
+	if v.status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", strconv.Itoa(v.retryAfter))
+		writeJSON(w, v.status, wireError{Error: "TooManyRequests", Description: "You have exceeded the rate limit. Retry after the number of seconds in Retry-After."})
+		return
+	}
+	writeJSON(w, v.status, wireError{Error: http.StatusText(v.status), Description: "Injected failure"})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":"InternalError"}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func baseURL(r *http.Request) string {
+	if r.TLS != nil {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
+}

@@ -1,0 +1,351 @@
+// Package zendesktest is an in-memory Zendesk Support API, in the spirit of
+// net/http/httptest: tests point the real adapter at it over HTTP and then
+// inspect what it received and what state it holds.
+//
+// The simulator is deterministic (given a deterministic clock and fault
+// seed), safe for concurrent use, and speaks the wire format of the real
+// API for the endpoints cxaudit uses: the cursor-based incremental ticket
+// and user exports, the time-based incremental organization export, ticket
+// show, ticket comments with cursor pagination, users/me and ticket update
+// with additional_tags, remove_tags and safe_update. Every response carries
+// X-Rate-Limit and X-Rate-Limit-Remaining; over the limit it answers 429 with
+// Retry-After.
+package zendesktest
+
+import (
+	"cmp"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/simworld"
+)
+
+// Defaults of Options.
+const (
+	DefaultEmail     = "cxaudit@example.com"
+	DefaultAPIToken  = "zendesktest-token"
+	DefaultRateLimit = 700
+	DefaultPageSize  = 1000
+)
+
+// Endpoint keys of Stats.ByEndpoint: the method and route pattern of each
+// endpoint the simulator serves. Requests to unknown routes count under
+// EndpointUnknown.
+const (
+	EndpointExportTickets       = "GET /api/v2/incremental/tickets/cursor.json"
+	EndpointExportOrganizations = "GET /api/v2/incremental/organizations.json"
+	EndpointExportUsers         = "GET /api/v2/incremental/users/cursor.json"
+	EndpointShowTicket          = "GET /api/v2/tickets/{id}"
+	EndpointTicketComments      = "GET /api/v2/tickets/{id}/comments.json"
+	EndpointUpdateTicket        = "PUT /api/v2/tickets/{id}"
+	EndpointMe                  = "GET /api/v2/users/me.json"
+	EndpointShowUser            = "GET /api/v2/users/{id}"
+	EndpointUnknown             = "unknown"
+)
+
+// Options configure a Sim.
+type Options struct {
+	// World is served: its organizations, users and tickets are copied.
+	// A ticket's Comments become its comments and its Metrics its
+	// ticket_metrics. Nil serves an empty account.
+	World *simworld.World
+	// Email and APIToken are the only credentials accepted, as Basic auth
+	// "Email/token:APIToken". Defaults DefaultEmail and DefaultAPIToken.
+	Email, APIToken string
+	// RateLimit is the number of requests allowed per minute (a fixed
+	// window on the Now clock). Zero means DefaultRateLimit.
+	RateLimit int
+	// PageSize is the default page size of the incremental exports. Zero
+	// means DefaultPageSize, as in the real API.
+	PageSize int
+	// Now is the simulator's clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Faults are failures the simulator injects at random.
+type Faults struct {
+	// ErrorRate is the share of requests (0..1) that fail with a 5xx
+	// before doing anything.
+	ErrorRate float64
+	// Latency delays every response.
+	Latency time.Duration
+	// MalformedRate is the share of successful GET responses (0..1) whose
+	// JSON body is cut in half.
+	MalformedRate float64
+	// LoseWriteResponses makes an injected failure (FailNext or ErrorRate)
+	// of a ticket update apply the update before answering with the error,
+	// as when a gateway times out on a write that went through.
+	LoseWriteResponses bool
+	// Seed seeds the fault dice.
+	Seed uint64
+}
+
+// Stats count what the simulator received.
+type Stats struct {
+	// Requests counts every request, failed ones included.
+	Requests int
+	// ByEndpoint counts requests by Endpoint* key.
+	ByEndpoint map[string]int
+	// TicketUpdates counts ticket updates applied through the API.
+	TicketUpdates int
+	// NotesAdded counts comments added through the API.
+	NotesAdded int
+	// RateLimited counts 429 responses.
+	RateLimited int
+}
+
+// Sim is a simulated Zendesk account. It implements http.Handler.
+type Sim struct {
+	email, token string
+	rateLimit    int
+	pageSize     int
+	now          func() time.Time
+	mux          *http.ServeMux
+
+	mu      sync.Mutex
+	orgs    []cxaudit.Organization
+	users   []cxaudit.User
+	tickets map[int64]*ticketState
+	apiUser int64
+
+	seq        int64            // change sequence of tickets, orders the export
+	maxUpdated time.Time        // latest ticket updated_at, keeps bumps monotonic
+	nextID     int64            // comment and audit ids
+	htmlBodies map[int64]string // html_body of comments written as HTML
+
+	windowStart time.Time
+	windowCount int
+
+	failN, failStatus int
+	faults            Faults
+	dice              *rand.Rand
+
+	stats Stats
+}
+
+type ticketState struct {
+	cxaudit.Ticket
+	seq     int64
+	deleted bool
+}
+
+// New returns a Sim serving opts.World.
+func New(opts Options) *Sim {
+	s := &Sim{
+		email:      cmp.Or(opts.Email, DefaultEmail),
+		token:      cmp.Or(opts.APIToken, DefaultAPIToken),
+		rateLimit:  cmp.Or(opts.RateLimit, DefaultRateLimit),
+		pageSize:   cmp.Or(opts.PageSize, DefaultPageSize),
+		now:        opts.Now,
+		tickets:    map[int64]*ticketState{},
+		htmlBodies: map[int64]string{},
+		nextID:     9_000_000,
+		dice:       rand.New(rand.NewPCG(0, 0)),
+		stats:      Stats{ByEndpoint: map[string]int{}},
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	created := s.now().UTC().Truncate(time.Second)
+	if w := opts.World; w != nil {
+		if !w.Now.IsZero() {
+			created = w.Now
+		}
+		for _, o := range w.Organizations {
+			s.orgs = append(s.orgs, cloneOrg(o))
+		}
+		s.users = slices.Clone(w.Users)
+		ordered := make([]cxaudit.Ticket, len(w.Tickets))
+		for i, t := range w.Tickets {
+			ordered[i] = cloneTicket(t)
+		}
+		slices.SortStableFunc(ordered, func(a, b cxaudit.Ticket) int {
+			return cmp.Or(a.UpdatedAt.Compare(b.UpdatedAt), cmp.Compare(a.ID, b.ID))
+		})
+		for _, t := range ordered {
+			s.seq++
+			t.UpdatedAt = t.UpdatedAt.UTC().Truncate(time.Second)
+			s.tickets[t.ID] = &ticketState{Ticket: t, seq: s.seq}
+			if t.UpdatedAt.After(s.maxUpdated) {
+				s.maxUpdated = t.UpdatedAt
+			}
+			for _, c := range t.Comments {
+				s.nextID = max(s.nextID, c.ID+1)
+			}
+		}
+	}
+	s.apiUser = s.ensureAPIUser(created)
+	s.routes()
+	return s
+}
+
+// NewServer starts an httptest.Server serving a new Sim. The caller closes
+// the server.
+func NewServer(opts Options) (*Sim, *httptest.Server) {
+	s := New(opts)
+	return s, httptest.NewServer(s)
+}
+
+// ensureAPIUser finds the user the API credentials belong to, creating an
+// admin with a stable id when the world lacks one.
+func (s *Sim) ensureAPIUser(created time.Time) int64 {
+	var maxID int64
+	for _, u := range s.users {
+		if strings.EqualFold(u.Email, s.email) {
+			return u.ID
+		}
+		maxID = max(maxID, u.ID)
+	}
+	id := max(int64(90_000_000_001), maxID+1)
+	s.users = append(s.users, cxaudit.User{ID: id, Name: "cxaudit", Email: s.email, Role: "admin", UpdatedAt: created})
+	return id
+}
+
+// APIUserID returns the id of the user the API credentials belong to: the
+// author of every comment written through the API.
+func (s *Sim) APIUserID() int64 { return s.apiUser }
+
+// Ticket returns the current state of ticket id, with its comments, tags
+// and metrics. Deleted and unknown tickets are not found.
+func (s *Sim) Ticket(id int64) (cxaudit.Ticket, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tickets[id]
+	if !ok || t.deleted {
+		return cxaudit.Ticket{}, false
+	}
+	return cloneTicket(t.Ticket), true
+}
+
+// Stats returns a copy of the request counters.
+func (s *Sim) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.ByEndpoint = make(map[string]int, len(s.stats.ByEndpoint))
+	for k, v := range s.stats.ByEndpoint {
+		st.ByEndpoint[k] = v
+	}
+	return st
+}
+
+// UpdateTicket lets an agent edit ticket id through fn. The ticket's
+// updated_at is bumped afterwards, so it appears again in the export. It
+// panics if the ticket does not exist: that is a broken test.
+func (s *Sim) UpdateTicket(id int64, fn func(*cxaudit.Ticket)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.mustTicket(id)
+	fn(&t.Ticket)
+	t.ID = id
+	s.bump(t)
+}
+
+// AddComment adds a comment by an agent or the requester to ticket id and
+// bumps its updated_at. A zero ID or CreatedAt is filled in.
+func (s *Sim) AddComment(id int64, c cxaudit.Comment) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.mustTicket(id)
+	s.addComment(t, c)
+	s.bump(t)
+}
+
+// DeleteTicket deletes ticket id: the export reports it once more with
+// status "deleted", every other endpoint answers 404.
+func (s *Sim) DeleteTicket(id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.mustTicket(id)
+	t.deleted = true
+	s.bump(t)
+}
+
+// FailNext makes the next n requests fail with status. A 429 carries
+// Retry-After: 1.
+func (s *Sim) FailNext(n int, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failN, s.failStatus = n, status
+}
+
+// SetFaults replaces the random faults and reseeds their dice.
+func (s *Sim) SetFaults(f Faults) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = f
+	s.dice = rand.New(rand.NewPCG(f.Seed, f.Seed^0x5deece66d))
+}
+
+func (s *Sim) mustTicket(id int64) *ticketState {
+	t, ok := s.tickets[id]
+	if !ok || t.deleted {
+		panic("zendesktest: no ticket " + itoa(id))
+	}
+	return t
+}
+
+// bump marks a change to t: a later updated_at (never earlier than any
+// other ticket's, so the change sorts after every cursor handed out) and a
+// new place in the export order. Called with s.mu held.
+func (s *Sim) bump(t *ticketState) {
+	now := s.now().UTC().Truncate(time.Second)
+	if now.Before(s.maxUpdated) {
+		now = s.maxUpdated
+	}
+	s.maxUpdated = now
+	s.seq++
+	t.seq = s.seq
+	t.UpdatedAt = now
+}
+
+// addComment appends c to t and records it in the metrics. Called with
+// s.mu held.
+func (s *Sim) addComment(t *ticketState, c cxaudit.Comment) cxaudit.Comment {
+	if c.ID == 0 {
+		c.ID = s.newID()
+	}
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = s.now()
+	}
+	c.CreatedAt = c.CreatedAt.UTC().Truncate(time.Second)
+	t.Comments = append(t.Comments, c)
+	m := cxaudit.TicketMetrics{}
+	if t.Metrics != nil {
+		m = *t.Metrics
+	}
+	at := c.CreatedAt
+	m.LatestCommentAddedAt = &at
+	if c.Public && c.AuthorID != t.RequesterID {
+		m.Replies++
+	}
+	t.Metrics = &m
+	return c
+}
+
+func (s *Sim) newID() int64 {
+	s.nextID++
+	return s.nextID
+}
+
+func cloneTicket(t cxaudit.Ticket) cxaudit.Ticket {
+	t.Tags = slices.Clone(t.Tags)
+	t.Comments = slices.Clone(t.Comments)
+	if t.Metrics != nil {
+		m := *t.Metrics
+		t.Metrics = &m
+	}
+	return t
+}
+
+func cloneOrg(o cxaudit.Organization) cxaudit.Organization {
+	o.DomainNames = slices.Clone(o.DomainNames)
+	o.Tags = slices.Clone(o.Tags)
+	return o
+}
