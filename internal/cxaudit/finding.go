@@ -82,6 +82,36 @@ type Finding struct {
 
 	// Where the finding is written back; empty when it is not.
 	Actions Actions `json:"actions"`
+
+	// WrittenStatus and WrittenHash record what was last written to the
+	// remote systems for this finding ("" when nothing was).
+	WrittenStatus FindingStatus `json:"written_status,omitempty"`
+	WrittenHash   string        `json:"written_hash,omitempty"`
+}
+
+// ContentHash identifies what an agent sees of the finding: its severity and
+// message. A change of it is an update worth writing; a rule edit that
+// leaves it alone (a new title, a docs link) is not.
+func (f *Finding) ContentHash() string {
+	h := sha256.Sum256([]byte(string(f.Severity) + "\x00" + f.Message))
+	return hex.EncodeToString(h[:8])
+}
+
+// WritesBack reports whether the finding is ever written to a remote system.
+func (f *Finding) WritesBack() bool {
+	return f.Mode == ModeEnforce && (f.Actions.ZendeskNote || len(f.Actions.ZendeskTags) > 0 || f.Actions.SalesforceTask != nil)
+}
+
+// Dirty reports whether the remote systems lag behind the finding: it opened
+// or changed since the last write, or resolved after being written.
+func (f *Finding) Dirty() bool {
+	if !f.WritesBack() {
+		return false
+	}
+	if f.Status == FindingResolved {
+		return f.WrittenStatus == FindingOpen
+	}
+	return f.WrittenStatus != FindingOpen || f.WrittenHash != f.ContentHash()
 }
 
 // Actions are what a rule writes back for each finding.

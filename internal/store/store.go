@@ -1,0 +1,147 @@
+// Package store keeps what cxaudit has synced, the findings its rules raise
+// and the log of what it wrote back, in PostgreSQL or in an embedded SQLite
+// file. Both run the same SQL through one implementation; the differences
+// (drivers, DDL, how River jobs are inserted in a transaction) live in
+// postgres.go and sqlite.go. storetest holds the conformance suite both pass.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
+)
+
+// Store is a database of cxaudit's. Its Querier methods run outside any
+// transaction; InTx runs fn in one.
+type Store interface {
+	Querier
+	// InTx runs fn in a transaction, committed when fn returns nil. Jobs
+	// enqueued through q commit or roll back with it.
+	InTx(ctx context.Context, fn func(ctx context.Context, q Querier) error) error
+	// Dialect is "postgres" or "sqlite".
+	Dialect() string
+	Close() error
+}
+
+// Querier is everything cxaudit reads and writes.
+type Querier interface {
+	// Sync cursors.
+	GetCursor(ctx context.Context, source cxaudit.Source, object string) (Cursor, error)
+	PutCursor(ctx context.Context, source cxaudit.Source, object string, c Cursor) error
+
+	// Zendesk.
+	UpsertTickets(ctx context.Context, tickets []cxaudit.Ticket) error
+	PutComments(ctx context.Context, ticketID int64, comments []cxaudit.Comment) error
+	UpsertOrganizations(ctx context.Context, orgs []cxaudit.Organization) error
+	UpsertUsers(ctx context.Context, users []cxaudit.User) error
+	Ticket(ctx context.Context, id int64) (cxaudit.Ticket, error)
+	Organization(ctx context.Context, id int64) (cxaudit.Organization, error)
+	AgentIDs(ctx context.Context) (map[int64]bool, error)
+	TicketsForOrganization(ctx context.Context, orgID int64, since time.Time) ([]cxaudit.Ticket, error)
+	CountTickets(ctx context.Context) (int, error)
+
+	// Salesforce.
+	UpsertAccounts(ctx context.Context, accounts []cxaudit.Account) error
+	UpsertContacts(ctx context.Context, contacts []cxaudit.Contact) error
+	UpsertOpportunities(ctx context.Context, opps []cxaudit.Opportunity) error
+	Account(ctx context.Context, id string) (cxaudit.Account, error)
+	// AccountForOrganization returns the account an organization is linked
+	// to: by external_id = Account Id, else by a shared website domain. It
+	// returns ENOTFOUND when there is none.
+	AccountForOrganization(ctx context.Context, org cxaudit.Organization) (cxaudit.Account, error)
+	// OrganizationForAccount is the reverse link, ENOTFOUND when none.
+	OrganizationForAccount(ctx context.Context, acc cxaudit.Account) (cxaudit.Organization, error)
+
+	// Audit queue.
+	QueueAudit(ctx context.Context, keys []EntityKey) error
+	// QueueSweep queues every open ticket, organization and account.
+	QueueSweep(ctx context.Context) (int, error)
+	// QueueAccountDependents queues the organizations linked to accounts and
+	// their open tickets, whose cross-system rules read the accounts.
+	QueueAccountDependents(ctx context.Context, accountIDs []string) error
+	NextAuditBatch(ctx context.Context, limit int) ([]EntityKey, error)
+	DoneAudit(ctx context.Context, keys []EntityKey) error
+
+	// Findings.
+	FindingsForEntity(ctx context.Context, kind cxaudit.EntityKind, id string) ([]cxaudit.Finding, error)
+	PutFinding(ctx context.Context, f cxaudit.Finding) error
+	ListFindings(ctx context.Context, filter FindingFilter) ([]cxaudit.Finding, error)
+	// DirtyEntities lists entities of kind that have dirty findings (see
+	// cxaudit.Finding.Dirty), in id order after afterID.
+	DirtyEntities(ctx context.Context, kind cxaudit.EntityKind, afterID string, limit int) ([]string, error)
+	// MarkWritten records that fingerprints were written with their
+	// current status and content.
+	MarkWritten(ctx context.Context, fingerprints []string) error
+
+	// Write-back log.
+	GetWriteLog(ctx context.Context, target string) (WriteRecord, error)
+	PutWriteLog(ctx context.Context, r WriteRecord) error
+	RecordWrite(ctx context.Context, e WriteEvent) error
+	CountWrites(ctx context.Context, since time.Time) (map[string]int, error)
+
+	// Jobs.
+	Enqueue(ctx context.Context, jobs ...river.InsertManyParams) error
+	// JobCounts counts River jobs by state.
+	JobCounts(ctx context.Context) (map[string]int, error)
+}
+
+// Cursor is where an incremental sync of one object stands.
+type Cursor struct {
+	Value string
+	// CompletedAt is when a pass last reached the end of the stream; zero
+	// until the first full sync completes.
+	CompletedAt time.Time
+	UpdatedAt   time.Time
+}
+
+// EntityKey names an entity to audit.
+type EntityKey struct {
+	Kind cxaudit.EntityKind
+	ID   string
+}
+
+// FindingFilter selects findings. Zero fields match everything.
+type FindingFilter struct {
+	Status     cxaudit.FindingStatus
+	RuleID     string
+	EntityKind cxaudit.EntityKind
+	EntityID   string
+	Limit      int
+}
+
+// Write-back log states.
+const (
+	WritePending = "pending"
+	WriteDone    = "done"
+)
+
+// WriteRecord is what was last written, or is being written, to a target.
+type WriteRecord struct {
+	Target   string
+	State    string
+	Marker   string
+	RemoteID string
+	// Payload is the write's own description (JSON), e.g. the fingerprints
+	// a note carried, so a reconciled write can be accounted for.
+	Payload   []byte
+	UpdatedAt time.Time
+}
+
+// WriteEvent is one remote write that was made.
+type WriteEvent struct {
+	System cxaudit.Source
+	Kind   string
+	Target string
+	At     time.Time
+}
+
+// Kinds of write events, as the demo summary reports them.
+const (
+	WriteZendeskNote          = "zendesk_notes"
+	WriteZendeskTagUpdate     = "zendesk_tag_updates"
+	WriteSalesforceTask       = "salesforce_tasks"
+	WriteSalesforceTaskUpdate = "salesforce_task_updates"
+)

@@ -1,0 +1,251 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/store"
+)
+
+// Exercise runs the conformance suite against stores newStore opens. Every
+// store implementation must pass it, on a real database.
+func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+
+	t.Run("CursorRoundTrip", func(t *testing.T) {
+		s := newStore(t)
+		c, err := s.GetCursor(ctx, cxaudit.SourceZendesk, "tickets")
+		require.NoError(t, err)
+		require.Equal(t, store.Cursor{}, c, "an unknown cursor is the zero cursor")
+
+		want := store.Cursor{Value: "abc", CompletedAt: now, UpdatedAt: now}
+		require.NoError(t, s.PutCursor(ctx, cxaudit.SourceZendesk, "tickets", want))
+		want.Value = "def"
+		require.NoError(t, s.PutCursor(ctx, cxaudit.SourceZendesk, "tickets", want))
+		got, err := s.GetCursor(ctx, cxaudit.SourceZendesk, "tickets")
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+	})
+
+	t.Run("TxRollsBackRowsAndCursorTogether", func(t *testing.T) {
+		s := newStore(t)
+		boom := errors.New("boom")
+		err := s.InTx(ctx, func(ctx context.Context, q store.Querier) error {
+			require.NoError(t, q.UpsertTickets(ctx, []cxaudit.Ticket{ticket(1, now)}))
+			require.NoError(t, q.PutCursor(ctx, cxaudit.SourceZendesk, "tickets", store.Cursor{Value: "c1"}))
+			return boom
+		})
+		require.ErrorIs(t, err, boom)
+		_, err = s.Ticket(ctx, 1)
+		require.Equal(t, cxaudit.ENOTFOUND, cxaudit.ErrorCode(err))
+		c, err := s.GetCursor(ctx, cxaudit.SourceZendesk, "tickets")
+		require.NoError(t, err)
+		require.Empty(t, c.Value)
+
+		require.NoError(t, s.InTx(ctx, func(ctx context.Context, q store.Querier) error {
+			if err := q.UpsertTickets(ctx, []cxaudit.Ticket{ticket(1, now)}); err != nil {
+				return err
+			}
+			return q.PutCursor(ctx, cxaudit.SourceZendesk, "tickets", store.Cursor{Value: "c1"})
+		}))
+		_, err = s.Ticket(ctx, 1)
+		require.NoError(t, err)
+	})
+
+	t.Run("TicketUpsertKeepsComments", func(t *testing.T) {
+		s := newStore(t)
+		tk := ticket(7, now)
+		tk.Comments = []cxaudit.Comment{{ID: 1, AuthorID: 5, Public: true, Body: "hello", CreatedAt: now}}
+		reply := int64(12)
+		tk.Metrics = &cxaudit.TicketMetrics{ReplyTimeCalendarMinutes: &reply, Replies: 1}
+		require.NoError(t, s.UpsertTickets(ctx, []cxaudit.Ticket{tk}))
+
+		// A re-sync from the export carries no comments: the stored ones stay.
+		tk2 := ticket(7, now.Add(time.Hour))
+		tk2.Status = cxaudit.StatusPending
+		tk2.Metrics = tk.Metrics
+		require.NoError(t, s.UpsertTickets(ctx, []cxaudit.Ticket{tk2}))
+		got, err := s.Ticket(ctx, 7)
+		require.NoError(t, err)
+		require.Equal(t, cxaudit.StatusPending, got.Status)
+		require.Equal(t, tk.Comments, got.Comments)
+		require.Equal(t, int64(12), *got.Metrics.ReplyTimeCalendarMinutes)
+		require.True(t, got.UpdatedAt.Equal(now.Add(time.Hour)))
+
+		require.NoError(t, s.PutComments(ctx, 7, nil))
+		got, err = s.Ticket(ctx, 7)
+		require.NoError(t, err)
+		require.Empty(t, got.Comments)
+		require.Equal(t, cxaudit.ENOTFOUND, cxaudit.ErrorCode(s.PutComments(ctx, 99, nil)))
+
+		n, err := s.CountTickets(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+	})
+
+	t.Run("OrganizationAccountLinks", func(t *testing.T) {
+		s := newStore(t)
+		byID := cxaudit.Organization{ID: 1, Name: "Acme", ExternalID: "001A", DomainNames: []string{"acme.example.com"}, UpdatedAt: now}
+		byDomain := cxaudit.Organization{ID: 2, Name: "Blue", DomainNames: []string{"Blue.Example.com"}, UpdatedAt: now}
+		unlinked := cxaudit.Organization{ID: 3, Name: "Lost", DomainNames: []string{"lost.example.net"}, UpdatedAt: now}
+		require.NoError(t, s.UpsertOrganizations(ctx, []cxaudit.Organization{byID, byDomain, unlinked}))
+		require.NoError(t, s.UpsertAccounts(ctx, []cxaudit.Account{
+			{ID: "001A", Name: "Acme", Website: "https://www.acme.example.com", SystemModstamp: now},
+			{ID: "001B", Name: "Blue", Website: "http://blue.example.com/home", SystemModstamp: now},
+		}))
+		require.NoError(t, s.UpsertContacts(ctx, []cxaudit.Contact{{ID: "003A1", AccountID: "001A", Name: "Ada", SystemModstamp: now}}))
+		require.NoError(t, s.UpsertOpportunities(ctx, []cxaudit.Opportunity{{ID: "006A1", AccountID: "001A", Name: "Renewal", SystemModstamp: now}}))
+
+		a, err := s.AccountForOrganization(ctx, byID)
+		require.NoError(t, err)
+		require.Equal(t, "001A", a.ID)
+		require.Len(t, a.Contacts, 1)
+		require.Len(t, a.Opportunities, 1)
+
+		a, err = s.AccountForOrganization(ctx, byDomain)
+		require.NoError(t, err)
+		require.Equal(t, "001B", a.ID, "falls back to the website domain")
+
+		_, err = s.AccountForOrganization(ctx, unlinked)
+		require.Equal(t, cxaudit.ENOTFOUND, cxaudit.ErrorCode(err))
+
+		o, err := s.OrganizationForAccount(ctx, cxaudit.Account{ID: "001A"})
+		require.NoError(t, err)
+		require.Equal(t, int64(1), o.ID)
+		o, err = s.OrganizationForAccount(ctx, cxaudit.Account{ID: "001B", Website: "blue.example.com"})
+		require.NoError(t, err)
+		require.Equal(t, int64(2), o.ID)
+
+		// Changing the account queues its organizations and their open tickets.
+		open, solved := ticket(10, now), ticket(11, now)
+		open.OrganizationID, solved.OrganizationID = 2, 2
+		solved.Status = cxaudit.StatusSolved
+		require.NoError(t, s.UpsertTickets(ctx, []cxaudit.Ticket{open, solved}))
+		require.NoError(t, s.QueueAccountDependents(ctx, []string{"001B"}))
+		batch, err := s.NextAuditBatch(ctx, 10)
+		require.NoError(t, err)
+		require.ElementsMatch(t, []store.EntityKey{{Kind: cxaudit.EntityOrganization, ID: "2"}, {Kind: cxaudit.EntityTicket, ID: "10"}}, batch)
+	})
+
+	t.Run("AuditQueue", func(t *testing.T) {
+		s := newStore(t)
+		open, solved := ticket(1, now), ticket(2, now)
+		solved.Status = cxaudit.StatusSolved
+		require.NoError(t, s.UpsertTickets(ctx, []cxaudit.Ticket{open, solved}))
+		require.NoError(t, s.UpsertOrganizations(ctx, []cxaudit.Organization{{ID: 5, UpdatedAt: now}}))
+		require.NoError(t, s.UpsertAccounts(ctx, []cxaudit.Account{{ID: "001X", SystemModstamp: now}}))
+
+		n, err := s.QueueSweep(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 3, n, "open ticket, organization, account")
+		require.NoError(t, s.QueueAudit(ctx, []store.EntityKey{{Kind: cxaudit.EntityTicket, ID: "1"}, {Kind: cxaudit.EntityTicket, ID: "2"}}))
+		batch, err := s.NextAuditBatch(ctx, 10)
+		require.NoError(t, err)
+		require.Len(t, batch, 4, "queueing twice keeps one entry")
+		require.NoError(t, s.DoneAudit(ctx, batch[:3]))
+		rest, err := s.NextAuditBatch(ctx, 10)
+		require.NoError(t, err)
+		require.Equal(t, batch[3:], rest)
+	})
+
+	t.Run("FindingLifecycleAndDirty", func(t *testing.T) {
+		s := newStore(t)
+		f := cxaudit.Finding{
+			Fingerprint: cxaudit.Fingerprint("r1", cxaudit.EntityTicket, "9"), RuleID: "r1", RuleVersion: "v1", Title: "T",
+			Category: cxaudit.CategoryBacklogAging, Severity: cxaudit.SeverityMedium, Mode: cxaudit.ModeEnforce,
+			EntityKind: cxaudit.EntityTicket, EntityID: "9", Message: "old", Status: cxaudit.FindingOpen,
+			OpenedAt: now, UpdatedAt: now, Actions: cxaudit.Actions{ZendeskNote: true, ZendeskTags: []string{"cxaudit_old"}},
+		}
+		observed := f
+		observed.Fingerprint, observed.RuleID, observed.Mode, observed.EntityID = cxaudit.Fingerprint("r2", cxaudit.EntityTicket, "10"), "r2", cxaudit.ModeObserve, "10"
+		require.NoError(t, s.PutFinding(ctx, f))
+		require.NoError(t, s.PutFinding(ctx, observed))
+
+		dirty, err := s.DirtyEntities(ctx, cxaudit.EntityTicket, "", 10)
+		require.NoError(t, err)
+		require.Equal(t, []string{"9"}, dirty, "observe-mode findings are never dirty")
+
+		require.NoError(t, s.MarkWritten(ctx, []string{f.Fingerprint}))
+		dirty, err = s.DirtyEntities(ctx, cxaudit.EntityTicket, "", 10)
+		require.NoError(t, err)
+		require.Empty(t, dirty)
+
+		got, err := s.FindingsForEntity(ctx, cxaudit.EntityTicket, "9")
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		require.Equal(t, cxaudit.FindingOpen, got[0].WrittenStatus)
+		require.Equal(t, f.ContentHash(), got[0].WrittenHash)
+		require.Equal(t, f.Actions, got[0].Actions)
+
+		// Resolving a written finding makes it dirty again, until written.
+		res := got[0]
+		res.Status, res.ResolvedAt = cxaudit.FindingResolved, &now
+		require.NoError(t, s.PutFinding(ctx, res))
+		dirty, err = s.DirtyEntities(ctx, cxaudit.EntityTicket, "", 10)
+		require.NoError(t, err)
+		require.Equal(t, []string{"9"}, dirty)
+		list, err := s.ListFindings(ctx, store.FindingFilter{Status: cxaudit.FindingResolved})
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		require.True(t, list[0].ResolvedAt.Equal(now))
+	})
+
+	t.Run("DirtyTicketsSortNumerically", func(t *testing.T) {
+		s := newStore(t)
+		for _, id := range []string{"100", "9", "20"} {
+			require.NoError(t, s.PutFinding(ctx, cxaudit.Finding{
+				Fingerprint: cxaudit.Fingerprint("r", cxaudit.EntityTicket, id), RuleID: "r", Mode: cxaudit.ModeEnforce,
+				EntityKind: cxaudit.EntityTicket, EntityID: id, Status: cxaudit.FindingOpen, OpenedAt: now, UpdatedAt: now,
+				Actions: cxaudit.Actions{ZendeskNote: true},
+			}))
+		}
+		page1, err := s.DirtyEntities(ctx, cxaudit.EntityTicket, "", 2)
+		require.NoError(t, err)
+		require.Equal(t, []string{"9", "20"}, page1)
+		page2, err := s.DirtyEntities(ctx, cxaudit.EntityTicket, "20", 2)
+		require.NoError(t, err)
+		require.Equal(t, []string{"100"}, page2)
+	})
+
+	t.Run("WriteLog", func(t *testing.T) {
+		s := newStore(t)
+		r, err := s.GetWriteLog(ctx, "zendesk:ticket:1")
+		require.NoError(t, err)
+		require.Empty(t, r.State)
+		want := store.WriteRecord{Target: "zendesk:ticket:1", State: store.WritePending, Marker: "cxaudit:w:1", Payload: []byte(`{"a":1}`), UpdatedAt: now}
+		require.NoError(t, s.PutWriteLog(ctx, want))
+		got, err := s.GetWriteLog(ctx, "zendesk:ticket:1")
+		require.NoError(t, err)
+		require.JSONEq(t, `{"a":1}`, string(got.Payload))
+		got.Payload = want.Payload
+		require.Equal(t, want, got)
+
+		require.NoError(t, s.RecordWrite(ctx, store.WriteEvent{System: cxaudit.SourceZendesk, Kind: store.WriteZendeskNote, Target: "t1", At: now}))
+		require.NoError(t, s.RecordWrite(ctx, store.WriteEvent{System: cxaudit.SourceZendesk, Kind: store.WriteZendeskNote, Target: "t2", At: now}))
+		counts, err := s.CountWrites(ctx, now)
+		require.NoError(t, err)
+		require.Equal(t, map[string]int{store.WriteZendeskNote: 2}, counts)
+		counts, err = s.CountWrites(ctx, now.Add(time.Second))
+		require.NoError(t, err)
+		require.Empty(t, counts)
+	})
+
+	t.Run("MigrateIsIdempotent", func(t *testing.T) {
+		s := newStore(t)
+		res, err := store.Migrate(ctx, s)
+		require.NoError(t, err)
+		require.Empty(t, res.App)
+		require.Empty(t, res.River)
+	})
+}
+
+func ticket(id int64, at time.Time) cxaudit.Ticket {
+	return cxaudit.Ticket{ID: id, Subject: "s", Status: cxaudit.StatusOpen, Priority: cxaudit.PriorityNormal, CreatedAt: at, UpdatedAt: at, Tags: []string{"x"}}
+}
