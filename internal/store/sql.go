@@ -380,9 +380,10 @@ func (q *queries) OrganizationForAccount(ctx context.Context, acc cxaudit.Accoun
 }
 
 func (q *queries) QueueAudit(ctx context.Context, keys []EntityKey) error {
-	now := ms(time.Now())
+	now := time.Now().UnixNano()
 	for _, k := range keys {
-		if _, err := q.c.exec(ctx, `INSERT INTO audit_queue (entity_kind, entity_id, queued_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		if _, err := q.c.exec(ctx, `INSERT INTO audit_queue (entity_kind, entity_id, queued_at) VALUES ($1, $2, $3)
+			ON CONFLICT (entity_kind, entity_id) DO UPDATE SET queued_at = excluded.queued_at`,
 			string(k.Kind), k.ID, now); err != nil {
 			return fmt.Errorf("queue audit of %s %s: %w", k.Kind, k.ID, err)
 		}
@@ -394,7 +395,7 @@ func (q *queries) QueueAudit(ctx context.Context, keys []EntityKey) error {
 func castID(col string) string { return "CAST(" + col + " AS TEXT)" }
 
 func (q *queries) QueueSweep(ctx context.Context) (int, error) {
-	now := ms(time.Now())
+	now := time.Now().UnixNano()
 	var total int64
 	for _, stmt := range []string{
 		`INSERT INTO audit_queue (entity_kind, entity_id, queued_at) SELECT 'ticket', ` + castID("id") + `, CAST($1 AS BIGINT) FROM zendesk_ticket
@@ -412,14 +413,14 @@ func (q *queries) QueueSweep(ctx context.Context) (int, error) {
 }
 
 func (q *queries) QueueAccountDependents(ctx context.Context, accountIDs []string) error {
-	now := ms(time.Now())
+	now := time.Now().UnixNano()
 	for _, id := range accountIDs {
 		// Organizations linked by external_id or by domain, then their open tickets.
 		if _, err := q.c.exec(ctx, `INSERT INTO audit_queue (entity_kind, entity_id, queued_at)
 			SELECT 'organization', `+castID("o.id")+`, CAST($2 AS BIGINT) FROM zendesk_organization o WHERE o.external_id = $1
 			UNION SELECT 'organization', `+castID("d.organization_id")+`, CAST($2 AS BIGINT) FROM zendesk_organization_domain d
 				JOIN salesforce_account a ON a.domain = d.domain WHERE a.id = $1
-			ON CONFLICT DO NOTHING`, id, now); err != nil {
+			ON CONFLICT (entity_kind, entity_id) DO UPDATE SET queued_at = excluded.queued_at`, id, now); err != nil {
 			return fmt.Errorf("queue dependents of account %s: %w", id, err)
 		}
 		if _, err := q.c.exec(ctx, `INSERT INTO audit_queue (entity_kind, entity_id, queued_at)
@@ -427,7 +428,7 @@ func (q *queries) QueueAccountDependents(ctx context.Context, accountIDs []strin
 			WHERE t.status IN ('new', 'open', 'pending', 'hold') AND t.organization_id IN (
 				SELECT o.id FROM zendesk_organization o WHERE o.external_id = $1
 				UNION SELECT d.organization_id FROM zendesk_organization_domain d JOIN salesforce_account a ON a.domain = d.domain WHERE a.id = $1)
-			ON CONFLICT DO NOTHING`, id, now); err != nil {
+			ON CONFLICT (entity_kind, entity_id) DO UPDATE SET queued_at = excluded.queued_at`, id, now); err != nil {
 			return fmt.Errorf("queue dependents of account %s: %w", id, err)
 		}
 	}
@@ -436,11 +437,11 @@ func (q *queries) QueueAccountDependents(ctx context.Context, accountIDs []strin
 
 func (q *queries) NextAuditBatch(ctx context.Context, limit int) ([]EntityKey, error) {
 	var out []EntityKey
-	err := q.queryEach(ctx, `SELECT entity_kind, entity_id FROM audit_queue ORDER BY queued_at, entity_kind, entity_id LIMIT $1`,
+	err := q.queryEach(ctx, `SELECT entity_kind, entity_id, queued_at FROM audit_queue ORDER BY queued_at, entity_kind, entity_id LIMIT $1`,
 		[]any{limit}, func(r rows) error {
 			var k EntityKey
 			var kind string
-			if err := r.Scan(&kind, &k.ID); err != nil {
+			if err := r.Scan(&kind, &k.ID, &k.QueuedAt); err != nil {
 				return err
 			}
 			k.Kind = cxaudit.EntityKind(kind)
@@ -452,7 +453,8 @@ func (q *queries) NextAuditBatch(ctx context.Context, limit int) ([]EntityKey, e
 
 func (q *queries) DoneAudit(ctx context.Context, keys []EntityKey) error {
 	for _, k := range keys {
-		if _, err := q.c.exec(ctx, `DELETE FROM audit_queue WHERE entity_kind = $1 AND entity_id = $2`, string(k.Kind), k.ID); err != nil {
+		if _, err := q.c.exec(ctx, `DELETE FROM audit_queue WHERE entity_kind = $1 AND entity_id = $2 AND queued_at = $3`,
+			string(k.Kind), k.ID, k.QueuedAt); err != nil {
 			return err
 		}
 	}

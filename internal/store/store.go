@@ -101,6 +101,9 @@ type Cursor struct {
 type EntityKey struct {
 	Kind cxaudit.EntityKind
 	ID   string
+	// QueuedAt is set by NextAuditBatch. DoneAudit removes the entry only if
+	// it was not queued again since, so no change is lost.
+	QueuedAt int64
 }
 
 // FindingFilter selects findings. Zero fields match everything.

@@ -75,7 +75,7 @@ CREATE INDEX salesforce_opportunity_account_idx ON salesforce_opportunity (accou
 CREATE TABLE audit_queue (
     entity_kind TEXT   NOT NULL,
     entity_id   TEXT   NOT NULL,
-    queued_at   BIGINT NOT NULL,
+    queued_at   BIGINT NOT NULL, -- Unix nanoseconds: a re-queue while an audit runs changes it
     PRIMARY KEY (entity_kind, entity_id)
 );
 
