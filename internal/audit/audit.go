@@ -1,0 +1,323 @@
+// Package audit turns synced records into findings. It drains the store's
+// audit queue, evaluates the rules that apply to each entity and reconciles
+// the result with the entity's findings: new matches open findings, changed
+// messages or severities update them, cleared conditions resolve them, and
+// returning conditions reopen them. Findings that need writing back and the
+// jobs that write them commit in one transaction.
+package audit
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/rules"
+	"github.com/cxaudit/cxaudit/internal/store"
+)
+
+// TicketWindow is how far back an organization's or account's tickets are
+// handed to its rules (as `tickets`).
+const TicketWindow = 90 * 24 * time.Hour
+
+// Auditor evaluates rules over queued entities.
+type Auditor struct {
+	Store  store.Store
+	Logger *slog.Logger
+	// RulesFunc returns the current rule set; it may change between calls
+	// (hot reload).
+	RulesFunc func() *rules.Set
+	// NowFunc is the clock rules see as `now`. Default time.Now.
+	NowFunc func() time.Time
+	// BatchSize is how many queued entities one transaction covers. Default 200.
+	BatchSize int
+	// WritebackJobsFunc returns the jobs to enqueue when findings of kind
+	// became dirty; they are inserted in the same transaction.
+	WritebackJobsFunc func(kinds map[cxaudit.EntityKind]bool) []river.InsertManyParams
+	// ObserveFunc, when set, is told of every finding change.
+	ObserveFunc func(f cxaudit.Finding, change Change)
+}
+
+// Change is what happened to a finding in an audit.
+type Change string
+
+const (
+	ChangeOpened   Change = "opened"
+	ChangeUpdated  Change = "updated"
+	ChangeResolved Change = "resolved"
+	ChangeReopened Change = "reopened"
+
+	// changeNone stores a finding whose rule was edited in ways agents do
+	// not see; it is not counted as a change.
+	changeNone Change = ""
+)
+
+// Stats counts what an audit run did.
+type Stats struct {
+	Entities   int
+	Changes    map[Change]int
+	EvalErrors int
+}
+
+func (a *Auditor) now() time.Time {
+	if a.NowFunc != nil {
+		return a.NowFunc()
+	}
+	return time.Now()
+}
+
+// Run drains the audit queue.
+func (a *Auditor) Run(ctx context.Context) (Stats, error) {
+	stats := Stats{Changes: map[Change]int{}}
+	size := a.BatchSize
+	if size <= 0 {
+		size = 200
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return stats, err
+		}
+		keys, err := a.Store.NextAuditBatch(ctx, size)
+		if err != nil {
+			return stats, err
+		}
+		if len(keys) == 0 {
+			return stats, nil
+		}
+		if err := a.auditBatch(ctx, keys, &stats); err != nil {
+			return stats, err
+		}
+	}
+}
+
+type entityResult struct {
+	key      store.EntityKey
+	findings []cxaudit.Finding // changed findings to store
+	changes  []Change
+}
+
+func (a *Auditor) auditBatch(ctx context.Context, keys []store.EntityKey, stats *Stats) error {
+	set := a.RulesFunc()
+	now := a.now().UTC()
+	agents, err := a.Store.AgentIDs(ctx)
+	if err != nil {
+		return err
+	}
+	// Read and evaluate outside the write transaction: SQLite has a single
+	// connection, and PostgreSQL holds locks for less time this way.
+	results := make([]entityResult, 0, len(keys))
+	for _, key := range keys {
+		in, found, err := a.input(ctx, key, agents, now)
+		if err != nil {
+			return fmt.Errorf("audit %s %s: %w", key.Kind, key.ID, err)
+		}
+		var matches []rules.Match
+		if found {
+			var errs []error
+			matches, errs = set.Evaluate(key.Kind, in)
+			for _, e := range errs {
+				stats.EvalErrors++
+				a.Logger.Warn("rule evaluation failed", "entity_kind", key.Kind, "entity_id", key.ID, "error", e)
+			}
+		}
+		existing, err := a.Store.FindingsForEntity(ctx, key.Kind, key.ID)
+		if err != nil {
+			return err
+		}
+		res := reconcile(key, matches, existing, now)
+		results = append(results, res)
+	}
+
+	dirtyKinds := map[cxaudit.EntityKind]bool{}
+	err = a.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
+		for _, r := range results {
+			for _, f := range r.findings {
+				if err := q.PutFinding(ctx, f); err != nil {
+					return err
+				}
+				if f.Dirty() {
+					dirtyKinds[f.EntityKind] = true
+				}
+			}
+		}
+		if err := q.DoneAudit(ctx, keys); err != nil {
+			return err
+		}
+		if len(dirtyKinds) > 0 && a.WritebackJobsFunc != nil {
+			return q.Enqueue(ctx, a.WritebackJobsFunc(dirtyKinds)...)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	stats.Entities += len(keys)
+	for _, r := range results {
+		for i, c := range r.changes {
+			if c == changeNone {
+				continue
+			}
+			stats.Changes[c]++
+			if a.ObserveFunc != nil {
+				a.ObserveFunc(r.findings[i], c)
+			}
+		}
+	}
+	return nil
+}
+
+// input loads what the rules of key's kind read. found is false when the
+// entity is gone (or, for a ticket, deleted): its findings all resolve.
+func (a *Auditor) input(ctx context.Context, key store.EntityKey, agents map[int64]bool, now time.Time) (rules.Input, bool, error) {
+	in := rules.Input{Now: now}
+	switch key.Kind {
+	case cxaudit.EntityTicket:
+		id, err := strconv.ParseInt(key.ID, 10, 64)
+		if err != nil {
+			return in, false, err
+		}
+		t, err := a.Store.Ticket(ctx, id)
+		if cxaudit.ErrorCode(err) == cxaudit.ENOTFOUND {
+			return in, false, nil
+		} else if err != nil {
+			return in, false, err
+		}
+		if t.Status == cxaudit.StatusDeleted {
+			return in, false, nil
+		}
+		for i := range t.Comments {
+			c := &t.Comments[i]
+			c.ByAgent = agents[c.AuthorID] && !c.ByCXAudit
+		}
+		in.Ticket = &t
+		if t.OrganizationID != 0 {
+			org, err := a.Store.Organization(ctx, t.OrganizationID)
+			if err == nil {
+				in.Organization = &org
+				if acc, err := a.Store.AccountForOrganization(ctx, org); err == nil {
+					in.Account = &acc
+				} else if cxaudit.ErrorCode(err) != cxaudit.ENOTFOUND {
+					return in, false, err
+				}
+			} else if cxaudit.ErrorCode(err) != cxaudit.ENOTFOUND {
+				return in, false, err
+			}
+		}
+		return in, true, nil
+
+	case cxaudit.EntityOrganization:
+		id, err := strconv.ParseInt(key.ID, 10, 64)
+		if err != nil {
+			return in, false, err
+		}
+		org, err := a.Store.Organization(ctx, id)
+		if cxaudit.ErrorCode(err) == cxaudit.ENOTFOUND {
+			return in, false, nil
+		} else if err != nil {
+			return in, false, err
+		}
+		in.Organization = &org
+		if acc, err := a.Store.AccountForOrganization(ctx, org); err == nil {
+			in.Account = &acc
+		} else if cxaudit.ErrorCode(err) != cxaudit.ENOTFOUND {
+			return in, false, err
+		}
+		if in.Tickets, err = a.Store.TicketsForOrganization(ctx, org.ID, now.Add(-TicketWindow)); err != nil {
+			return in, false, err
+		}
+		return in, true, nil
+
+	case cxaudit.EntityAccount:
+		acc, err := a.Store.Account(ctx, key.ID)
+		if cxaudit.ErrorCode(err) == cxaudit.ENOTFOUND {
+			return in, false, nil
+		} else if err != nil {
+			return in, false, err
+		}
+		in.Account = &acc
+		if org, err := a.Store.OrganizationForAccount(ctx, acc); err == nil {
+			in.Organization = &org
+			if in.Tickets, err = a.Store.TicketsForOrganization(ctx, org.ID, now.Add(-TicketWindow)); err != nil {
+				return in, false, err
+			}
+		} else if cxaudit.ErrorCode(err) != cxaudit.ENOTFOUND {
+			return in, false, err
+		}
+		return in, true, nil
+	}
+	return in, false, fmt.Errorf("unknown entity kind %q", key.Kind)
+}
+
+// reconcile compares what the rules matched with the stored findings and
+// returns the findings that changed.
+func reconcile(key store.EntityKey, matches []rules.Match, existing []cxaudit.Finding, now time.Time) entityResult {
+	res := entityResult{key: key}
+	byRule := make(map[string]*cxaudit.Finding, len(existing))
+	for i := range existing {
+		byRule[existing[i].RuleID] = &existing[i]
+	}
+	matched := make(map[string]bool, len(matches))
+	for _, m := range matches {
+		r := m.Rule
+		matched[r.ID] = true
+		want := cxaudit.Finding{
+			Fingerprint: cxaudit.Fingerprint(r.ID, key.Kind, key.ID),
+			RuleID:      r.ID, RuleVersion: r.Version, Title: r.Title,
+			Category: r.Category, Severity: r.Severity, Mode: r.Mode,
+			EntityKind: key.Kind, EntityID: key.ID, Message: m.Message,
+			Status: cxaudit.FindingOpen, OpenedAt: now, UpdatedAt: now, Actions: r.Actions,
+		}
+		old, ok := byRule[r.ID]
+		switch {
+		case !ok:
+			res.add(want, ChangeOpened)
+		case old.Status == cxaudit.FindingResolved:
+			want.WrittenStatus, want.WrittenHash = old.WrittenStatus, old.WrittenHash
+			res.add(want, ChangeReopened)
+		case old.Message != want.Message || old.Severity != want.Severity:
+			want.OpenedAt, want.WrittenStatus, want.WrittenHash = old.OpenedAt, old.WrittenStatus, old.WrittenHash
+			res.add(want, ChangeUpdated)
+		case old.RuleVersion != want.RuleVersion || old.Mode != want.Mode || old.Title != want.Title || !sameActions(old.Actions, want.Actions):
+			// The rule was edited without changing what agents see: keep
+			// the finding's dates, record the new version.
+			want.OpenedAt, want.UpdatedAt = old.OpenedAt, old.UpdatedAt
+			want.WrittenStatus, want.WrittenHash = old.WrittenStatus, old.WrittenHash
+			res.add(want, changeNone)
+		}
+	}
+	for i := range existing {
+		f := existing[i]
+		if f.Status != cxaudit.FindingOpen || matched[f.RuleID] {
+			continue
+		}
+		f.Status, f.UpdatedAt = cxaudit.FindingResolved, now
+		resolved := now
+		f.ResolvedAt = &resolved
+		res.add(f, ChangeResolved)
+	}
+	return res
+}
+
+func (r *entityResult) add(f cxaudit.Finding, c Change) {
+	r.findings = append(r.findings, f)
+	r.changes = append(r.changes, c)
+}
+
+func sameActions(a, b cxaudit.Actions) bool {
+	if a.ZendeskNote != b.ZendeskNote || len(a.ZendeskTags) != len(b.ZendeskTags) {
+		return false
+	}
+	for i := range a.ZendeskTags {
+		if a.ZendeskTags[i] != b.ZendeskTags[i] {
+			return false
+		}
+	}
+	if (a.SalesforceTask == nil) != (b.SalesforceTask == nil) {
+		return false
+	}
+	return a.SalesforceTask == nil || *a.SalesforceTask == *b.SalesforceTask
+}

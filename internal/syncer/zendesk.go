@@ -1,0 +1,221 @@
+// Package syncer pulls changes from Zendesk and Salesforce into the store,
+// incrementally. Every page is committed in one transaction together with
+// the cursor that covers it and the audit-queue entries of what changed, so a
+// crash at any point loses nothing and a restart resumes after the last
+// committed page. A page that fails (rate limit, 5xx, malformed body) is
+// returned as an error before anything of it is committed: the cursor never
+// moves past data that was not stored.
+package syncer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/store"
+	"github.com/cxaudit/cxaudit/internal/zendesk"
+)
+
+// Cursor object names.
+const (
+	ObjectTickets       = "tickets"
+	ObjectOrganizations = "organizations"
+	ObjectUsers         = "users"
+	ObjectAccounts      = "accounts"
+	ObjectContacts      = "contacts"
+	ObjectOpportunities = "opportunities"
+)
+
+// Stats counts what a sync pass stored.
+type Stats struct {
+	Pages   int
+	Records map[string]int
+}
+
+func (s *Stats) add(object string, n int) {
+	if s.Records == nil {
+		s.Records = map[string]int{}
+	}
+	s.Pages++
+	s.Records[object] += n
+}
+
+// Zendesk syncs users, organizations and tickets with their comments.
+type Zendesk struct {
+	Client *zendesk.Client
+	Store  store.Store
+	Logger *slog.Logger
+	// Start is where a first sync begins: tickets updated since then.
+	// Zero means 90 days ago.
+	Start time.Time
+	// ObserveFunc, when set, is told of every page stored.
+	ObserveFunc func(object string, records int)
+}
+
+func (z *Zendesk) start() time.Time {
+	if z.Start.IsZero() {
+		return time.Now().AddDate(0, 0, -90)
+	}
+	return z.Start
+}
+
+func (z *Zendesk) observe(stats *Stats, object string, n int) {
+	stats.add(object, n)
+	if z.ObserveFunc != nil {
+		z.ObserveFunc(object, n)
+	}
+}
+
+// Sync runs one incremental pass over every object, to the end of each stream.
+func (z *Zendesk) Sync(ctx context.Context) (Stats, error) {
+	var stats Stats
+	// Users first: comments are attributed to agents by their role.
+	if err := z.syncUsers(ctx, &stats); err != nil {
+		return stats, fmt.Errorf("zendesk users: %w", err)
+	}
+	if err := z.syncOrganizations(ctx, &stats); err != nil {
+		return stats, fmt.Errorf("zendesk organizations: %w", err)
+	}
+	if err := z.syncTickets(ctx, &stats); err != nil {
+		return stats, fmt.Errorf("zendesk tickets: %w", err)
+	}
+	return stats, nil
+}
+
+func (z *Zendesk) syncUsers(ctx context.Context, stats *Stats) error {
+	for {
+		cur, err := z.Store.GetCursor(ctx, cxaudit.SourceZendesk, ObjectUsers)
+		if err != nil {
+			return err
+		}
+		page, err := z.Client.ExportUsers(ctx, cur.Value, z.start())
+		if err != nil {
+			return err
+		}
+		next := store.Cursor{Value: page.AfterCursor, CompletedAt: cur.CompletedAt}
+		if next.Value == "" {
+			next.Value = cur.Value
+		}
+		if page.EndOfStream {
+			next.CompletedAt = time.Now()
+		}
+		if err := z.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
+			if err := q.UpsertUsers(ctx, page.Users); err != nil {
+				return err
+			}
+			return q.PutCursor(ctx, cxaudit.SourceZendesk, ObjectUsers, next)
+		}); err != nil {
+			return err
+		}
+		z.observe(stats, ObjectUsers, len(page.Users))
+		if page.EndOfStream || page.AfterCursor == "" {
+			return nil
+		}
+	}
+}
+
+func (z *Zendesk) syncOrganizations(ctx context.Context, stats *Stats) error {
+	for {
+		cur, err := z.Store.GetCursor(ctx, cxaudit.SourceZendesk, ObjectOrganizations)
+		if err != nil {
+			return err
+		}
+		start := z.start().Unix()
+		if cur.Value != "" {
+			if start, err = strconv.ParseInt(cur.Value, 10, 64); err != nil {
+				return fmt.Errorf("stored organizations cursor %q is not a Unix time: %w", cur.Value, err)
+			}
+		}
+		page, err := z.Client.ExportOrganizations(ctx, start)
+		if err != nil {
+			return err
+		}
+		next := store.Cursor{Value: strconv.FormatInt(max(page.EndTime, start), 10), CompletedAt: cur.CompletedAt}
+		if page.EndOfStream {
+			next.CompletedAt = time.Now()
+		}
+		keys := make([]store.EntityKey, 0, len(page.Organizations))
+		for _, o := range page.Organizations {
+			keys = append(keys, store.EntityKey{Kind: cxaudit.EntityOrganization, ID: strconv.FormatInt(o.ID, 10)})
+		}
+		if err := z.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
+			if err := q.UpsertOrganizations(ctx, page.Organizations); err != nil {
+				return err
+			}
+			if err := q.QueueAudit(ctx, keys); err != nil {
+				return err
+			}
+			return q.PutCursor(ctx, cxaudit.SourceZendesk, ObjectOrganizations, next)
+		}); err != nil {
+			return err
+		}
+		z.observe(stats, ObjectOrganizations, len(page.Organizations))
+		// The time-based export ends when a page reaches the present; a page
+		// that did not move the clock would repeat forever.
+		if page.EndOfStream || page.EndTime <= start {
+			return nil
+		}
+	}
+}
+
+func (z *Zendesk) syncTickets(ctx context.Context, stats *Stats) error {
+	for {
+		cur, err := z.Store.GetCursor(ctx, cxaudit.SourceZendesk, ObjectTickets)
+		if err != nil {
+			return err
+		}
+		page, err := z.Client.ExportTickets(ctx, cur.Value, z.start())
+		if err != nil {
+			return err
+		}
+		// Comments of every changed ticket, fetched before the page commits:
+		// a ticket is never stored with stale comments under a newer cursor.
+		keys := make([]store.EntityKey, 0, 2*len(page.Tickets))
+		orgs := map[int64]bool{}
+		for i := range page.Tickets {
+			t := &page.Tickets[i]
+			keys = append(keys, store.EntityKey{Kind: cxaudit.EntityTicket, ID: strconv.FormatInt(t.ID, 10)})
+			if t.OrganizationID != 0 && !orgs[t.OrganizationID] {
+				orgs[t.OrganizationID] = true
+				keys = append(keys, store.EntityKey{Kind: cxaudit.EntityOrganization, ID: strconv.FormatInt(t.OrganizationID, 10)})
+			}
+			if t.Status == cxaudit.StatusDeleted {
+				t.Comments = []cxaudit.Comment{}
+				continue
+			}
+			comments, err := z.Client.TicketComments(ctx, t.ID)
+			if err != nil {
+				return fmt.Errorf("comments of ticket %d: %w", t.ID, err)
+			}
+			if comments == nil {
+				comments = []cxaudit.Comment{}
+			}
+			t.Comments = comments
+		}
+		next := store.Cursor{Value: page.AfterCursor, CompletedAt: cur.CompletedAt}
+		if next.Value == "" {
+			next.Value = cur.Value
+		}
+		if page.EndOfStream {
+			next.CompletedAt = time.Now()
+		}
+		if err := z.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
+			if err := q.UpsertTickets(ctx, page.Tickets); err != nil {
+				return err
+			}
+			if err := q.QueueAudit(ctx, keys); err != nil {
+				return err
+			}
+			return q.PutCursor(ctx, cxaudit.SourceZendesk, ObjectTickets, next)
+		}); err != nil {
+			return err
+		}
+		z.observe(stats, ObjectTickets, len(page.Tickets))
+		if page.EndOfStream || page.AfterCursor == "" {
+			return nil
+		}
+	}
+}
