@@ -1,0 +1,156 @@
+// Package zendesk is cxaudit's adapter to the Zendesk Support API. It
+// exports tickets (with their metrics), comments, organizations and users,
+// and writes findings back as one private note plus tags per ticket update.
+//
+// It speaks through github.com/nukosuke/go-zendesk over the retrying client
+// of package remote: reads are retried, writes are not (a write that failed
+// with a 5xx may have been applied). Every error is a *cxaudit.Error or a
+// *cxaudit.RateLimitError; none carries the API token.
+package zendesk
+
+import (
+	"context"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/nukosuke/go-zendesk/zendesk"
+
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/remote"
+)
+
+// NoteMarker starts the notes cxaudit writes. A comment whose body holds it
+// is cxaudit's own, whoever the author.
+const NoteMarker = "cxaudit:"
+
+// Config configures a Client.
+type Config struct {
+	// URL is the account's address, like https://acme.zendesk.com (without
+	// /api/v2).
+	URL string
+	// Email and APIToken authenticate as "Email/token:APIToken".
+	Email, APIToken string
+	Logger          *slog.Logger
+	// HTTP configures the underlying client. New sets its System to
+	// cxaudit.SourceZendesk.
+	HTTP remote.Options
+}
+
+// Client talks to one Zendesk account. It is safe for concurrent use.
+type Client struct {
+	api    *zendesk.Client
+	logger *slog.Logger
+	token  string
+
+	meMu sync.Mutex
+	me   *cxaudit.User
+}
+
+// New returns a Client for cfg. It checks cfg but makes no request.
+func New(cfg Config) (*Client, error) {
+	base, err := validateURL(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(cfg.Email) == "" {
+		return nil, cxaudit.Errorf(cxaudit.EINVALID, "zendesk: Config.Email is empty (the agent email the API token belongs to)")
+	}
+	if cfg.APIToken == "" {
+		return nil, cxaudit.Errorf(cxaudit.EINVALID, "zendesk: Config.APIToken is empty (create one in Admin Center > Apps and integrations > Zendesk API)")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	opts := cfg.HTTP
+	opts.System = cxaudit.SourceZendesk
+	if opts.Logger == nil {
+		opts.Logger = cfg.Logger
+	}
+
+	// NewClient never fails. Never call SetHeader: it writes to a map the
+	// library shares between all its clients.
+	api, _ := zendesk.NewClient(remote.NewClient(opts))
+	if err := api.SetEndpointURL(base + "/api/v2"); err != nil {
+		return nil, cxaudit.Errorf(cxaudit.EINVALID, "zendesk: Config.URL %q: %v", cfg.URL, err)
+	}
+	api.SetCredential(zendesk.NewAPITokenCredential(cfg.Email, cfg.APIToken))
+	return &Client{api: api, logger: cfg.Logger, token: cfg.APIToken}, nil
+}
+
+// validateURL checks an account URL and returns it without a trailing
+// slash.
+func validateURL(raw string) (string, error) {
+	invalid := func(problem string) error {
+		return cxaudit.Errorf(cxaudit.EINVALID, "zendesk: Config.URL %q %s", raw, problem)
+	}
+	if strings.TrimSpace(raw) == "" {
+		return "", cxaudit.Errorf(cxaudit.EINVALID, "zendesk: Config.URL is empty (want https://<subdomain>.zendesk.com)")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", invalid("is not a URL")
+	}
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http":
+		return "", invalid("must start with https:// (like https://acme.zendesk.com)")
+	case u.Host == "":
+		return "", invalid("has no host (like https://acme.zendesk.com)")
+	case u.User != nil:
+		return "", cxaudit.Errorf(cxaudit.EINVALID, "zendesk: Config.URL must not carry credentials; set Config.Email and Config.APIToken")
+	case u.RawQuery != "" || u.Fragment != "":
+		return "", invalid("must not have a query or fragment")
+	}
+	path := strings.TrimSuffix(u.Path, "/")
+	if strings.HasSuffix(path, "/api/v2") {
+		return "", invalid("must not include /api/v2 (did you mean " + u.Scheme + "://" + u.Host + "?)")
+	}
+	if path != "" {
+		return "", invalid("must have no path (did you mean " + u.Scheme + "://" + u.Host + "?)")
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+// Me returns the user the API token belongs to. The first success is
+// remembered.
+func (c *Client) Me(ctx context.Context) (cxaudit.User, error) {
+	c.meMu.Lock()
+	defer c.meMu.Unlock()
+	if c.me != nil {
+		return *c.me, nil
+	}
+	var resp struct {
+		User wireUser `json:"user"`
+	}
+	if err := c.get(ctx, "get current user", "/users/me.json", &resp); err != nil {
+		return cxaudit.User{}, err
+	}
+	if resp.User.ID == 0 {
+		return cxaudit.User{}, cxaudit.Errorf(cxaudit.EUNAUTHORIZED, "zendesk: get current user: the API answered as an anonymous user; check Config.Email and Config.APIToken")
+	}
+	u := resp.User.domain()
+	c.me = &u
+	return u, nil
+}
+
+// get fetches path and decodes its JSON body into v.
+func (c *Client) get(ctx context.Context, op, path string, v any) error {
+	body, err := c.api.Get(ctx, path)
+	if err != nil {
+		return c.mapError(op, err)
+	}
+	return c.decode(op, body, v)
+}
+
+// put sends data to path and decodes the JSON answer into v.
+func (c *Client) put(ctx context.Context, op, path string, data, v any) error {
+	body, err := c.api.Put(ctx, path, data)
+	if err != nil {
+		return c.mapError(op, err)
+	}
+	return c.decode(op, body, v)
+}
+
+// String keeps the token out of anything that prints a Client.
+func (c *Client) String() string { return "zendesk.Client{token: <secret>}" }

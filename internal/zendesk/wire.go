@@ -1,0 +1,156 @@
+package zendesk
+
+import (
+	"time"
+
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
+)
+
+// The parts of Zendesk's JSON that cxaudit reads. go-zendesk's own types
+// lose what matters here (a null reply time is not zero minutes), so the
+// exports decode into these. Nullable ids decode to 0, nullable strings to
+// "".
+
+type wireTicket struct {
+	ID             int64     `json:"id"`
+	Subject        string    `json:"subject"`
+	Description    string    `json:"description"`
+	Status         string    `json:"status"`
+	Priority       string    `json:"priority"`
+	Type           string    `json:"type"`
+	Tags           []string  `json:"tags"`
+	RequesterID    int64     `json:"requester_id"`
+	AssigneeID     int64     `json:"assignee_id"`
+	GroupID        int64     `json:"group_id"`
+	OrganizationID int64     `json:"organization_id"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+func (t *wireTicket) domain() cxaudit.Ticket {
+	return cxaudit.Ticket{
+		ID:             t.ID,
+		Subject:        t.Subject,
+		Description:    t.Description,
+		Status:         t.Status,
+		Priority:       t.Priority,
+		Type:           t.Type,
+		Tags:           t.Tags,
+		RequesterID:    t.RequesterID,
+		AssigneeID:     t.AssigneeID,
+		GroupID:        t.GroupID,
+		OrganizationID: t.OrganizationID,
+		CreatedAt:      t.CreatedAt,
+		UpdatedAt:      t.UpdatedAt,
+	}
+}
+
+type wireMinutes struct {
+	Calendar *int64 `json:"calendar"`
+	Business *int64 `json:"business"`
+}
+
+type wireMetricSet struct {
+	TicketID                     int64       `json:"ticket_id"`
+	Reopens                      int64       `json:"reopens"`
+	Replies                      int64       `json:"replies"`
+	AssignedAt                   *time.Time  `json:"assigned_at"`
+	SolvedAt                     *time.Time  `json:"solved_at"`
+	LatestCommentAddedAt         *time.Time  `json:"latest_comment_added_at"`
+	StatusUpdatedAt              *time.Time  `json:"status_updated_at"`
+	ReplyTimeInMinutes           wireMinutes `json:"reply_time_in_minutes"`
+	FirstResolutionTimeInMinutes wireMinutes `json:"first_resolution_time_in_minutes"`
+}
+
+func (m *wireMetricSet) domain() *cxaudit.TicketMetrics {
+	return &cxaudit.TicketMetrics{
+		ReplyTimeCalendarMinutes:       m.ReplyTimeInMinutes.Calendar,
+		ReplyTimeBusinessMinutes:       m.ReplyTimeInMinutes.Business,
+		FirstResolutionCalendarMinutes: m.FirstResolutionTimeInMinutes.Calendar,
+		Reopens:                        m.Reopens,
+		Replies:                        m.Replies,
+		AssignedAt:                     m.AssignedAt,
+		SolvedAt:                       m.SolvedAt,
+		LatestCommentAddedAt:           m.LatestCommentAddedAt,
+		StatusUpdatedAt:                m.StatusUpdatedAt,
+	}
+}
+
+// withMetrics attaches each metric set to its ticket.
+func withMetrics(tickets []wireTicket, sets []wireMetricSet) []cxaudit.Ticket {
+	byTicket := make(map[int64]*wireMetricSet, len(sets))
+	for i := range sets {
+		byTicket[sets[i].TicketID] = &sets[i]
+	}
+	out := make([]cxaudit.Ticket, 0, len(tickets))
+	for i := range tickets {
+		t := tickets[i].domain()
+		if m, ok := byTicket[t.ID]; ok {
+			t.Metrics = m.domain()
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+type wireOrganization struct {
+	ID          int64     `json:"id"`
+	Name        string    `json:"name"`
+	ExternalID  string    `json:"external_id"`
+	DomainNames []string  `json:"domain_names"`
+	Tags        []string  `json:"tags"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+func (o *wireOrganization) domain() cxaudit.Organization {
+	return cxaudit.Organization{
+		ID:          o.ID,
+		Name:        o.Name,
+		ExternalID:  o.ExternalID,
+		DomainNames: o.DomainNames,
+		Tags:        o.Tags,
+		CreatedAt:   o.CreatedAt,
+		UpdatedAt:   o.UpdatedAt,
+	}
+}
+
+type wireUser struct {
+	ID             int64     `json:"id"`
+	Name           string    `json:"name"`
+	Email          string    `json:"email"`
+	Role           string    `json:"role"`
+	OrganizationID int64     `json:"organization_id"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+func (u *wireUser) domain() cxaudit.User {
+	return cxaudit.User{
+		ID:             u.ID,
+		Name:           u.Name,
+		Email:          u.Email,
+		Role:           u.Role,
+		OrganizationID: u.OrganizationID,
+		UpdatedAt:      u.UpdatedAt,
+	}
+}
+
+// ticketUpdate is the body of PUT /api/v2/tickets/{id}.json. Tags go as
+// additional_tags and remove_tags: a plain "tags" field would replace every
+// tag on the ticket.
+type ticketUpdate struct {
+	Ticket ticketUpdateFields `json:"ticket"`
+}
+
+type ticketUpdateFields struct {
+	Comment        *noteBody `json:"comment,omitempty"`
+	AdditionalTags []string  `json:"additional_tags,omitempty"`
+	RemoveTags     []string  `json:"remove_tags,omitempty"`
+	SafeUpdate     bool      `json:"safe_update,omitempty"`
+	UpdatedStamp   string    `json:"updated_stamp,omitempty"`
+}
+
+type noteBody struct {
+	HTMLBody string `json:"html_body"`
+	Public   bool   `json:"public"`
+}
