@@ -133,14 +133,18 @@ func TestExportTicketsEqualsTheWorld(t *testing.T) {
 	b.sim.UpdateTicket(7, func(tk *cxaudit.Ticket) { tk.Status = cxaudit.StatusSolved })
 	_, err := b.client.UpdateTicket(context.Background(), 8, zendesk.TicketUpdate{AddTags: []string{"cxaudit_checked"}})
 	require.NoError(t, err)
+	b.sim.DeleteTicket(9)
 	page, err := b.client.ExportTickets(context.Background(), cursor, time.Time{})
 	require.NoError(t, err)
 	require.True(t, page.EndOfStream)
-	require.Len(t, page.Tickets, 2)
+	require.Len(t, page.Tickets, 3)
 	require.Equal(t, int64(7), page.Tickets[0].ID)
 	require.Equal(t, cxaudit.StatusSolved, page.Tickets[0].Status)
 	require.Equal(t, int64(8), page.Tickets[1].ID)
 	require.True(t, page.Tickets[1].HasTag("cxaudit_checked"))
+	require.Equal(t, int64(9), page.Tickets[2].ID)
+	require.Equal(t, cxaudit.StatusDeleted, page.Tickets[2].Status)
+	require.NotEqual(t, cursor, page.AfterCursor)
 }
 
 func TestExportTicketsFromStartTime(t *testing.T) {
