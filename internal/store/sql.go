@@ -584,11 +584,15 @@ func (q *queries) DirtyEntities(ctx context.Context, kind cxaudit.EntityKind, af
 	return out, err
 }
 
-func (q *queries) MarkWritten(ctx context.Context, fingerprints []string) error {
-	for _, fp := range fingerprints {
-		if _, err := q.c.exec(ctx, `UPDATE finding SET written_status = status, written_hash = content_hash, dirty = $2 WHERE fingerprint = $1`,
-			fp, false); err != nil {
-			return fmt.Errorf("mark finding %s written: %w", fp, err)
+func (q *queries) MarkWritten(ctx context.Context, marks []WrittenMark) error {
+	for _, m := range marks {
+		// Dirty as cxaudit.Finding.Dirty computes it, against what was written.
+		if _, err := q.c.exec(ctx, `UPDATE finding SET written_status = $2, written_hash = $3,
+			dirty = CASE WHEN mode <> 'enforce' THEN $4
+				WHEN status = 'resolved' THEN $2 = 'open'
+				ELSE ($2 <> 'open' OR $3 <> content_hash) END
+			WHERE fingerprint = $1`, m.Fingerprint, string(m.Status), m.Hash, false); err != nil {
+			return fmt.Errorf("mark finding %s written: %w", m.Fingerprint, err)
 		}
 	}
 	return nil

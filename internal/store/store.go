@@ -72,9 +72,9 @@ type Querier interface {
 	// DirtyEntities lists entities of kind that have dirty findings (see
 	// cxaudit.Finding.Dirty), in id order after afterID.
 	DirtyEntities(ctx context.Context, kind cxaudit.EntityKind, afterID string, limit int) ([]string, error)
-	// MarkWritten records that fingerprints were written with their
-	// current status and content.
-	MarkWritten(ctx context.Context, fingerprints []string) error
+	// MarkWritten records what was written for each finding, and whether
+	// the finding is still dirty (it may have changed since).
+	MarkWritten(ctx context.Context, marks []WrittenMark) error
 
 	// Write-back log.
 	GetWriteLog(ctx context.Context, target string) (WriteRecord, error)
@@ -113,6 +113,18 @@ type FindingFilter struct {
 	EntityKind cxaudit.EntityKind
 	EntityID   string
 	Limit      int
+}
+
+// WrittenMark is what a write carried of one finding.
+type WrittenMark struct {
+	Fingerprint string                `json:"fp"`
+	Status      cxaudit.FindingStatus `json:"status"`
+	Hash        string                `json:"hash"`
+}
+
+// MarkOf returns the mark of f as it is now.
+func MarkOf(f cxaudit.Finding) WrittenMark {
+	return WrittenMark{Fingerprint: f.Fingerprint, Status: f.Status, Hash: f.ContentHash()}
 }
 
 // Write-back log states.

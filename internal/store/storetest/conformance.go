@@ -180,7 +180,15 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		require.NoError(t, err)
 		require.Equal(t, []string{"9"}, dirty, "observe-mode findings are never dirty")
 
-		require.NoError(t, s.MarkWritten(ctx, []string{f.Fingerprint}))
+		// Written as it was before a change: still dirty.
+		stale := f
+		stale.Message = "older"
+		require.NoError(t, s.MarkWritten(ctx, []store.WrittenMark{store.MarkOf(stale)}))
+		dirty, err = s.DirtyEntities(ctx, cxaudit.EntityTicket, "", 10)
+		require.NoError(t, err)
+		require.Equal(t, []string{"9"}, dirty)
+
+		require.NoError(t, s.MarkWritten(ctx, []store.WrittenMark{store.MarkOf(f)}))
 		dirty, err = s.DirtyEntities(ctx, cxaudit.EntityTicket, "", 10)
 		require.NoError(t, err)
 		require.Empty(t, dirty)
