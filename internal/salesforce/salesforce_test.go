@@ -301,6 +301,23 @@ func TestFindTasksSplitsLongMarkerLists(t *testing.T) {
 	require.Empty(t, found)
 }
 
+func TestFindTasksMatchesMarkersLiterally(t *testing.T) {
+	t.Parallel()
+	b := setup(t, salesforcetest.Options{})
+	ctx := context.Background()
+
+	_, err := b.client.CreateTasks(ctx, []cxaudit.Task{
+		{WhatID: b.world.Accounts[0].ID, Subject: `50% off_it's \ done`},
+		{WhatID: b.world.Accounts[0].ID, Subject: "500 offXit"},
+	})
+	require.NoError(t, err)
+	for marker, want := range map[string]int{`0% off_it's \`: 1, "0% off": 1, "0%": 1, "0_": 0, "OFF": 2} {
+		found, err := b.client.FindTasks(ctx, []string{marker})
+		require.NoError(t, err)
+		require.Len(t, found, want, marker)
+	}
+}
+
 func TestCreateNotRetriedOn5xx(t *testing.T) {
 	t.Parallel()
 	b := setup(t, salesforcetest.Options{})

@@ -493,8 +493,10 @@ func (s *Sim) query(soql, version string) response {
 			return s.page(id, 0, version)
 		}
 	}
-	qe := err.(*queryError)
-	return errorResponse(http.StatusBadRequest, qe.code, "%s", qe.msg)
+	if qe, ok := err.(*queryError); ok {
+		return errorResponse(http.StatusBadRequest, qe.code, "%s", qe.msg)
+	}
+	return errorResponse(http.StatusBadRequest, "MALFORMED_QUERY", "%v", err)
 }
 
 func (s *Sim) queryMore(locator, version string) response {
