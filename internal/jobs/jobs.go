@@ -1,0 +1,120 @@
+// Package jobs holds cxaudit's River jobs: small argument structs with
+// stable kinds, and workers that are thin adapters around the sync, audit
+// and write-back services, mapping their errors to River outcomes.
+//
+// Every job is unique while it is queued or running, so that however many
+// replicas, timers and triggers enqueue it, one pass runs at a time.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
+)
+
+// Queues.
+const (
+	QueueSync      = "sync"
+	QueueAudit     = "audit"
+	QueueWriteback = "writeback"
+)
+
+// uniqueWhileActive dedups a job with one already waiting or running. A
+// completed job does not block the next one.
+var uniqueWhileActive = river.UniqueOpts{
+	ByArgs: true,
+	ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+		rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+	},
+}
+
+// ZendeskSyncArgs syncs users, organizations and tickets from Zendesk.
+type ZendeskSyncArgs struct{}
+
+func (ZendeskSyncArgs) Kind() string { return "zendesk_sync" }
+func (ZendeskSyncArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueSync, UniqueOpts: uniqueWhileActive, MaxAttempts: 10}
+}
+
+// SalesforceSyncArgs syncs accounts, contacts and opportunities.
+type SalesforceSyncArgs struct{}
+
+func (SalesforceSyncArgs) Kind() string { return "salesforce_sync" }
+func (SalesforceSyncArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueSync, UniqueOpts: uniqueWhileActive, MaxAttempts: 10}
+}
+
+// AuditArgs drains the audit queue.
+type AuditArgs struct{}
+
+func (AuditArgs) Kind() string { return "audit" }
+func (AuditArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueAudit, UniqueOpts: uniqueWhileActive, MaxAttempts: 10}
+}
+
+// AuditSweepArgs queues every open ticket, organization and account for
+// audit, for rules whose outcome changes with time alone (backlog aging,
+// first-response targets).
+type AuditSweepArgs struct{}
+
+func (AuditSweepArgs) Kind() string { return "audit_sweep" }
+func (AuditSweepArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueAudit, UniqueOpts: uniqueWhileActive, MaxAttempts: 10}
+}
+
+// ZendeskWritebackArgs writes dirty ticket findings to Zendesk.
+type ZendeskWritebackArgs struct{}
+
+func (ZendeskWritebackArgs) Kind() string { return "zendesk_writeback" }
+func (ZendeskWritebackArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueWriteback, UniqueOpts: uniqueWhileActive, MaxAttempts: 25}
+}
+
+// SalesforceWritebackArgs writes dirty account findings to Salesforce.
+type SalesforceWritebackArgs struct{}
+
+func (SalesforceWritebackArgs) Kind() string { return "salesforce_writeback" }
+func (SalesforceWritebackArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueWriteback, UniqueOpts: uniqueWhileActive, MaxAttempts: 25}
+}
+
+// Params returns insert parameters for args, with their own InsertOpts.
+func Params(args ...river.JobArgs) []river.InsertManyParams {
+	out := make([]river.InsertManyParams, len(args))
+	for i, a := range args {
+		out[i] = river.InsertManyParams{Args: a}
+	}
+	return out
+}
+
+// outcome maps a service error to what River should do with the job: a
+// rate limit snoozes it (no attempt burnt, no request inside the window),
+// bad credentials cancel it (retrying cannot help until they change; the
+// next periodic run tries again), anything else is retried with back-off.
+func outcome(logger *slog.Logger, kind string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var rl *cxaudit.RateLimitError
+	if errors.As(err, &rl) {
+		wait := max(rl.RetryAfter, time.Second)
+		logger.Warn("rate limited; snoozing job", "job_kind", kind, "source", rl.Source, "retry_after", wait)
+		return river.JobSnooze(wait)
+	}
+	if cxaudit.ErrorCode(err) == cxaudit.EUNAUTHORIZED {
+		logger.Error("credentials rejected; cancelling job until the next run", "job_kind", kind, "error", err)
+		return river.JobCancel(err)
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	logger.Error("job failed; will retry", "job_kind", kind, "error", err)
+	return err
+}

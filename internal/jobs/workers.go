@@ -1,0 +1,199 @@
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/cxaudit/cxaudit/internal/audit"
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/store"
+	"github.com/cxaudit/cxaudit/internal/syncer"
+	"github.com/cxaudit/cxaudit/internal/writeback"
+)
+
+// Services are what the workers drive. A nil syncer or writer means that
+// source is not configured: its jobs complete without doing anything.
+type Services struct {
+	Store               store.Store
+	Logger              *slog.Logger
+	ZendeskSync         *syncer.Zendesk
+	SalesforceSync      *syncer.Salesforce
+	Auditor             *audit.Auditor
+	ZendeskWriteback    *writeback.Zendesk
+	SalesforceWriteback *writeback.Salesforce
+	// WaitForFirstSync holds audits back until every configured source has
+	// completed a full sync, so that cross-system rules never see one side
+	// only and open findings that would resolve minutes later.
+	WaitForFirstSync bool
+}
+
+// AddWorkers registers every worker with ws.
+func AddWorkers(ws *river.Workers, s *Services) {
+	river.AddWorker(ws, &zendeskSyncWorker{s: s})
+	river.AddWorker(ws, &salesforceSyncWorker{s: s})
+	river.AddWorker(ws, &auditWorker{s: s})
+	river.AddWorker(ws, &auditSweepWorker{s: s})
+	river.AddWorker(ws, &zendeskWritebackWorker{s: s})
+	river.AddWorker(ws, &salesforceWritebackWorker{s: s})
+}
+
+// WritebackJobs returns the write-back jobs for the kinds of entity whose
+// findings became dirty.
+func (s *Services) WritebackJobs(kinds map[cxaudit.EntityKind]bool) []river.InsertManyParams {
+	var args []river.JobArgs
+	if kinds[cxaudit.EntityTicket] && s.ZendeskWriteback != nil {
+		args = append(args, ZendeskWritebackArgs{})
+	}
+	if (kinds[cxaudit.EntityAccount] || kinds[cxaudit.EntityOrganization]) && s.SalesforceWriteback != nil {
+		args = append(args, SalesforceWritebackArgs{})
+	}
+	return Params(args...)
+}
+
+type zendeskSyncWorker struct {
+	river.WorkerDefaults[ZendeskSyncArgs]
+	s *Services
+}
+
+func (w *zendeskSyncWorker) Timeout(*river.Job[ZendeskSyncArgs]) time.Duration { return time.Hour }
+
+func (w *zendeskSyncWorker) Work(ctx context.Context, job *river.Job[ZendeskSyncArgs]) error {
+	if w.s.ZendeskSync == nil {
+		return nil
+	}
+	stats, err := w.s.ZendeskSync.Sync(ctx)
+	w.s.Logger.Info("zendesk sync", "pages", stats.Pages, "records", stats.Records, "error", err)
+	if stats.Pages > 0 {
+		// What was committed is queued for audit even if a later page failed.
+		if qerr := w.s.Store.Enqueue(ctx, Params(AuditArgs{})...); qerr != nil && err == nil {
+			err = qerr
+		}
+	}
+	return outcome(w.s.Logger, job.Kind, err)
+}
+
+type salesforceSyncWorker struct {
+	river.WorkerDefaults[SalesforceSyncArgs]
+	s *Services
+}
+
+func (w *salesforceSyncWorker) Timeout(*river.Job[SalesforceSyncArgs]) time.Duration {
+	return time.Hour
+}
+
+func (w *salesforceSyncWorker) Work(ctx context.Context, job *river.Job[SalesforceSyncArgs]) error {
+	if w.s.SalesforceSync == nil {
+		return nil
+	}
+	stats, err := w.s.SalesforceSync.Sync(ctx)
+	w.s.Logger.Info("salesforce sync", "pages", stats.Pages, "records", stats.Records, "error", err)
+	if stats.Pages > 0 {
+		if qerr := w.s.Store.Enqueue(ctx, Params(AuditArgs{})...); qerr != nil && err == nil {
+			err = qerr
+		}
+	}
+	return outcome(w.s.Logger, job.Kind, err)
+}
+
+type auditWorker struct {
+	river.WorkerDefaults[AuditArgs]
+	s *Services
+}
+
+func (w *auditWorker) Timeout(*river.Job[AuditArgs]) time.Duration { return time.Hour }
+
+func (w *auditWorker) Work(ctx context.Context, job *river.Job[AuditArgs]) error {
+	if w.s.WaitForFirstSync {
+		ready, err := w.s.firstSyncsDone(ctx)
+		if err != nil {
+			return err
+		}
+		if !ready {
+			w.s.Logger.Info("audit waits for the first full sync of every source")
+			return river.JobSnooze(30 * time.Second)
+		}
+	}
+	stats, err := w.s.Auditor.Run(ctx)
+	w.s.Logger.Info("audit", "entities", stats.Entities, "changes", stats.Changes, "eval_errors", stats.EvalErrors, "error", err)
+	return outcome(w.s.Logger, job.Kind, err)
+}
+
+func (s *Services) firstSyncsDone(ctx context.Context) (bool, error) {
+	check := func(src cxaudit.Source, objects ...string) (bool, error) {
+		for _, o := range objects {
+			c, err := s.Store.GetCursor(ctx, src, o)
+			if err != nil || c.CompletedAt.IsZero() {
+				return false, err
+			}
+		}
+		return true, nil
+	}
+	if s.ZendeskSync != nil {
+		if ok, err := check(cxaudit.SourceZendesk, syncer.ObjectUsers, syncer.ObjectOrganizations, syncer.ObjectTickets); !ok || err != nil {
+			return false, err
+		}
+	}
+	if s.SalesforceSync != nil {
+		if ok, err := check(cxaudit.SourceSalesforce, syncer.ObjectAccounts, syncer.ObjectContacts, syncer.ObjectOpportunities); !ok || err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+type auditSweepWorker struct {
+	river.WorkerDefaults[AuditSweepArgs]
+	s *Services
+}
+
+func (w *auditSweepWorker) Work(ctx context.Context, job *river.Job[AuditSweepArgs]) error {
+	var n int
+	err := w.s.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
+		var err error
+		if n, err = q.QueueSweep(ctx); err != nil {
+			return err
+		}
+		return q.Enqueue(ctx, Params(AuditArgs{})...)
+	})
+	w.s.Logger.Info("audit sweep", "queued", n, "error", err)
+	return outcome(w.s.Logger, job.Kind, err)
+}
+
+type zendeskWritebackWorker struct {
+	river.WorkerDefaults[ZendeskWritebackArgs]
+	s *Services
+}
+
+func (w *zendeskWritebackWorker) Timeout(*river.Job[ZendeskWritebackArgs]) time.Duration {
+	return time.Hour
+}
+
+func (w *zendeskWritebackWorker) Work(ctx context.Context, job *river.Job[ZendeskWritebackArgs]) error {
+	if w.s.ZendeskWriteback == nil {
+		return nil
+	}
+	stats, err := w.s.ZendeskWriteback.Run(ctx)
+	w.s.Logger.Info("zendesk write-back", "writes", stats.Writes, "reconciled", stats.Reconciled, "failed", stats.Failed, "error", err)
+	return outcome(w.s.Logger, job.Kind, err)
+}
+
+type salesforceWritebackWorker struct {
+	river.WorkerDefaults[SalesforceWritebackArgs]
+	s *Services
+}
+
+func (w *salesforceWritebackWorker) Timeout(*river.Job[SalesforceWritebackArgs]) time.Duration {
+	return time.Hour
+}
+
+func (w *salesforceWritebackWorker) Work(ctx context.Context, job *river.Job[SalesforceWritebackArgs]) error {
+	if w.s.SalesforceWriteback == nil {
+		return nil
+	}
+	stats, err := w.s.SalesforceWriteback.Run(ctx)
+	w.s.Logger.Info("salesforce write-back", "writes", stats.Writes, "reconciled", stats.Reconciled, "failed", stats.Failed, "error", err)
+	return outcome(w.s.Logger, job.Kind, err)
+}
