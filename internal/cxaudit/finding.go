@@ -3,6 +3,7 @@ package cxaudit
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"regexp"
 	"time"
 )
 
@@ -89,13 +90,18 @@ type Finding struct {
 	WrittenHash   string        `json:"written_hash,omitempty"`
 }
 
-// ContentHash identifies what an agent sees of the finding: its severity and
-// message. A change of it is an update worth writing; a rule edit that
-// leaves it alone (a new title, a docs link) is not.
+// ContentHash identifies the evidence of a finding: its severity and the
+// words of its message. A change of it is an update worth writing. Numbers
+// in the message are left out: ages and counts drift with every cycle
+// ("open 15 days", then 16), and an agent wants no new note for that. A
+// rule edit that changes neither (a new title, a docs link) is no update
+// either.
 func (f *Finding) ContentHash() string {
-	h := sha256.Sum256([]byte(string(f.Severity) + "\x00" + f.Message))
+	h := sha256.Sum256([]byte(string(f.Severity) + "\x00" + digits.ReplaceAllString(f.Message, "#")))
 	return hex.EncodeToString(h[:8])
 }
+
+var digits = regexp.MustCompile(`[0-9]+(\.[0-9]+)?`)
 
 // WritesBack reports whether the finding is ever written to a remote system.
 func (f *Finding) WritesBack() bool {

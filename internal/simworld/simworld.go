@@ -163,7 +163,9 @@ func Generate(opts Options) *World {
 		reqs := orgRequesters[org.ID]
 		requester := reqs[r.IntN(len(reqs))]
 		agent := agents[r.IntN(len(agents))]
-		created := now.Add(-time.Duration(10+r.IntN(45*24*60)) * time.Minute)
+		// Most tickets are recent; a tail reaches back two months.
+		ageMin := min(10+int(r.ExpFloat64()*6*24*60), 60*24*60)
+		created := now.Add(-time.Duration(ageMin) * time.Minute)
 		t := cxaudit.Ticket{
 			ID: int64(i), RequesterID: requester, AssigneeID: agent, GroupID: 200 + int64(r.IntN(3)),
 			OrganizationID: org.ID, CreatedAt: created, Type: "incident",
@@ -189,7 +191,8 @@ func Generate(opts Options) *World {
 		last := created
 		m := &cxaudit.TicketMetrics{}
 		if t.Status != cxaudit.StatusNew && r.IntN(100) < 92 {
-			replyMin := int64(1 + r.IntN(6*60))
+			// First replies mostly meet the priority's target; some miss it.
+			replyMin := max(1, int64(float64(replyTarget[t.Priority])*(0.2+1.3*r.Float64())))
 			at := created.Add(time.Duration(replyMin) * time.Minute)
 			if at.Before(now) {
 				m.ReplyTimeCalendarMinutes, m.ReplyTimeBusinessMinutes = &replyMin, &replyMin
@@ -290,6 +293,9 @@ func weighted(r *rand.Rand, vals []string, weights []int) string {
 	}
 	return vals[len(vals)-1]
 }
+
+// replyTarget is the first-response target in minutes by priority.
+var replyTarget = map[string]int{cxaudit.PriorityUrgent: 15, cxaudit.PriorityHigh: 60, cxaudit.PriorityNormal: 240, cxaudit.PriorityLow: 1440, "": 480}
 
 var (
 	firstNames = []string{"Ada", "Ben", "Chloe", "Dev", "Elif", "Farah", "Gus", "Hana", "Ivan", "Jun", "Kofi", "Lena", "Mateo", "Nia", "Omar", "Priya"}

@@ -1,0 +1,282 @@
+// Command cxaudit is the cxaudit worker and its tools: it syncs Zendesk and
+// Salesforce, audits them with the rules in rules/, and writes findings back
+// where agents and account owners work.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cxaudit/cxaudit/internal/app"
+	"github.com/cxaudit/cxaudit/internal/config"
+	"github.com/cxaudit/cxaudit/internal/demo"
+	"github.com/cxaudit/cxaudit/internal/rules"
+	"github.com/cxaudit/cxaudit/internal/store"
+)
+
+const usage = `cxaudit audits Zendesk and Salesforce with rules CS ops own, and writes
+findings back as Zendesk internal notes and tags and Salesforce Tasks.
+
+Usage:
+  cxaudit <command> [flags]
+
+Commands:
+  run           the worker: River jobs, periodic sync and audit, /healthz /readyz /metrics
+  run --once    one full cycle (sync, audit, write back), then exit
+  migrate       apply database migrations (cxaudit's and River's)
+  sim           serve the Zendesk and Salesforce simulators with seeded data
+  rules check   compile rule files and print every error
+  demo          the whole cycle against the simulators on the embedded store
+
+Configuration comes from the environment; see README.md. Every command
+takes --help.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// run executes the command in args and returns the exit code: 0 success,
+// 1 failure, 2 usage error.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "run":
+		err = cmdRun(ctx, rest, getenv, stderr)
+	case "migrate":
+		err = cmdMigrate(ctx, rest, getenv, stdout, stderr)
+	case "sim":
+		err = cmdSim(ctx, rest, stdout, stderr)
+	case "rules":
+		err = cmdRules(rest, stdout, stderr)
+	case "demo":
+		err = cmdDemo(ctx, rest, getenv, stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "cxaudit: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, new(usageError)):
+		fmt.Fprintf(stderr, "cxaudit %s: %v\n", cmd, err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "cxaudit %s: %v\n", cmd, err)
+		return 1
+	}
+}
+
+type usageError struct{ error }
+
+func newFlags(name, help string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("cxaudit "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "%s\n\nFlags:\n", strings.TrimSpace(help))
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	return nil
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func cmdRun(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := newFlags("run", `Usage: cxaudit run [--once] [--no-migrate] [--grace DURATION]
+
+Runs the worker. It migrates the database first unless --no-migrate, then
+works River jobs: sync each configured source every CXAUDIT_SYNC_INTERVAL,
+sweep time-based rules every CXAUDIT_SWEEP_INTERVAL, audit and write back.
+It serves /healthz, /readyz and /metrics on CXAUDIT_LISTEN_ADDR. Several
+replicas on one PostgreSQL share the work; periodic jobs run on the leader.
+
+With --once it runs one full cycle (sync every source, audit, write back),
+waits for the queue to drain and exits: 0 on success, 1 if a job failed.`, stderr)
+	once := fs.Bool("once", false, "run one full cycle and exit")
+	noMigrate := fs.Bool("no-migrate", false, "do not migrate the database on start")
+	grace := fs.Duration("grace", 25*time.Second, "on SIGTERM, how long running jobs may take to finish before they are cancelled")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	a, err := app.New(ctx, cfg, logger, app.Options{Migrate: !*noMigrate, Periodic: !*once})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if *once {
+		res, err := a.RunOnce(ctx)
+		logger.Info("cycle finished", "duration", res.Duration.String(), "writes", res.Writes, "failed_jobs", res.FailedJobs)
+		return err
+	}
+	return a.Run(ctx, *grace)
+}
+
+func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("migrate", `Usage: cxaudit migrate
+
+Applies cxaudit's migrations (migrations/) and River's to the database in
+CXAUDIT_DATABASE_URL. Safe to run from several replicas at once.`, stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	res, err := store.Migrate(ctx, st)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "migrated %s: %d cxaudit migrations, %d River migrations applied\n", st.Dialect(), len(res.App), len(res.River))
+	return nil
+}
+
+func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sim", `Usage: cxaudit sim [flags]
+
+Serves the Zendesk and Salesforce simulators with seeded data until
+interrupted, and prints the environment that points cxaudit at them:
+
+  eval "$(cxaudit sim --print-env-only &)"   # or copy the lines it prints
+  cxaudit run --once`, stderr)
+	zAddr := fs.String("zendesk-addr", "127.0.0.1:8081", "Zendesk simulator listen address")
+	sAddr := fs.String("salesforce-addr", "127.0.0.1:8082", "Salesforce simulator listen address")
+	accounts := fs.Int("accounts", 300, "accounts (and organizations) to generate")
+	tickets := fs.Int("tickets", 3000, "tickets to generate")
+	seed := fs.Uint64("seed", 42, "seed of the generated data")
+	rate := fs.Int("zendesk-rate-limit", 0, "Zendesk requests per minute (0: the simulator's default, 700)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	sims, err := demo.StartSimulators(demo.SimOptions{Seed: *seed, Accounts: *accounts, Tickets: *tickets,
+		ZendeskAddr: *zAddr, SalesforceAddr: *sAddr, ZendeskRateLimit: *rate})
+	if err != nil {
+		return err
+	}
+	defer sims.Close()
+	fmt.Fprintf(stderr, "simulators serving %d accounts and %d tickets; Ctrl-C stops them\n", *accounts, *tickets)
+	for _, kv := range sims.Env() {
+		fmt.Fprintf(stdout, "export %s\n", kv)
+	}
+	<-ctx.Done()
+	return nil
+}
+
+func cmdRules(args []string, stdout, stderr io.Writer) error {
+	help := `Usage: cxaudit rules check DIR
+
+Compiles every rule file in DIR (default ./rules) and prints every error
+with its file, line and column. Exits 1 when any rule is broken.`
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintln(stdout, help)
+		if len(args) == 0 {
+			return usageError{errors.New("missing subcommand (check)")}
+		}
+		return nil
+	}
+	switch args[0] {
+	case "check":
+		fs := newFlags("rules check", help, stderr)
+		if err := parse(fs, args[1:]); err != nil {
+			return err
+		}
+		dir := "./rules"
+		if fs.NArg() > 0 {
+			dir = fs.Arg(0)
+		}
+		if err := rules.Check(dir, stdout); err != nil {
+			return errors.New("rules have errors")
+		}
+		return nil
+	}
+	return usageError{fmt.Errorf("unknown subcommand %q (want check)", args[0])}
+}
+
+func cmdDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("demo", `Usage: cxaudit demo [--json] [--database-url URL]
+
+Starts the Zendesk and Salesforce simulators in-process with a seeded
+tenant, runs a full cycle (sync, audit, write back) on the embedded SQLite
+store (a fresh temporary file unless --database-url is given), then a second
+cycle that must write nothing, and prints a summary.`, stderr)
+	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
+	dbURL := fs.String("database-url", "", "store to use (postgres://… or an SQLite path); default a temporary SQLite file")
+	rulesDir := fs.String("rules", "", "rules directory (default $CXAUDIT_RULES_DIR or ./rules)")
+	accounts := fs.Int("accounts", 300, "accounts to generate")
+	tickets := fs.Int("tickets", 3000, "tickets to generate")
+	seed := fs.Uint64("seed", 42, "seed of the generated data")
+	verbose := fs.Bool("v", false, "log what the worker does (to stderr)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	dir := *rulesDir
+	if dir == "" {
+		dir = getenv("CXAUDIT_RULES_DIR")
+	}
+	if dir == "" {
+		dir = config.DefaultRulesDir
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if !*asJSON {
+		fmt.Fprintf(stderr, "cxaudit demo: simulating %d accounts and %d tickets; running two cycles…\n", *accounts, *tickets)
+	}
+	sum, err := demo.Run(ctx, demo.Options{DatabaseURL: *dbURL, RulesDir: dir, Seed: *seed, Accounts: *accounts, Tickets: *tickets, Logger: logger})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return sum.WriteJSON(stdout)
+	}
+	return sum.WriteText(stdout)
+}

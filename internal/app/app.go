@@ -1,0 +1,276 @@
+// Package app wires cxaudit together: the store, the River client, the
+// Zendesk and Salesforce adapters, the rules and the services the jobs
+// drive. cmd/cxaudit and the demo build an App and run it.
+package app
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	"github.com/cxaudit/cxaudit/internal/audit"
+	"github.com/cxaudit/cxaudit/internal/config"
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/jobs"
+	"github.com/cxaudit/cxaudit/internal/metrics"
+	"github.com/cxaudit/cxaudit/internal/remote"
+	"github.com/cxaudit/cxaudit/internal/rules"
+	"github.com/cxaudit/cxaudit/internal/salesforce"
+	"github.com/cxaudit/cxaudit/internal/store"
+	"github.com/cxaudit/cxaudit/internal/syncer"
+	"github.com/cxaudit/cxaudit/internal/writeback"
+	"github.com/cxaudit/cxaudit/internal/zendesk"
+)
+
+// Options adjust an App beyond its Config.
+type Options struct {
+	// Migrate runs migrations when the App opens its store.
+	Migrate bool
+	// Periodic schedules the periodic jobs (the long-running worker). A
+	// --once run and the demo drive the cycle themselves.
+	Periodic bool
+	// Rules, when set, is used instead of loading Config.RulesDir.
+	Rules *rules.Set
+	// HTTP adjusts the clients of both systems (tests shorten waits).
+	HTTP remote.Options
+	// NowFunc is the clock rules see. Default time.Now.
+	NowFunc func() time.Time
+}
+
+// riverClient is what App uses of *river.Client, whichever database.
+type riverClient interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
+}
+
+// App is a configured cxaudit.
+type App struct {
+	Config   config.Config
+	Logger   *slog.Logger
+	Store    store.Store
+	Metrics  *metrics.Metrics
+	Services *jobs.Services
+
+	rules  atomic.Pointer[rules.Set]
+	river  riverClient
+	closed bool
+}
+
+// New opens the store, loads the rules, builds the adapters for each
+// configured source and the River client.
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Options) (*App, error) {
+	a := &App{Config: cfg, Logger: logger, Metrics: metrics.New()}
+	set := opts.Rules
+	if set == nil {
+		var err error
+		if set, err = rules.LoadDir(cfg.RulesDir); err != nil {
+			return nil, fmt.Errorf("load rules from %s:\n%w", cfg.RulesDir, err)
+		}
+	}
+	a.setRules(set)
+
+	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal())
+	if err != nil {
+		return nil, err
+	}
+	a.Store = st
+	if opts.Migrate {
+		res, err := store.Migrate(ctx, st)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		if len(res.App)+len(res.River) > 0 {
+			logger.Info("migrated database", "app", res.App, "river", res.River)
+		}
+	}
+
+	httpOpts := opts.HTTP
+	httpOpts.Logger = logger
+	httpOpts.ObserveFunc = a.Metrics.ObserveAttempt
+	svc := &jobs.Services{Store: st, Logger: logger, WaitForFirstSync: opts.Periodic}
+	svc.Auditor = &audit.Auditor{
+		Store: st, Logger: logger, RulesFunc: a.Rules, NowFunc: opts.NowFunc,
+		WritebackJobsFunc: svc.WritebackJobs, ObserveFunc: a.Metrics.ObserveFinding,
+	}
+	observeWrite := func(system cxaudit.Source) func(string) {
+		return func(kind string) { a.Metrics.Writes.WithLabelValues(string(system), kind).Inc() }
+	}
+	observeSync := func(source cxaudit.Source) func(string, int) {
+		return func(object string, n int) { a.Metrics.SyncRecords.WithLabelValues(string(source), object).Add(float64(n)) }
+	}
+	start := time.Now().AddDate(0, 0, -cfg.BackfillDays)
+
+	if cfg.Zendesk.Enabled() {
+		zc, err := zendesk.New(zendesk.Config{URL: cfg.Zendesk.URL, Email: cfg.Zendesk.Email, APIToken: cfg.Zendesk.APIToken.Reveal(), Logger: logger, HTTP: httpOpts})
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("ZENDESK_URL: %w", err)
+		}
+		svc.ZendeskSync = &syncer.Zendesk{Client: zc, Store: st, Logger: logger, Start: start, ObserveFunc: observeSync(cxaudit.SourceZendesk)}
+		svc.ZendeskWriteback = &writeback.Zendesk{Client: zc, Store: st, Logger: logger, RulesFunc: a.Rules,
+			DryRun: cfg.DryRun, ResolutionNote: cfg.ResolutionNote, ObserveFunc: observeWrite(cxaudit.SourceZendesk)}
+	} else {
+		logger.Info("zendesk not configured (ZENDESK_URL unset): skipping its sync and write-back")
+	}
+	if cfg.Salesforce.Enabled() {
+		sc, err := salesforce.New(salesforce.Config{InstanceURL: cfg.Salesforce.InstanceURL, AccessToken: cfg.Salesforce.AccessToken.Reveal(), Logger: logger, HTTP: httpOpts})
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("SALESFORCE_INSTANCE_URL: %w", err)
+		}
+		svc.SalesforceSync = &syncer.Salesforce{Client: sc, Store: st, Logger: logger, ObserveFunc: observeSync(cxaudit.SourceSalesforce)}
+		svc.SalesforceWriteback = &writeback.Salesforce{Client: sc, Store: st, Logger: logger, RulesFunc: a.Rules,
+			FallbackOwnerID: cfg.Salesforce.FallbackOwnerID, DryRun: cfg.DryRun, ObserveFunc: observeWrite(cxaudit.SourceSalesforce)}
+	} else {
+		logger.Info("salesforce not configured (SALESFORCE_INSTANCE_URL unset): skipping its sync and write-back")
+	}
+	a.Services = svc
+
+	workers := river.NewWorkers()
+	jobs.AddWorkers(workers, svc)
+	rcfg := &river.Config{
+		Logger: logger.With("component", "river"),
+		Queues: map[string]river.QueueConfig{
+			jobs.QueueSync:      {MaxWorkers: 2},
+			jobs.QueueAudit:     {MaxWorkers: 1},
+			jobs.QueueWriteback: {MaxWorkers: 2},
+		},
+		Workers:              workers,
+		FetchCooldown:        20 * time.Millisecond,
+		FetchPollInterval:    200 * time.Millisecond,
+		RescueStuckJobsAfter: 2 * time.Hour,
+		MaxAttempts:          10,
+	}
+	if opts.Periodic {
+		rcfg.PeriodicJobs = a.periodicJobs()
+	}
+	switch s := st.(type) {
+	case *store.Postgres:
+		c, err := river.NewClient[pgx.Tx](riverpgxv5.New(s.Pool), rcfg)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("river client: %w", err)
+		}
+		s.AttachRiver(c)
+		a.river = c
+	case *store.SQLite:
+		c, err := river.NewClient[*sql.Tx](riversqlite.New(s.DB), rcfg)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("river client: %w", err)
+		}
+		s.AttachRiver(c)
+		a.river = c
+	}
+	return a, nil
+}
+
+// Rules returns the active rule set.
+func (a *App) Rules() *rules.Set { return a.rules.Load() }
+
+func (a *App) setRules(s *rules.Set) {
+	a.rules.Store(s)
+	a.Metrics.RulesReloadOK.Set(1)
+	a.Metrics.RulesLoaded.Set(float64(len(s.Rules())))
+}
+
+// ReloadRules loads the rules directory again. On error the active rules
+// stay as they were and the reload gauge drops to 0.
+func (a *App) ReloadRules() error {
+	set, err := rules.LoadDir(a.Config.RulesDir)
+	if err != nil {
+		a.Metrics.RulesReloadOK.Set(0)
+		return err
+	}
+	if old := a.Rules(); old != nil && old.Version() == set.Version() {
+		a.Metrics.RulesReloadOK.Set(1)
+		return nil
+	}
+	a.setRules(set)
+	a.Logger.Info("rules reloaded", "rules", len(set.Rules()), "version", set.Version())
+	return nil
+}
+
+func (a *App) periodicJobs() []*river.PeriodicJob {
+	every := func(d time.Duration, args river.JobArgs) *river.PeriodicJob {
+		return river.NewPeriodicJob(river.PeriodicInterval(d), func() (river.JobArgs, *river.InsertOpts) {
+			return args, nil
+		}, &river.PeriodicJobOpts{RunOnStart: true})
+	}
+	var out []*river.PeriodicJob
+	if a.Services.ZendeskSync != nil {
+		out = append(out, every(a.Config.SyncInterval, jobs.ZendeskSyncArgs{}))
+	}
+	if a.Services.SalesforceSync != nil {
+		out = append(out, every(a.Config.SyncInterval, jobs.SalesforceSyncArgs{}))
+	}
+	out = append(out,
+		every(a.Config.SweepInterval, jobs.AuditSweepArgs{}),
+		// Catch-alls: work left by a trigger that arrived while the same job
+		// was running (unique jobs drop such triggers).
+		every(time.Minute, jobs.AuditArgs{}),
+	)
+	if a.Services.ZendeskWriteback != nil {
+		out = append(out, every(time.Minute, jobs.ZendeskWritebackArgs{}))
+	}
+	if a.Services.SalesforceWriteback != nil {
+		out = append(out, every(time.Minute, jobs.SalesforceWritebackArgs{}))
+	}
+	return out
+}
+
+// Close releases the store.
+func (a *App) Close() error {
+	if a.closed {
+		return nil
+	}
+	a.closed = true
+	return a.Store.Close()
+}
+
+// countJobs subscribes to job outcomes for metrics and, while a --once
+// cycle runs, for its exit status.
+func (a *App) countJobs(failed *atomic.Int64) func() {
+	events, cancel := a.river.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed,
+		river.EventKindJobCancelled, river.EventKindJobSnoozed)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range events {
+			outcome := string(ev.Kind)
+			a.Metrics.Jobs.WithLabelValues(ev.Job.Kind, outcome).Inc()
+			if ev.Kind == river.EventKindJobCancelled || (ev.Kind == river.EventKindJobFailed && ev.Job.State == "discarded") {
+				if failed != nil {
+					failed.Add(1)
+				}
+				a.Logger.Error("job failed for good", "job_kind", ev.Job.Kind, "job_id", ev.Job.ID, "attempts", ev.Job.Attempt,
+					"error", lastError(ev))
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+func lastError(ev *river.Event) string {
+	if n := len(ev.Job.Errors); n > 0 {
+		return ev.Job.Errors[n-1].Error
+	}
+	return ""
+}
+
+var errJobsFailed = errors.New("one or more jobs failed for good")

@@ -1,0 +1,190 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/jobs"
+)
+
+// CycleResult is what one --once cycle did.
+type CycleResult struct {
+	Started  time.Time
+	Duration time.Duration
+	// Writes counts remote writes made during the cycle, by kind.
+	Writes map[string]int
+	// FailedJobs counts jobs that failed for good or were cancelled.
+	FailedJobs int
+}
+
+// RunOnce runs one full cycle: sync every configured source, audit
+// everything, write back, and wait until the queue drains. It returns an
+// error wrapping errJobsFailed when a job failed for good.
+func (a *App) RunOnce(ctx context.Context) (CycleResult, error) {
+	res := CycleResult{Started: time.Now()}
+	var failed atomic.Int64
+	stopCounting := a.countJobs(&failed)
+	if err := a.river.Start(ctx); err != nil {
+		stopCounting()
+		return res, fmt.Errorf("start river: %w", err)
+	}
+	err := a.cycle(ctx)
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if serr := a.river.Stop(stopCtx); serr != nil && err == nil {
+		err = fmt.Errorf("stop river: %w", serr)
+	}
+	stopCounting()
+	res.Duration = time.Since(res.Started)
+	res.FailedJobs = int(failed.Load())
+	if w, werr := a.Store.CountWrites(context.WithoutCancel(ctx), res.Started); werr == nil {
+		res.Writes = w
+	} else if err == nil {
+		err = werr
+	}
+	if err == nil && res.FailedJobs > 0 {
+		err = fmt.Errorf("%w: %d", errJobsFailed, res.FailedJobs)
+	}
+	return res, err
+}
+
+func (a *App) cycle(ctx context.Context) error {
+	var syncs []river.JobArgs
+	if a.Services.ZendeskSync != nil {
+		syncs = append(syncs, jobs.ZendeskSyncArgs{})
+	}
+	if a.Services.SalesforceSync != nil {
+		syncs = append(syncs, jobs.SalesforceSyncArgs{})
+	}
+	// Sync both sides before auditing, so cross-system rules see both.
+	if err := a.enqueueAndWait(ctx, syncs...); err != nil {
+		return err
+	}
+	if err := a.enqueueAndWait(ctx, jobs.AuditSweepArgs{}); err != nil {
+		return err
+	}
+	// Write-back jobs were enqueued with the findings. A trigger that came
+	// while a write-back job was running was dropped (unique jobs), so look
+	// again until nothing is dirty or a pass makes no progress.
+	for range 5 {
+		var pending []river.JobArgs
+		if n, err := a.Store.DirtyEntities(ctx, cxaudit.EntityTicket, "", 1); err != nil {
+			return err
+		} else if len(n) > 0 && a.Services.ZendeskWriteback != nil && !a.Config.DryRun {
+			pending = append(pending, jobs.ZendeskWritebackArgs{})
+		}
+		if n, err := a.Store.DirtyEntities(ctx, cxaudit.EntityAccount, "", 1); err != nil {
+			return err
+		} else if len(n) > 0 && a.Services.SalesforceWriteback != nil && !a.Config.DryRun {
+			pending = append(pending, jobs.SalesforceWritebackArgs{})
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		if err := a.enqueueAndWait(ctx, pending...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *App) enqueueAndWait(ctx context.Context, args ...river.JobArgs) error {
+	if len(args) > 0 {
+		if err := a.Store.Enqueue(ctx, jobs.Params(args...)...); err != nil {
+			return fmt.Errorf("enqueue: %w", err)
+		}
+	}
+	return a.waitIdle(ctx)
+}
+
+// waitIdle waits until no job is waiting, scheduled or running.
+func (a *App) waitIdle(ctx context.Context) error {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		counts, err := a.Store.JobCounts(ctx)
+		if err != nil {
+			return err
+		}
+		active := counts["available"] + counts["running"] + counts["retryable"] + counts["scheduled"] + counts["pending"]
+		if active == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Run is the long-running worker: River with its periodic jobs, and the
+// HTTP server with /healthz, /readyz and /metrics, until ctx ends. Then
+// River stops fetching, lets running jobs finish within grace, and cancels
+// what is left.
+func (a *App) Run(ctx context.Context, grace time.Duration) error {
+	stopCounting := a.countJobs(nil)
+	defer stopCounting()
+
+	ln, err := net.Listen("tcp", a.Config.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("CXAUDIT_LISTEN_ADDR: %w", err)
+	}
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(ln) }()
+	a.Logger.Info("listening", "addr", ln.Addr().String())
+
+	if err := a.river.Start(ctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("start river: %w", err)
+	}
+	go a.watchRules(ctx)
+
+	select {
+	case <-ctx.Done():
+	case err = <-srvErr:
+		a.Logger.Error("http server stopped", "error", err)
+	}
+	a.Logger.Info("shutting down: no new jobs; waiting for running jobs", "grace", grace)
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	if serr := a.river.Stop(stopCtx); serr != nil {
+		a.Logger.Warn("running jobs did not finish in time; cancelling them", "error", serr)
+		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer ccancel()
+		_ = a.river.StopAndCancel(cctx)
+	}
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer scancel()
+	_ = srv.Shutdown(sctx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// watchRules reloads the rules directory every few seconds; a broken edit
+// keeps the last good rules.
+func (a *App) watchRules(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.ReloadRules(); err != nil {
+				a.Logger.Error("rules reload failed; keeping the last good rules", "dir", a.Config.RulesDir, "error", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,61 @@
+package cxaudit_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
+)
+
+func TestContentHashIgnoresDriftingNumbers(t *testing.T) {
+	t.Parallel()
+	base := cxaudit.Finding{Severity: cxaudit.SeverityMedium, Message: "P2 ticket open for 15 days (threshold 14 days)."}
+	for _, tt := range []struct {
+		name    string
+		change  func(*cxaudit.Finding)
+		updated bool
+	}{
+		{"age drifts", func(f *cxaudit.Finding) { f.Message = "P2 ticket open for 16 days (threshold 14 days)." }, false},
+		{"decimals drift", func(f *cxaudit.Finding) { f.Message = "P2 ticket open for 15.75 days (threshold 14 days)." }, false},
+		{"words change", func(f *cxaudit.Finding) { f.Message = "P2 ticket pending for 15 days (threshold 14 days)." }, true},
+		{"severity changes", func(f *cxaudit.Finding) { f.Severity = cxaudit.SeverityHigh }, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := base
+			tt.change(&f)
+			require.Equal(t, tt.updated, f.ContentHash() != base.ContentHash())
+		})
+	}
+}
+
+func TestDirty(t *testing.T) {
+	t.Parallel()
+	open := cxaudit.Finding{Mode: cxaudit.ModeEnforce, Status: cxaudit.FindingOpen, Message: "m", Actions: cxaudit.Actions{ZendeskNote: true}}
+	written := open
+	written.WrittenStatus, written.WrittenHash = cxaudit.FindingOpen, open.ContentHash()
+	resolvedWritten := written
+	resolvedWritten.Status = cxaudit.FindingResolved
+	resolvedNever := open
+	resolvedNever.Status = cxaudit.FindingResolved
+	observe := open
+	observe.Mode = cxaudit.ModeObserve
+	noActions := open
+	noActions.Actions = cxaudit.Actions{}
+
+	require.True(t, open.Dirty(), "new finding")
+	require.False(t, written.Dirty(), "written as it is")
+	require.True(t, resolvedWritten.Dirty(), "resolved after being written")
+	require.False(t, resolvedNever.Dirty(), "resolved before it was ever written")
+	require.False(t, observe.Dirty(), "observe mode never writes")
+	require.False(t, noActions.Dirty(), "nothing to write")
+}
+
+func TestFingerprintStable(t *testing.T) {
+	t.Parallel()
+	a := cxaudit.Fingerprint("backlog.p2_p3_stale", cxaudit.EntityTicket, "42")
+	require.Equal(t, a, cxaudit.Fingerprint("backlog.p2_p3_stale", cxaudit.EntityTicket, "42"))
+	require.Len(t, a, 16)
+	require.NotEqual(t, a, cxaudit.Fingerprint("backlog.p2_p3_stale", cxaudit.EntityTicket, "4"))
+	require.NotEqual(t, a, cxaudit.Fingerprint("backlog.p2_p3_stale", cxaudit.EntityOrganization, "42"))
+}

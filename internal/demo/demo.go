@@ -1,0 +1,309 @@
+// Package demo runs cxaudit end to end against its own Zendesk and
+// Salesforce simulators: `cxaudit sim` serves them, `cxaudit demo` runs full
+// cycles against them on the embedded store and summarises what happened.
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cxaudit/cxaudit/internal/app"
+	"github.com/cxaudit/cxaudit/internal/config"
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/salesforce/salesforcetest"
+	"github.com/cxaudit/cxaudit/internal/simworld"
+	"github.com/cxaudit/cxaudit/internal/store"
+	"github.com/cxaudit/cxaudit/internal/zendesk/zendesktest"
+)
+
+// Simulator credentials: what `cxaudit sim` accepts and prints.
+const (
+	SimZendeskEmail    = "cxaudit-bot@acme.example.com"
+	SimZendeskToken    = "sim-zendesk-token"
+	SimSalesforceToken = "sim-salesforce-token"
+)
+
+// SimOptions size the simulated tenant.
+type SimOptions struct {
+	Seed     uint64
+	Accounts int
+	Tickets  int
+	// ZendeskAddr and SalesforceAddr are listen addresses; "127.0.0.1:0"
+	// picks free ports.
+	ZendeskAddr, SalesforceAddr string
+	// ZendeskRateLimit is requests per minute (0: the simulator's default).
+	ZendeskRateLimit int
+}
+
+// Simulators are both simulators, serving.
+type Simulators struct {
+	World      *simworld.World
+	Zendesk    *zendesktest.Sim
+	Salesforce *salesforcetest.Sim
+	ZendeskURL string
+	// SalesforceURL is the instance URL.
+	SalesforceURL string
+	servers       []*http.Server
+}
+
+// StartSimulators generates a world and serves it.
+func StartSimulators(opts SimOptions) (*Simulators, error) {
+	if opts.ZendeskAddr == "" {
+		opts.ZendeskAddr = "127.0.0.1:0"
+	}
+	if opts.SalesforceAddr == "" {
+		opts.SalesforceAddr = "127.0.0.1:0"
+	}
+	w := simworld.Generate(simworld.Options{Seed: opts.Seed, Accounts: opts.Accounts, Tickets: opts.Tickets})
+	s := &Simulators{
+		World:      w,
+		Zendesk:    zendesktest.New(zendesktest.Options{World: w, Email: SimZendeskEmail, APIToken: SimZendeskToken, RateLimit: opts.ZendeskRateLimit}),
+		Salesforce: salesforcetest.New(salesforcetest.Options{World: w, AccessToken: SimSalesforceToken}),
+	}
+	var err error
+	if s.ZendeskURL, err = s.serve(opts.ZendeskAddr, s.Zendesk); err != nil {
+		return nil, fmt.Errorf("zendesk simulator: %w", err)
+	}
+	if s.SalesforceURL, err = s.serve(opts.SalesforceAddr, s.Salesforce); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("salesforce simulator: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Simulators) serve(addr string, h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.servers = append(s.servers, srv)
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Close stops both servers.
+func (s *Simulators) Close() {
+	for _, srv := range s.servers {
+		_ = srv.Close()
+	}
+}
+
+// Env is the environment that points cxaudit at the simulators.
+func (s *Simulators) Env() []string {
+	return []string{
+		"ZENDESK_URL=" + s.ZendeskURL,
+		"ZENDESK_EMAIL=" + SimZendeskEmail,
+		"ZENDESK_API_TOKEN=" + SimZendeskToken,
+		"SALESFORCE_INSTANCE_URL=" + s.SalesforceURL,
+		"SALESFORCE_ACCESS_TOKEN=" + SimSalesforceToken,
+	}
+}
+
+// Options configure a demo run.
+type Options struct {
+	// DatabaseURL is the store; empty means a fresh temporary SQLite file.
+	DatabaseURL string
+	RulesDir    string
+	Seed        uint64
+	Accounts    int
+	Tickets     int
+	Logger      *slog.Logger
+}
+
+// Writes counts remote writes by kind, as the summary reports them.
+type Writes struct {
+	ZendeskNotes          int `json:"zendesk_notes"`
+	ZendeskTagUpdates     int `json:"zendesk_tag_updates"`
+	SalesforceTasks       int `json:"salesforce_tasks"`
+	SalesforceTaskUpdates int `json:"salesforce_task_updates"`
+}
+
+func writesOf(m map[string]int) Writes {
+	return Writes{
+		ZendeskNotes: m[store.WriteZendeskNote], ZendeskTagUpdates: m[store.WriteZendeskTagUpdate],
+		SalesforceTasks: m[store.WriteSalesforceTask], SalesforceTaskUpdates: m[store.WriteSalesforceTaskUpdate],
+	}
+}
+
+// Total is the number of writes.
+func (w Writes) Total() int {
+	return w.ZendeskNotes + w.ZendeskTagUpdates + w.SalesforceTasks + w.SalesforceTaskUpdates
+}
+
+// Cycle is one cycle of the summary.
+type Cycle struct {
+	Writes          Writes  `json:"writes"`
+	DurationSeconds float64 `json:"duration_seconds"`
+}
+
+// Summary is what the demo reports.
+type Summary struct {
+	Database string `json:"database"`
+	Tenant   struct {
+		Accounts int `json:"accounts"`
+		Tickets  int `json:"tickets"`
+	} `json:"tenant"`
+	// Findings counts open findings by category (all five, zeros included).
+	Findings map[string]int `json:"findings"`
+	// FindingsBySeverity counts open findings by severity.
+	FindingsBySeverity map[string]int `json:"findings_by_severity"`
+	// FindingsByRule counts open findings by rule id.
+	FindingsByRule map[string]int `json:"findings_by_rule"`
+	Writes         Writes         `json:"writes"`
+	// Simulators is what the simulators themselves saw: proof the writes
+	// landed where agents would see them.
+	Simulators struct {
+		ZendeskNotesAdded      int `json:"zendesk_notes_added"`
+		ZendeskTicketUpdates   int `json:"zendesk_ticket_updates"`
+		SalesforceTasksCreated int `json:"salesforce_tasks_created"`
+	} `json:"simulators"`
+	DurationSeconds float64 `json:"duration_seconds"`
+	SecondCycle     Cycle   `json:"second_cycle"`
+}
+
+// Run starts the simulators, runs two full cycles (the second must write
+// nothing) and returns the summary.
+func Run(ctx context.Context, opts Options) (*Summary, error) {
+	if opts.Accounts == 0 {
+		opts.Accounts = 300
+	}
+	if opts.Tickets == 0 {
+		opts.Tickets = 3000
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	sims, err := StartSimulators(SimOptions{Seed: opts.Seed, Accounts: opts.Accounts, Tickets: opts.Tickets, ZendeskRateLimit: 100000})
+	if err != nil {
+		return nil, err
+	}
+	defer sims.Close()
+
+	dbURL := opts.DatabaseURL
+	if dbURL == "" {
+		dir, err := os.MkdirTemp("", "cxaudit-demo-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		dbURL = filepath.Join(dir, "cxaudit.db")
+	}
+	env := map[string]string{"CXAUDIT_DATABASE_URL": dbURL, "CXAUDIT_RULES_DIR": opts.RulesDir}
+	for _, kv := range sims.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	cfg, err := config.FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		return nil, err
+	}
+	a, err := app.New(ctx, cfg, opts.Logger, app.Options{Migrate: true})
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+
+	sum := &Summary{Database: describeDB(dbURL, opts.DatabaseURL == "")}
+	sum.Tenant.Accounts, sum.Tenant.Tickets = len(sims.World.Accounts), len(sims.World.Tickets)
+	first, err := a.RunOnce(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("first cycle: %w", err)
+	}
+	sum.Writes, sum.DurationSeconds = writesOf(first.Writes), first.Duration.Seconds()
+
+	open, err := a.Store.ListFindings(ctx, store.FindingFilter{Status: cxaudit.FindingOpen})
+	if err != nil {
+		return nil, err
+	}
+	sum.Findings, sum.FindingsBySeverity, sum.FindingsByRule = map[string]int{}, map[string]int{}, map[string]int{}
+	for _, c := range cxaudit.Categories {
+		sum.Findings[string(c)] = 0
+	}
+	for _, f := range open {
+		sum.Findings[string(f.Category)]++
+		sum.FindingsBySeverity[string(f.Severity)]++
+		sum.FindingsByRule[f.RuleID]++
+	}
+
+	second, err := a.RunOnce(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("second cycle: %w", err)
+	}
+	sum.SecondCycle = Cycle{Writes: writesOf(second.Writes), DurationSeconds: second.Duration.Seconds()}
+
+	zs, ss := sims.Zendesk.Stats(), sims.Salesforce.Stats()
+	sum.Simulators.ZendeskNotesAdded, sum.Simulators.ZendeskTicketUpdates = zs.NotesAdded, zs.TicketUpdates
+	sum.Simulators.SalesforceTasksCreated = ss.TasksCreated
+	return sum, nil
+}
+
+func describeDB(url string, temp bool) string {
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		return "postgres"
+	}
+	if temp {
+		return "sqlite (temporary file)"
+	}
+	return "sqlite " + url
+}
+
+// WriteJSON prints the summary as one JSON object.
+func (s *Summary) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(s)
+}
+
+// WriteText prints the summary for a person.
+func (s *Summary) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "cxaudit demo: %d accounts, %d tickets, store: %s\n\n", s.Tenant.Accounts, s.Tenant.Tickets, s.Database)
+	fmt.Fprintln(tw, "Open findings by category")
+	for _, c := range cxaudit.Categories {
+		fmt.Fprintf(tw, "  %s\t%d\n", c, s.Findings[string(c)])
+	}
+	fmt.Fprintln(tw, "\nOpen findings by severity")
+	for _, sev := range cxaudit.Severities {
+		fmt.Fprintf(tw, "  %s\t%d\n", sev, s.FindingsBySeverity[string(sev)])
+	}
+	fmt.Fprintln(tw, "\nOpen findings by rule")
+	ids := make([]string, 0, len(s.FindingsByRule))
+	for id := range s.FindingsByRule {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		fmt.Fprintf(tw, "  %s\t%d\n", id, s.FindingsByRule[id])
+	}
+	fmt.Fprintf(tw, "\nFirst cycle (%.1fs): writes\n", s.DurationSeconds)
+	writeWrites(tw, s.Writes)
+	fmt.Fprintf(tw, "\nSecond cycle (%.1fs): writes (must all be 0)\n", s.SecondCycle.DurationSeconds)
+	writeWrites(tw, s.SecondCycle.Writes)
+	fmt.Fprintf(tw, "\nSeen by the simulators: %d Zendesk notes on %d ticket updates, %d Salesforce Tasks\n",
+		s.Simulators.ZendeskNotesAdded, s.Simulators.ZendeskTicketUpdates, s.Simulators.SalesforceTasksCreated)
+	return tw.Flush()
+}
+
+func writeWrites(w io.Writer, ws Writes) {
+	for _, row := range []struct {
+		name string
+		n    int
+	}{
+		{"zendesk_notes", ws.ZendeskNotes}, {"zendesk_tag_updates", ws.ZendeskTagUpdates},
+		{"salesforce_tasks", ws.SalesforceTasks}, {"salesforce_task_updates", ws.SalesforceTaskUpdates},
+	} {
+		fmt.Fprintf(w, "  %s\t%d\n", row.name, row.n)
+	}
+}
