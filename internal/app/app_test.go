@@ -1,0 +1,175 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cxaudit/cxaudit/internal/app"
+	"github.com/cxaudit/cxaudit/internal/config"
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/demo"
+	"github.com/cxaudit/cxaudit/internal/store"
+	"github.com/cxaudit/cxaudit/internal/store/storetest"
+	"github.com/cxaudit/cxaudit/internal/writeback"
+)
+
+type testBundle struct {
+	sims *demo.Simulators
+	app  *app.App
+	cfg  config.Config
+}
+
+func setup(t *testing.T, databaseURL string) *testBundle {
+	t.Helper()
+	sims, err := demo.StartSimulators(demo.SimOptions{Seed: 7, Accounts: 40, Tickets: 400, ZendeskRateLimit: 100000})
+	require.NoError(t, err)
+	t.Cleanup(sims.Close)
+	env := map[string]string{"CXAUDIT_DATABASE_URL": databaseURL, "CXAUDIT_RULES_DIR": "../../rules"}
+	for _, kv := range sims.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	cfg, err := config.FromEnv(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), app.Options{Migrate: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { a.Close() })
+	return &testBundle{sims: sims, app: a, cfg: cfg}
+}
+
+func TestCyclePostgres(t *testing.T) {
+	t.Parallel()
+	exerciseCycle(t, setup(t, storetest.NewPostgresSchema(t)))
+}
+
+func TestCycleSQLite(t *testing.T) {
+	t.Parallel()
+	exerciseCycle(t, setup(t, storetest.NewSQLitePath(t)))
+}
+
+// exerciseCycle runs the whole path and checks it as an agent would see it
+// in the simulators: one note per ticket with findings, tags, Tasks owned
+// by account owners, nothing written twice, and a finding's life from open
+// to resolved.
+func exerciseCycle(t *testing.T, b *testBundle) {
+	ctx := context.Background()
+	res, err := b.app.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Zero(t, res.FailedJobs)
+
+	notes := res.Writes[store.WriteZendeskNote]
+	tasks := res.Writes[store.WriteSalesforceTask]
+	require.Positive(t, notes, "ticket findings reach Zendesk")
+	require.Positive(t, tasks, "account findings reach Salesforce")
+	zs, ss := b.sims.Zendesk.Stats(), b.sims.Salesforce.Stats()
+	require.Equal(t, notes, zs.NotesAdded, "every note recorded was received, and no other")
+	require.Equal(t, tasks, ss.TasksCreated)
+	require.LessOrEqual(t, ss.CompositeCalls, (tasks+writeback.BatchSize-1)/writeback.BatchSize+1, "Tasks go in batches of 200")
+
+	// Every ticket with open note findings carries exactly one cxaudit note
+	// and the findings' tags.
+	open, err := b.app.Store.ListFindings(ctx, store.FindingFilter{Status: cxaudit.FindingOpen, EntityKind: cxaudit.EntityTicket})
+	require.NoError(t, err)
+	require.NotEmpty(t, open)
+	for _, f := range open {
+		if !f.Actions.ZendeskNote {
+			continue
+		}
+		tk, ok := b.sims.Zendesk.Ticket(mustID(t, f.EntityID))
+		require.True(t, ok)
+		var ours int
+		for _, c := range tk.Comments {
+			if c.AuthorID == b.sims.Zendesk.APIUserID() {
+				ours++
+				require.False(t, c.Public, "cxaudit notes are internal")
+			}
+		}
+		require.Equal(t, 1, ours, "ticket %d has one cxaudit note", tk.ID)
+		for _, tag := range f.Actions.ZendeskTags {
+			require.Contains(t, tk.Tags, tag)
+		}
+	}
+	// Tasks sit on the account, owned by its owner when active.
+	for _, task := range b.sims.Salesforce.Tasks() {
+		require.True(t, strings.HasPrefix(task.WhatID, "001"))
+		require.Contains(t, task.Subject, "cxaudit:")
+		for _, acc := range b.sims.World.Accounts {
+			if acc.ID == task.WhatID && acc.OwnerActive {
+				require.Equal(t, acc.OwnerID, task.OwnerID)
+			}
+		}
+	}
+
+	// A second cycle re-syncs the tickets our notes just updated, and
+	// writes nothing.
+	res, err = b.app.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Empty(t, res.Writes, "second cycle writes nothing")
+	require.Equal(t, zs.NotesAdded, b.sims.Zendesk.Stats().NotesAdded)
+
+	// An agent fixes a ticket: the finding resolves, its tags go, and the
+	// agent's own tags stay.
+	var target cxaudit.Finding
+	for _, f := range open {
+		if f.RuleID == "severity.urgent_without_sev_tag" {
+			target = f
+			break
+		}
+	}
+	require.NotEmpty(t, target.Fingerprint, "the seeded tenant has an urgent ticket without a severity tag")
+	id := mustID(t, target.EntityID)
+	b.sims.Zendesk.UpdateTicket(id, func(tk *cxaudit.Ticket) { tk.Tags = append(tk.Tags, "sev1", "agent_own_tag") })
+	res, err = b.app.RunOnce(ctx)
+	require.NoError(t, err)
+	fs, err := b.app.Store.FindingsForEntity(ctx, cxaudit.EntityTicket, target.EntityID)
+	require.NoError(t, err)
+	for _, f := range fs {
+		if f.RuleID == target.RuleID {
+			require.Equal(t, cxaudit.FindingResolved, f.Status)
+			require.Equal(t, cxaudit.FindingResolved, f.WrittenStatus)
+		}
+	}
+	tk, _ := b.sims.Zendesk.Ticket(id)
+	require.Contains(t, tk.Tags, "agent_own_tag")
+	require.Contains(t, tk.Tags, "sev1")
+	for _, tag := range target.Actions.ZendeskTags {
+		require.NotContains(t, tk.Tags, tag, "cxaudit removes its tag when the finding clears")
+	}
+	require.Equal(t, 1, res.Writes[store.WriteZendeskTagUpdate])
+
+	// An account owner fills in the renewal date: cxaudit completes its Task.
+	var accFinding cxaudit.Finding
+	accs, err := b.app.Store.ListFindings(ctx, store.FindingFilter{Status: cxaudit.FindingOpen, RuleID: "crm.renewal_date_missing"})
+	require.NoError(t, err)
+	require.NotEmpty(t, accs)
+	accFinding = accs[0]
+	renewal := time.Now().AddDate(0, 6, 0)
+	b.sims.Salesforce.UpdateAccount(accFinding.EntityID, func(a *cxaudit.Account) { a.RenewalDate = &renewal })
+	res, err = b.app.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Writes[store.WriteSalesforceTaskUpdate])
+	var completed int
+	for _, task := range b.sims.Salesforce.Tasks() {
+		if strings.Contains(task.Subject, writeback.TaskMarker(accFinding.Fingerprint)) {
+			require.Equal(t, "Completed", task.Status)
+			completed++
+		}
+	}
+	require.Equal(t, 1, completed, "exactly one Task for the finding, now completed")
+}
+
+func mustID(t *testing.T, s string) int64 {
+	t.Helper()
+	var id int64
+	for _, c := range s {
+		require.True(t, c >= '0' && c <= '9', "ticket id %q", s)
+		id = id*10 + int64(c-'0')
+	}
+	return id
+}
