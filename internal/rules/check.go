@@ -1,0 +1,37 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Check loads the rules in dir and prints every problem, one per line,
+// then a summary line. It returns the load error, if any. The CLI runs it
+// as `cxaudit rules check DIR`.
+func Check(dir string, w io.Writer) error {
+	s, err := LoadDir(dir)
+	if err != nil {
+		var le *LoadError
+		if errors.As(err, &le) {
+			for _, e := range le.Errors {
+				fmt.Fprintln(w, e.Error())
+			}
+			fmt.Fprintf(w, "rules: %d %s\n", len(le.Errors), plural(len(le.Errors), "error", "errors"))
+			return err
+		}
+		fmt.Fprintln(w, err)
+		fmt.Fprintln(w, "rules: 1 error")
+		return err
+	}
+	fmt.Fprintf(w, "rules: %d %s in %d %s OK\n", len(s.Rules()), plural(len(s.Rules()), "rule", "rules"),
+		s.Files(), plural(s.Files(), "file", "files"))
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,204 @@
+package rules
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected .bad.txt files")
+
+// TestBadFiles loads each testdata/rules/*.bad.yaml and compares the error
+// with the .bad.txt beside it. Run with -update to rewrite them.
+func TestBadFiles(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("../../testdata/rules/*.bad.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, file := range files {
+		name := strings.TrimPrefix(filepath.ToSlash(file), "../../")
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			t.Parallel()
+			data, err := os.ReadFile(file)
+			require.NoError(t, err)
+			_, err = ParseFile(name, data)
+			require.Error(t, err)
+			var le *LoadError
+			require.True(t, errors.As(err, &le), "want a *LoadError, got %T", err)
+
+			golden := strings.TrimSuffix(file, ".yaml") + ".txt"
+			if *update {
+				require.NoError(t, os.WriteFile(golden, []byte(err.Error()+"\n"), 0o644))
+			}
+			want, err2 := os.ReadFile(golden)
+			require.NoError(t, err2)
+			require.Equal(t, strings.TrimSuffix(string(want), "\n"), err.Error())
+		})
+	}
+}
+
+func TestLoadErrorMessages(t *testing.T) {
+	t.Parallel()
+	base := `rules:
+  - id: backlog.p2_stale
+    title: x
+    category: backlog_aging
+    severity: medium
+    entity: ticket
+    message: '"x"'
+`
+	tests := []struct {
+		name string
+		when string
+		want string
+	}{
+		{"plain", "    when: tiket.open\n",
+			`rules/backlog.yaml:8:11: rule "backlog.p2_stale" ($.rules[0].when): undeclared reference to 'tiket' (did you mean 'ticket'?)`},
+		{"plain offset", "    when: ticket.open && ticket.priorit == \"high\"\n",
+			`rules/backlog.yaml:8:32: rule "backlog.p2_stale" ($.rules[0].when): undefined field 'priorit' (did you mean 'priority'?)`},
+		{"single-quoted", "    when: 'ticket.open && ticket.priorit == ''high'''\n",
+			`rules/backlog.yaml:8:33: rule "backlog.p2_stale" ($.rules[0].when): undefined field 'priorit' (did you mean 'priority'?)`},
+		{"double-quoted", "    when: \"ticket.open && ticket.priorit == 'high'\"\n",
+			`rules/backlog.yaml:8:33: rule "backlog.p2_stale" ($.rules[0].when): undefined field 'priorit' (did you mean 'priority'?)`},
+		{"literal block", "    when: |\n      ticket.open &&\n        tiket.open\n",
+			`rules/backlog.yaml:10:9: rule "backlog.p2_stale" ($.rules[0].when): undeclared reference to 'tiket' (did you mean 'ticket'?)`},
+		{"folded block", "    when: >-\n      ticket.open &&\n      days_betwen(ticket.created_at, now) > 1.0\n",
+			`rules/backlog.yaml:10:18: rule "backlog.p2_stale" ($.rules[0].when): undeclared reference to 'days_betwen' (did you mean 'days_between'?)`},
+		{"multi-line plain", "    when: ticket.open &&\n      tiket.open\n",
+			`rules/backlog.yaml:9:7: rule "backlog.p2_stale" ($.rules[0].when): undeclared reference to 'tiket' (did you mean 'ticket'?)`},
+		{"not bool", "    when: ticket.subject\n",
+			`rules/backlog.yaml:8:11: rule "backlog.p2_stale" ($.rules[0].when): expression must yield true or false (bool), but yields string`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := ParseFile("rules/backlog.yaml", []byte(base+tc.when))
+			require.Error(t, err)
+			require.Equal(t, tc.want, err.Error())
+		})
+	}
+}
+
+func TestLoadFS(t *testing.T) {
+	t.Parallel()
+	rule := func(id string) string {
+		return `rules:
+  - id: ` + id + `
+    title: t
+    category: crm_hygiene
+    severity: low
+    entity: organization
+    when: "!organization.linked"
+    message: organization.name
+`
+	}
+	fsys := fstest.MapFS{
+		"rules/b.yaml":         {Data: []byte(rule("b.rule"))},
+		"rules/a.yml":          {Data: []byte(rule("a.rule"))},
+		"rules/a_test.yaml":    {Data: []byte("not: [rules")},
+		"rules/README.md":      {Data: []byte("# docs")},
+		"rules/empty.yaml":     {Data: []byte("# nothing yet\n")},
+		"rules/sub/c.yaml":     {Data: []byte("broken: [")},
+		"rules/no_rules.yaml":  {Data: []byte("rules:\n")},
+		"rules/dup/dup_1.yaml": {Data: []byte(rule("a.rule"))},
+	}
+	s, err := LoadFS(fsys, "rules")
+	require.NoError(t, err)
+	require.Len(t, s.Rules(), 2)
+	require.Equal(t, "a.rule", s.Rules()[0].ID)
+	require.Equal(t, "rules/a.yml", s.Rules()[0].File)
+	require.Equal(t, 2, s.Rules()[0].Line)
+	require.Equal(t, cxaudit.ModeEnforce, s.Rules()[0].Mode)
+	require.Len(t, s.ForEntity(cxaudit.EntityOrganization), 2)
+	require.Empty(t, s.ForEntity(cxaudit.EntityTicket))
+	require.Equal(t, 4, s.Files())
+
+	// Duplicates across files name both places.
+	fsys["rules/c.yaml"] = &fstest.MapFile{Data: []byte(rule("a.rule"))}
+	_, err = LoadFS(fsys, "rules")
+	require.EqualError(t, err, `rules/c.yaml:2:9: rule "a.rule" ($.rules[0].id): duplicate rule id 'a.rule' (also defined at rules/a.yml:2)`)
+}
+
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	src := `rules:
+  - id: a
+    title: t
+    category: crm_hygiene
+    severity: low
+    entity: account
+    when: "!account.owner_active"
+    message: account.name
+`
+	load := func(src string) *Set {
+		s, err := LoadFS(fstest.MapFS{"r.yaml": {Data: []byte(src)}}, ".")
+		require.NoError(t, err)
+		return s
+	}
+	a := load(src)
+	// Comments and formatting do not change versions.
+	b := load("# the owner rule\n" + strings.Replace(src, `"!account.owner_active"`, `'!account.owner_active'`, 1))
+	c := load(strings.Replace(src, "severity: low", "severity: high", 1))
+	require.Equal(t, a.Rules()[0].Version, b.Rules()[0].Version)
+	require.Equal(t, a.Version(), b.Version())
+	require.NotEqual(t, a.Rules()[0].Version, c.Rules()[0].Version)
+	require.NotEqual(t, a.Version(), c.Version())
+	require.Regexp(t, `^[0-9a-f]{12}$`, a.Rules()[0].Version)
+}
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	require.NoError(t, Check("../../rules", &out))
+	require.Regexp(t, `^rules: \d+ rules in 5 files OK\n$`, out.String())
+
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "x.yaml"), []byte("rules:\n  - id: x\n"), 0o644))
+	out.Reset()
+	require.Error(t, Check(dir, &out))
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	require.Equal(t, "rules: 6 errors", lines[len(lines)-1])
+	require.Len(t, lines, 7)
+	require.Contains(t, lines[0], `x.yaml:2:5: rule "x" ($.rules[0]): missing required field 'category'`)
+}
+
+// FuzzLoad feeds arbitrary file contents to the loader: it must never
+// panic, and must either load rules or explain why not.
+func FuzzLoad(f *testing.F) {
+	seeds, _ := filepath.Glob("../../testdata/rules/*.yaml")
+	defaults, _ := filepath.Glob("../../rules/*.yaml")
+	for _, file := range append(seeds, defaults...) {
+		if data, err := os.ReadFile(file); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte("rules: [{id: a, when: &x [*x]}]"))
+	f.Add([]byte("rules:\n  - &a {id: a}\n  - *a\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "f.yaml"), data, 0o644); err != nil {
+			t.Skip()
+		}
+		s, err := LoadDir(dir)
+		if err != nil {
+			var le *LoadError
+			if !errors.As(err, &le) || len(le.Errors) == 0 {
+				t.Fatalf("want a non-empty *LoadError, got %T: %v", err, err)
+			}
+			return
+		}
+		for _, r := range s.Rules() {
+			if r.when == nil || r.message == nil {
+				t.Fatalf("rule %s loaded without programs", r.ID)
+			}
+		}
+	})
+}
