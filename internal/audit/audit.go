@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"time"
 
@@ -109,9 +110,10 @@ func (a *Auditor) auditBatch(ctx context.Context, keys []store.EntityKey, stats 
 	}
 	// Read and evaluate outside the write transaction: SQLite has a single
 	// connection, and PostgreSQL holds locks for less time this way.
+	managed := managedTags(set)
 	results := make([]entityResult, 0, len(keys))
 	for _, key := range keys {
-		in, found, err := a.input(ctx, key, agents, now)
+		in, found, err := a.input(ctx, key, agents, managed, now)
 		if err != nil {
 			return fmt.Errorf("audit %s %s: %w", key.Kind, key.ID, err)
 		}
@@ -172,7 +174,7 @@ func (a *Auditor) auditBatch(ctx context.Context, keys []store.EntityKey, stats 
 
 // input loads what the rules of key's kind read. found is false when the
 // entity is gone (or, for a ticket, deleted): its findings all resolve.
-func (a *Auditor) input(ctx context.Context, key store.EntityKey, agents map[int64]bool, now time.Time) (rules.Input, bool, error) {
+func (a *Auditor) input(ctx context.Context, key store.EntityKey, agents map[int64]bool, managed map[string]bool, now time.Time) (rules.Input, bool, error) {
 	in := rules.Input{Now: now}
 	switch key.Kind {
 	case cxaudit.EntityTicket:
@@ -193,6 +195,7 @@ func (a *Auditor) input(ctx context.Context, key store.EntityKey, agents map[int
 			c := &t.Comments[i]
 			c.ByAgent = agents[c.AuthorID] && !c.ByCXAudit
 		}
+		t.Tags = slices.DeleteFunc(t.Tags, func(tag string) bool { return managed[tag] })
 		in.Ticket = &t
 		if t.OrganizationID != 0 {
 			org, err := a.Store.Organization(ctx, t.OrganizationID)
@@ -250,6 +253,18 @@ func (a *Auditor) input(ctx context.Context, key store.EntityKey, agents map[int
 		return in, true, nil
 	}
 	return in, false, fmt.Errorf("unknown entity kind %q", key.Kind)
+}
+
+// managedTags are the tags cxaudit itself adds and removes. Rules never see
+// them: cxaudit's own write-back must not change what the rules find.
+func managedTags(set *rules.Set) map[string]bool {
+	out := map[string]bool{}
+	for _, r := range set.Rules() {
+		for _, t := range r.Actions.ZendeskTags {
+			out[t] = true
+		}
+	}
+	return out
 }
 
 // reconcile compares what the rules matched with the stored findings and

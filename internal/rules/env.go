@@ -133,7 +133,7 @@ func (costEstimator) EstimateCallCost(function, overloadID string, target *check
 	case "escalation_score", "has_request_id":
 		// Regular expressions over the ticket's text, once per ticket.
 		return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: 20_000}}
-	case "last_public_agent_reply":
+	case "last_public_agent_reply", "last_activity":
 		return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: sizeLimits["comments"]}}
 	case "business_hours_between":
 		return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: 50}}

@@ -19,7 +19,7 @@ import (
 // "did you mean" hints. Keep it in step with library().
 var functionNames = []string{
 	"days_between", "hours_between", "business_hours_between", "contains_any", "words_found",
-	"last_public_agent_reply", "has_tag", "escalation_score", "escalation_missing",
+	"last_public_agent_reply", "last_activity", "has_tag", "escalation_score", "escalation_missing",
 	"has_request_id",
 }
 
@@ -64,6 +64,11 @@ func library() []cel.EnvOption {
 			cel.Overload("last_public_agent_reply_ticket", ticket, cel.TimestampType,
 				cel.UnaryBinding(func(v ref.Val) ref.Val {
 					return types.Timestamp{Time: lastPublicAgentReply(v.(*ticketVal).t)}
+				}))),
+		cel.Function("last_activity",
+			cel.Overload("last_activity_ticket", ticket, cel.TimestampType,
+				cel.UnaryBinding(func(v ref.Val) ref.Val {
+					return types.Timestamp{Time: lastActivity(v.(*ticketVal).t)}
 				}))),
 		cel.Function("has_tag",
 			cel.Overload("has_tag_ticket_string", []*cel.Type{cel.ObjectType(ticketTypeName), cel.StringType}, cel.BoolType,
@@ -138,6 +143,21 @@ func lastPublicAgentReply(t *cxaudit.Ticket) time.Time {
 	for i := range t.Comments {
 		c := &t.Comments[i]
 		if c.Public && c.ByAgent && !c.ByCXAudit && c.CreatedAt.After(last) {
+			last = c.CreatedAt
+		}
+	}
+	return last
+}
+
+// lastActivity is when a person last touched the ticket: its newest comment
+// that cxaudit did not write, or its creation. Unlike updated_at, it does not
+// move when cxaudit adds a note or a tag, so a rule on it never flaps
+// because of cxaudit's own write-back.
+func lastActivity(t *cxaudit.Ticket) time.Time {
+	last := t.CreatedAt
+	for i := range t.Comments {
+		c := &t.Comments[i]
+		if !c.ByCXAudit && c.CreatedAt.After(last) {
 			last = c.CreatedAt
 		}
 	}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cxaudit/cxaudit/internal/demo"
+	"github.com/cxaudit/cxaudit/internal/store/storetest"
+)
+
+func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestHelpOnEveryCommand(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"--help"}, {"run", "--help"}, {"migrate", "--help"}, {"sim", "--help"}, {"rules", "--help"},
+		{"rules", "check", "--help"}, {"demo", "--help"},
+	} {
+		code, out, errOut := runCLI(t, nil, args...)
+		require.Equal(t, 0, code, "%v", args)
+		require.Contains(t, out+errOut, "Usage", "%v", args)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	code, _, errOut := runCLI(t, nil, "frobnicate")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, `unknown command "frobnicate"`)
+
+	code, _, errOut = runCLI(t, nil, "run", "--bogus")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "bogus")
+}
+
+func TestConfigErrorNamesTheVariable(t *testing.T) {
+	t.Parallel()
+	code, _, errOut := runCLI(t, map[string]string{
+		"CXAUDIT_DATABASE_URL":  storetest.NewSQLitePath(t),
+		"ZENDESK_URL":           "acme.zendesk.com",
+		"CXAUDIT_SYNC_INTERVAL": "often",
+	}, "run", "--once")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "ZENDESK_URL")
+	require.Contains(t, errOut, "CXAUDIT_SYNC_INTERVAL")
+	require.Contains(t, errOut, "ZENDESK_EMAIL")
+}
+
+func TestRulesCheckDefaultPack(t *testing.T) {
+	t.Parallel()
+	code, out, _ := runCLI(t, nil, "rules", "check", "../../rules")
+	require.Equal(t, 0, code, out)
+	code, _, _ = runCLI(t, nil, "rules", "check", "../../testdata/rules")
+	require.Equal(t, 1, code, "the broken examples fail the check")
+}
+
+// TestRunOnceTwiceOnPostgres is the operator's path: `cxaudit sim`, then
+// `cxaudit run --once` on PostgreSQL, twice; the second run writes nothing.
+func TestRunOnceTwiceOnPostgres(t *testing.T) {
+	t.Parallel()
+	sims, err := demo.StartSimulators(demo.SimOptions{Seed: 3, Accounts: 30, Tickets: 300, ZendeskRateLimit: 100000})
+	require.NoError(t, err)
+	t.Cleanup(sims.Close)
+	env := map[string]string{
+		"CXAUDIT_DATABASE_URL": storetest.NewPostgresSchema(t),
+		"CXAUDIT_RULES_DIR":    "../../rules",
+	}
+	for _, kv := range sims.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+
+	code, _, errOut := runCLI(t, env, "run", "--once")
+	require.Equal(t, 0, code, errOut)
+	first := cycleWrites(t, errOut)
+	require.Positive(t, first["zendesk_notes"])
+	require.Positive(t, first["salesforce_tasks"])
+	require.Equal(t, first["zendesk_notes"], sims.Zendesk.Stats().NotesAdded)
+
+	code, _, errOut = runCLI(t, env, "run", "--once")
+	require.Equal(t, 0, code, errOut)
+	require.Empty(t, cycleWrites(t, errOut), "the second run writes nothing")
+	require.Equal(t, first["zendesk_notes"], sims.Zendesk.Stats().NotesAdded)
+	require.NotContains(t, errOut, demo.SimZendeskToken, "no secret in logs")
+	require.NotContains(t, errOut, demo.SimSalesforceToken, "no secret in logs")
+}
+
+// cycleWrites finds the "cycle finished" log line and returns its writes.
+func cycleWrites(t *testing.T, log string) map[string]int {
+	t.Helper()
+	for _, line := range strings.Split(log, "\n") {
+		var rec struct {
+			Msg    string         `json:"msg"`
+			Writes map[string]int `json:"writes"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "cycle finished" {
+			return rec.Writes
+		}
+	}
+	t.Fatalf("no \"cycle finished\" line in the log:\n%s", log)
+	return nil
+}
+
+func TestDemoJSON(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runCLI(t, nil, "demo", "--json", "--accounts", "40", "--tickets", "400", "--rules", "../../rules")
+	require.Equal(t, 0, code, errOut)
+	var sum struct {
+		Findings    map[string]int `json:"findings"`
+		Writes      map[string]int `json:"writes"`
+		SecondCycle struct {
+			Writes map[string]int `json:"writes"`
+		} `json:"second_cycle"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &sum))
+	for _, c := range []string{"crm_hygiene", "severity_tagging", "backlog_aging", "escalation_quality"} {
+		require.Positive(t, sum.Findings[c], "findings in %s", c)
+	}
+	for _, k := range []string{"zendesk_notes", "zendesk_tag_updates", "salesforce_tasks"} {
+		require.Positive(t, sum.Writes[k], k)
+		require.Zero(t, sum.SecondCycle.Writes[k], "second cycle: %s", k)
+	}
+}
