@@ -108,7 +108,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		return func(kind string) { a.Metrics.Writes.WithLabelValues(string(system), kind).Inc() }
 	}
 	observeSync := func(source cxaudit.Source) func(string, int) {
-		return func(object string, n int) { a.Metrics.SyncRecords.WithLabelValues(string(source), object).Add(float64(n)) }
+		return func(object string, n int) {
+			a.Metrics.SyncRecords.WithLabelValues(string(source), object).Add(float64(n))
+		}
 	}
 	start := time.Now().AddDate(0, 0, -cfg.BackfillDays)
 

@@ -19,9 +19,9 @@ import (
 // "<secret>".
 type Secret string
 
-func (s Secret) String() string              { return "<secret>" }
-func (s Secret) GoString() string            { return "<secret>" }
-func (s Secret) LogValue() slog.Value        { return slog.StringValue("<secret>") }
+func (s Secret) String() string               { return "<secret>" }
+func (s Secret) GoString() string             { return "<secret>" }
+func (s Secret) LogValue() slog.Value         { return slog.StringValue("<secret>") }
 func (s Secret) MarshalText() ([]byte, error) { return []byte("<secret>"), nil }
 
 // Reveal returns the secret's value, for the one place that sends it.

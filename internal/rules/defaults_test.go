@@ -37,6 +37,19 @@ func ticket(mods ...func(*cxaudit.Ticket)) *cxaudit.Ticket {
 	return t
 }
 
+// pending is a pending ticket whose last human comment was at last; cxaudit
+// noted it an hour ago, which must not count as activity.
+func pending(last time.Time) *cxaudit.Ticket {
+	return ticket(func(t *cxaudit.Ticket) {
+		t.Status, t.CreatedAt = cxaudit.StatusPending, last.Add(-time.Hour)
+		t.Comments = []cxaudit.Comment{
+			{ID: 1, Public: true, Body: "Please send logs.", CreatedAt: last, ByAgent: true},
+			{ID: 2, Body: "cxaudit:abc note", CreatedAt: now.Add(-time.Hour), ByCXAudit: true},
+		}
+		t.UpdatedAt = now.Add(-time.Hour)
+	})
+}
+
 // account returns a healthy, well-kept Growth account.
 func account(mods ...func(*cxaudit.Account)) *cxaudit.Account {
 	a := &cxaudit.Account{
@@ -153,8 +166,8 @@ func defaultRuleCases() []ruleCase {
 		},
 		{
 			rule: "backlog.pending_untouched", kind: cxaudit.EntityTicket,
-			fires:    tk(ticket(func(t *cxaudit.Ticket) { t.Status, t.UpdatedAt = cxaudit.StatusPending, daysAgo(6) })),
-			silent:   tk(ticket(func(t *cxaudit.Ticket) { t.Status, t.UpdatedAt = cxaudit.StatusPending, daysAgo(2) })),
+			fires:    tk(pending(daysAgo(6))),
+			silent:   tk(pending(daysAgo(2))),
 			contains: "pending for 6 days",
 		},
 		{
