@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/ratelimit"
 )
 
 // Options configure a client.
@@ -44,6 +45,11 @@ type Options struct {
 	ObserveFunc func(Attempt)
 	// Transport is the underlying transport. Default: a pooled transport.
 	Transport http.RoundTripper
+	// Budget, when set, paces every attempt (retries included) and learns
+	// from every response. A request it refuses (a wait longer than its
+	// MaxWait, a system in its 401 back-off) fails with its error and is
+	// not retried here.
+	Budget *ratelimit.Budget
 }
 
 // Attempt is one HTTP round trip, for metrics and traces.
@@ -82,10 +88,14 @@ func NewClient(opts Options) *http.Client {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 
+	next := opts.Transport
+	if opts.Budget != nil {
+		next = opts.Budget.Transport(next)
+	}
 	rc := retryablehttp.NewClient()
 	rc.HTTPClient = &http.Client{
 		Timeout:   opts.Timeout,
-		Transport: &observer{opts: &opts, next: opts.Transport},
+		Transport: &observer{opts: &opts, next: next},
 	}
 	rc.Logger = leveled{opts.Logger.With("system", string(opts.System))}
 	rc.RetryMax = opts.RetryMax
@@ -124,6 +134,9 @@ func checkRetry(maxRetryAfter time.Duration) retryablehttp.CheckRetry {
 	return func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 		if ctx.Err() != nil {
 			return false, ctx.Err()
+		}
+		if err != nil && ratelimit.IsBudgetError(err) {
+			return false, err
 		}
 		if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
 			// Nothing was done; safe to retry for reads and writes alike,

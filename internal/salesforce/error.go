@@ -165,8 +165,12 @@ func classify(op string, err error) error {
 		re   *responseError
 		ue   *url.Error
 		cerr *cxaudit.Error
+		rl   *cxaudit.RateLimitError
 	)
 	switch {
+	case errors.As(err, &rl):
+		// The budget refused to send the request.
+		return &cxaudit.Error{Code: cxaudit.ERATELIMITED, Message: "salesforce: " + op + ": " + rl.Error(), Err: rl}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		ctxErr := context.Canceled
 		if errors.Is(err, context.DeadlineExceeded) {

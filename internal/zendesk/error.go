@@ -36,6 +36,16 @@ func classify(op string, err error) error {
 	if err == nil {
 		return nil
 	}
+	// The budget refused to send the request (too long a wait, or the
+	// credentials were rejected moments ago): its error says why.
+	var rl *cxaudit.RateLimitError
+	if errors.As(err, &rl) {
+		return rl
+	}
+	var cerr *cxaudit.Error
+	if errors.As(err, &cerr) {
+		return cerr
+	}
 	var zerr zendesk.Error
 	if errors.As(err, &zerr) {
 		status := zerr.Status()
