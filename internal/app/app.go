@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -22,6 +23,7 @@ import (
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/jobs"
 	"github.com/cxaudit/cxaudit/internal/metrics"
+	"github.com/cxaudit/cxaudit/internal/ratelimit"
 	"github.com/cxaudit/cxaudit/internal/remote"
 	"github.com/cxaudit/cxaudit/internal/rules"
 	"github.com/cxaudit/cxaudit/internal/salesforce"
@@ -62,6 +64,10 @@ type App struct {
 	Metrics  *metrics.Metrics
 	Services *jobs.Services
 
+	// Budgets are the API budgets of the configured systems.
+	Budgets     map[cxaudit.Source]*ratelimit.Budget
+	healthGauge *prometheus.GaugeVec
+
 	rules  atomic.Pointer[rules.Set]
 	river  riverClient
 	closed bool
@@ -98,14 +104,22 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 
 	httpOpts := opts.HTTP
 	httpOpts.Logger = logger
+	if httpOpts.Timeout == 0 {
+		httpOpts.Timeout = cfg.HTTPTimeout
+	}
 	httpOpts.ObserveFunc = a.Metrics.ObserveAttempt
+	a.Budgets = a.budgets(cfg)
 	svc := &jobs.Services{Store: st, Logger: logger, WaitForFirstSync: opts.Periodic}
 	svc.Auditor = &audit.Auditor{
 		Store: st, Logger: logger, RulesFunc: a.Rules, NowFunc: opts.NowFunc,
 		WritebackJobsFunc: svc.WritebackJobs, ObserveFunc: a.Metrics.ObserveFinding,
+		SnoozeFor: time.Duration(cfg.SnoozeDays) * 24 * time.Hour,
 	}
 	observeWrite := func(system cxaudit.Source) func(string) {
 		return func(kind string) { a.Metrics.Writes.WithLabelValues(string(system), kind).Inc() }
+	}
+	heldGauge := func(system cxaudit.Source) func(int) {
+		return func(n int) { a.Metrics.WritebackHeld.WithLabelValues(string(system)).Set(float64(n)) }
 	}
 	observeSync := func(source cxaudit.Source) func(string, int) {
 		return func(object string, n int) {
@@ -115,26 +129,28 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	start := time.Now().AddDate(0, 0, -cfg.BackfillDays)
 
 	if cfg.Zendesk.Enabled() {
-		zc, err := zendesk.New(zendesk.Config{URL: cfg.Zendesk.URL, Email: cfg.Zendesk.Email, APIToken: cfg.Zendesk.APIToken.Reveal(), Logger: logger, HTTP: httpOpts})
+		zc, err := zendesk.New(zendesk.Config{URL: cfg.Zendesk.URL, Email: cfg.Zendesk.Email, APIToken: cfg.Zendesk.APIToken.Reveal(), Logger: logger, HTTP: a.budgeted(httpOpts, cxaudit.SourceZendesk)})
 		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("ZENDESK_URL: %w", err)
 		}
 		svc.ZendeskSync = &syncer.Zendesk{Client: zc, Store: st, Logger: logger, Start: start, ObserveFunc: observeSync(cxaudit.SourceZendesk)}
 		svc.ZendeskWriteback = &writeback.Zendesk{Client: zc, Store: st, Logger: logger, RulesFunc: a.Rules,
-			DryRun: cfg.DryRun, ResolutionNote: cfg.ResolutionNote, ObserveFunc: observeWrite(cxaudit.SourceZendesk)}
+			DryRun: cfg.DryRun, ResolutionNote: cfg.ResolutionNote, Budget: cfg.ZendeskWriteBudget,
+			ObserveFunc: observeWrite(cxaudit.SourceZendesk), HeldFunc: heldGauge(cxaudit.SourceZendesk)}
 	} else {
 		logger.Info("zendesk not configured (ZENDESK_URL unset): skipping its sync and write-back")
 	}
 	if cfg.Salesforce.Enabled() {
-		sc, err := salesforce.New(salesforce.Config{InstanceURL: cfg.Salesforce.InstanceURL, AccessToken: cfg.Salesforce.AccessToken.Reveal(), Logger: logger, HTTP: httpOpts})
+		sc, err := salesforce.New(salesforce.Config{InstanceURL: cfg.Salesforce.InstanceURL, AccessToken: cfg.Salesforce.AccessToken.Reveal(), Logger: logger, HTTP: a.budgeted(httpOpts, cxaudit.SourceSalesforce)})
 		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("SALESFORCE_INSTANCE_URL: %w", err)
 		}
 		svc.SalesforceSync = &syncer.Salesforce{Client: sc, Store: st, Logger: logger, ObserveFunc: observeSync(cxaudit.SourceSalesforce)}
 		svc.SalesforceWriteback = &writeback.Salesforce{Client: sc, Store: st, Logger: logger, RulesFunc: a.Rules,
-			FallbackOwnerID: cfg.Salesforce.FallbackOwnerID, DryRun: cfg.DryRun, ObserveFunc: observeWrite(cxaudit.SourceSalesforce)}
+			FallbackOwnerID: cfg.Salesforce.FallbackOwnerID, DryRun: cfg.DryRun, Budget: cfg.SalesforceWriteBudget,
+			ObserveFunc: observeWrite(cxaudit.SourceSalesforce), HeldFunc: heldGauge(cxaudit.SourceSalesforce)}
 	} else {
 		logger.Info("salesforce not configured (SALESFORCE_INSTANCE_URL unset): skipping its sync and write-back")
 	}

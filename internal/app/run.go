@@ -73,27 +73,43 @@ func (a *App) cycle(ctx context.Context) error {
 	}
 	// Write-back jobs were enqueued with the findings. A trigger that came
 	// while a write-back job was running was dropped (unique jobs), so look
-	// again until nothing is dirty or a pass makes no progress.
-	for range 5 {
+	// again until nothing is dirty, or a pass makes no progress (the write
+	// budget is spent, or writes keep failing).
+	if a.Config.DryRun {
+		return nil
+	}
+	before := -1
+	for {
 		var pending []river.JobArgs
-		if n, err := a.Store.DirtyEntities(ctx, cxaudit.EntityTicket, "", 1); err != nil {
-			return err
-		} else if len(n) > 0 && a.Services.ZendeskWriteback != nil && !a.Config.DryRun {
-			pending = append(pending, jobs.ZendeskWritebackArgs{})
+		n := 0
+		for _, w := range []struct {
+			kind    cxaudit.EntityKind
+			enabled bool
+			args    river.JobArgs
+		}{
+			{cxaudit.EntityTicket, a.Services.ZendeskWriteback != nil, jobs.ZendeskWritebackArgs{}},
+			{cxaudit.EntityAccount, a.Services.SalesforceWriteback != nil, jobs.SalesforceWritebackArgs{}},
+		} {
+			ids, err := a.Store.DirtyEntities(ctx, w.kind, "", 100_000)
+			if err != nil {
+				return err
+			}
+			if len(ids) > 0 && w.enabled {
+				n += len(ids)
+				pending = append(pending, w.args)
+			}
 		}
-		if n, err := a.Store.DirtyEntities(ctx, cxaudit.EntityAccount, "", 1); err != nil {
-			return err
-		} else if len(n) > 0 && a.Services.SalesforceWriteback != nil && !a.Config.DryRun {
-			pending = append(pending, jobs.SalesforceWritebackArgs{})
-		}
-		if len(pending) == 0 {
+		if len(pending) == 0 || (before >= 0 && n >= before) {
+			if n > 0 {
+				a.Logger.Warn("findings left unwritten this cycle (write budget spent or writes failing); a later run writes them", "entities", n)
+			}
 			return nil
 		}
+		before = n
 		if err := a.enqueueAndWait(ctx, pending...); err != nil {
 			return err
 		}
 	}
-	return nil
 }
 
 func (a *App) enqueueAndWait(ctx context.Context, args ...river.JobArgs) error {

@@ -39,6 +39,9 @@ type Auditor struct {
 	// WritebackJobsFunc returns the jobs to enqueue when findings of kind
 	// became dirty; they are inserted in the same transaction.
 	WritebackJobsFunc func(kinds map[cxaudit.EntityKind]bool) []river.InsertManyParams
+	// SnoozeFor is how long the snooze tag silences a ticket's findings.
+	// Default DefaultSnooze.
+	SnoozeFor time.Duration
 	// ObserveFunc, when set, is told of every finding change.
 	ObserveFunc func(f cxaudit.Finding, change Change)
 }
@@ -51,6 +54,11 @@ const (
 	ChangeUpdated  Change = "updated"
 	ChangeResolved Change = "resolved"
 	ChangeReopened Change = "reopened"
+	// ChangeAcknowledged and ChangeSnoozed: people acknowledged or snoozed
+	// the finding; ChangeUnsnoozed: the snooze ended with the finding open.
+	ChangeAcknowledged Change = "acknowledged"
+	ChangeSnoozed      Change = "snoozed"
+	ChangeUnsnoozed    Change = "unsnoozed"
 
 	// changeNone stores a finding whose rule was edited in ways agents do
 	// not see; it is not counted as a change.
@@ -130,7 +138,7 @@ func (a *Auditor) auditBatch(ctx context.Context, keys []store.EntityKey, stats 
 		if err != nil {
 			return err
 		}
-		res := reconcile(key, matches, existing, now)
+		res := reconcile(key, matches, existing, a.signals(in), now)
 		results = append(results, res)
 	}
 
@@ -255,6 +263,24 @@ func (a *Auditor) input(ctx context.Context, key store.EntityKey, agents map[int
 	return in, false, fmt.Errorf("unknown entity kind %q", key.Kind)
 }
 
+// signals reads acknowledgements from the ticket's tags.
+func (a *Auditor) signals(in rules.Input) signals {
+	var sig signals
+	if in.Ticket == nil {
+		return sig
+	}
+	// in.Ticket.Tags has cxaudit's managed tags removed; the ack and snooze
+	// tags are the agents', and stay visible.
+	sig.ack = in.Ticket.HasTag(cxaudit.AckTag)
+	if in.Ticket.HasTag(cxaudit.SnoozeTag) {
+		sig.snoozeFor = a.SnoozeFor
+		if sig.snoozeFor <= 0 {
+			sig.snoozeFor = DefaultSnooze
+		}
+	}
+	return sig
+}
+
 // managedTags are the tags cxaudit itself adds and removes. Rules never see
 // them: cxaudit's own write-back must not change what the rules find.
 func managedTags(set *rules.Set) map[string]bool {
@@ -267,9 +293,18 @@ func managedTags(set *rules.Set) map[string]bool {
 	return out
 }
 
+// DefaultSnooze is how long cxaudit_snooze silences a ticket's findings.
+const DefaultSnooze = 7 * 24 * time.Hour
+
+// signals are what people told cxaudit about an entity's findings.
+type signals struct {
+	ack       bool
+	snoozeFor time.Duration // > 0 when snoozed
+}
+
 // reconcile compares what the rules matched with the stored findings and
 // returns the findings that changed.
-func reconcile(key store.EntityKey, matches []rules.Match, existing []cxaudit.Finding, now time.Time) entityResult {
+func reconcile(key store.EntityKey, matches []rules.Match, existing []cxaudit.Finding, sig signals, now time.Time) entityResult {
 	res := entityResult{key: key}
 	byRule := make(map[string]*cxaudit.Finding, len(existing))
 	for i := range existing {
@@ -287,22 +322,42 @@ func reconcile(key store.EntityKey, matches []rules.Match, existing []cxaudit.Fi
 			Status: cxaudit.FindingOpen, OpenedAt: now, UpdatedAt: now, Actions: r.Actions,
 		}
 		old, ok := byRule[r.ID]
-		switch {
-		case !ok:
-			res.add(want, ChangeOpened)
-		case old.Status == cxaudit.FindingResolved:
+		change := ChangeOpened
+		if ok {
 			want.WrittenStatus, want.WrittenHash = old.WrittenStatus, old.WrittenHash
-			res.add(want, ChangeReopened)
-		case old.Message != want.Message || old.Severity != want.Severity:
-			want.OpenedAt, want.WrittenStatus, want.WrittenHash = old.OpenedAt, old.WrittenStatus, old.WrittenHash
-			res.add(want, ChangeUpdated)
-		case old.RuleVersion != want.RuleVersion || old.Mode != want.Mode || old.Title != want.Title || !sameActions(old.Actions, want.Actions):
-			// The rule was edited without changing what agents see: keep
-			// the finding's dates, record the new version.
-			want.OpenedAt, want.UpdatedAt = old.OpenedAt, old.UpdatedAt
-			want.WrittenStatus, want.WrittenHash = old.WrittenStatus, old.WrittenHash
-			res.add(want, changeNone)
+			switch {
+			case old.Status == cxaudit.FindingResolved:
+				// A new occurrence: earlier acknowledgements do not carry over.
+				change = ChangeReopened
+			case old.Message != want.Message || old.Severity != want.Severity:
+				want.OpenedAt, want.AcknowledgedAt, want.SnoozedUntil = old.OpenedAt, old.AcknowledgedAt, old.SnoozedUntil
+				change = ChangeUpdated
+			default:
+				want.OpenedAt, want.UpdatedAt, want.AcknowledgedAt, want.SnoozedUntil = old.OpenedAt, old.UpdatedAt, old.AcknowledgedAt, old.SnoozedUntil
+				change = changeNone
+			}
 		}
+		if want.SnoozedUntil != nil && !now.Before(*want.SnoozedUntil) {
+			// The snooze is over and the finding is still open: it is
+			// written again.
+			want.AcknowledgedAt, want.SnoozedUntil = nil, nil
+			change = pick(change, ChangeUnsnoozed)
+		}
+		if sig.snoozeFor > 0 {
+			until := now.Add(sig.snoozeFor)
+			if want.AcknowledgedAt == nil {
+				want.AcknowledgedAt = &now
+			}
+			want.SnoozedUntil = &until
+			change = pick(change, ChangeSnoozed)
+		} else if sig.ack && want.AcknowledgedAt == nil {
+			want.AcknowledgedAt = &now
+			change = pick(change, ChangeAcknowledged)
+		}
+		if ok && change == changeNone && sameFinding(*old, want) {
+			continue
+		}
+		res.add(want, change)
 	}
 	for i := range existing {
 		f := existing[i]
@@ -315,6 +370,29 @@ func reconcile(key store.EntityKey, matches []rules.Match, existing []cxaudit.Fi
 		res.add(f, ChangeResolved)
 	}
 	return res
+}
+
+// pick keeps the first real change: opened, reopened and updated say more
+// than what followed them in the same audit.
+func pick(current, next Change) Change {
+	if current == changeNone {
+		return next
+	}
+	return current
+}
+
+// sameFinding reports whether storing want over old would change nothing.
+func sameFinding(old, want cxaudit.Finding) bool {
+	return old.RuleVersion == want.RuleVersion && old.Mode == want.Mode && old.Title == want.Title &&
+		old.Category == want.Category && sameActions(old.Actions, want.Actions) &&
+		sameTime(old.AcknowledgedAt, want.AcknowledgedAt) && sameTime(old.SnoozedUntil, want.SnoozedUntil)
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
 }
 
 func (r *entityResult) add(f cxaudit.Finding, c Change) {

@@ -46,16 +46,50 @@ type Config struct {
 	DryRun bool
 	// ResolutionNote adds a short Zendesk note when findings clear.
 	ResolutionNote bool
+	// WriteReserve is the share of each system's per-minute budget kept
+	// for write-back; sync never uses it.
+	WriteReserve float64
+	// ZendeskWriteBudget and SalesforceWriteBudget cap remote writes per
+	// rolling hour (ticket updates; Tasks created or updated); 0 is no cap.
+	ZendeskWriteBudget    int
+	SalesforceWriteBudget int
+	// SnoozeDays is how long the cxaudit_snooze tag silences a ticket.
+	SnoozeDays int
+	// HTTPTimeout bounds one request to Zendesk or Salesforce.
+	HTTPTimeout time.Duration
 
 	LogLevel  slog.Level
 	LogFormat string // json or text
+
+	// RiverUI is the River UI at /riverui; disabled unless both its
+	// username and password are set.
+	RiverUI RiverUIConfig
+	// ZendeskWebhookSecret is the signing secret of the Zendesk webhook
+	// that posts ticket events to /webhooks/zendesk; unset disables the
+	// endpoint.
+	ZendeskWebhookSecret Secret
 }
+
+// RiverUIConfig is the basic-auth user of the River UI.
+type RiverUIConfig struct {
+	Username string
+	Password Secret
+}
+
+// Enabled reports whether the River UI is served.
+func (r RiverUIConfig) Enabled() bool { return r.Username != "" && r.Password != "" }
 
 // ZendeskConfig is where and as whom cxaudit reaches Zendesk.
 type ZendeskConfig struct {
 	URL      string
 	Email    string
 	APIToken Secret
+	// RateLimit is the account's requests per minute (the plan's: 200 to
+	// 2,500). The X-Rate-Limit header Zendesk sends replaces it.
+	RateLimit int
+	// ExportRateLimit is the incremental exports' requests per minute: 10,
+	// or 30 with the High Volume add-on.
+	ExportRateLimit int
 }
 
 // Enabled reports whether Zendesk is configured.
@@ -67,7 +101,23 @@ type SalesforceConfig struct {
 	AccessToken Secret
 	// FallbackOwnerID owns Tasks on accounts whose owner is inactive.
 	FallbackOwnerID string
+	// DailyQuotaShare is the share of the org's daily API quota cxaudit
+	// may use (Sforce-Limit-Info); past it, calls stop until usage falls.
+	DailyQuotaShare float64
+
+	// OAuth 2.0 JWT bearer flow, used instead of AccessToken when
+	// ClientID is set: the connected app's consumer key, the user to act
+	// as, the PEM private key whose certificate the app holds, and the
+	// login URL (https://login.salesforce.com, or test. for sandboxes).
+	ClientID   string
+	Username   string
+	PrivateKey Secret
+	LoginURL   string
 }
+
+// UsesJWT reports whether Salesforce is reached through the JWT bearer
+// flow rather than a fixed access token.
+func (s SalesforceConfig) UsesJWT() bool { return s.ClientID != "" }
 
 // Enabled reports whether Salesforce is configured.
 func (s SalesforceConfig) Enabled() bool { return s.InstanceURL != "" }
@@ -80,31 +130,61 @@ const (
 	DefaultSyncInterval  = 5 * time.Minute
 	DefaultSweepInterval = 15 * time.Minute
 	DefaultBackfillDays  = 90
+	// DefaultWriteBudget is per system and hour: enough for a normal day's
+	// findings, small enough that a broken rule cannot flood a tenant.
+	DefaultWriteBudget = 1000
+	DefaultSnoozeDays  = 7
+	DefaultHTTPTimeout = 30 * time.Second
+
+	DefaultZendeskRateLimit       = 700
+	DefaultZendeskExportRateLimit = 10
+	DefaultSalesforceDailyShare   = 0.8
+	DefaultSalesforceLoginURL     = "https://login.salesforce.com"
+	DefaultWriteReserve           = 0.0
 )
 
 // FromEnv reads the configuration through getenv (os.Getenv in production).
 func FromEnv(getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{
-		DatabaseURL:    Secret(r.secret("CXAUDIT_DATABASE_URL", DefaultDatabaseURL)),
-		RulesDir:       r.str("CXAUDIT_RULES_DIR", DefaultRulesDir),
-		ListenAddr:     r.str("CXAUDIT_LISTEN_ADDR", DefaultListenAddr),
-		SyncInterval:   r.duration("CXAUDIT_SYNC_INTERVAL", DefaultSyncInterval),
-		SweepInterval:  r.duration("CXAUDIT_SWEEP_INTERVAL", DefaultSweepInterval),
-		BackfillDays:   r.integer("CXAUDIT_BACKFILL_DAYS", DefaultBackfillDays),
-		DryRun:         r.boolean("CXAUDIT_DRY_RUN", false),
-		ResolutionNote: r.boolean("CXAUDIT_RESOLUTION_NOTE", true),
-		LogFormat:      r.str("CXAUDIT_LOG_FORMAT", "json"),
+		DatabaseURL:           Secret(r.secret("CXAUDIT_DATABASE_URL", DefaultDatabaseURL)),
+		RulesDir:              r.str("CXAUDIT_RULES_DIR", DefaultRulesDir),
+		ListenAddr:            r.str("CXAUDIT_LISTEN_ADDR", DefaultListenAddr),
+		SyncInterval:          r.duration("CXAUDIT_SYNC_INTERVAL", DefaultSyncInterval),
+		SweepInterval:         r.duration("CXAUDIT_SWEEP_INTERVAL", DefaultSweepInterval),
+		BackfillDays:          r.integer("CXAUDIT_BACKFILL_DAYS", DefaultBackfillDays),
+		DryRun:                r.boolean("CXAUDIT_DRY_RUN", false),
+		ResolutionNote:        r.boolean("CXAUDIT_RESOLUTION_NOTE", true),
+		ZendeskWriteBudget:    r.integer("CXAUDIT_ZENDESK_WRITE_BUDGET", DefaultWriteBudget),
+		SalesforceWriteBudget: r.integer("CXAUDIT_SALESFORCE_WRITE_BUDGET", DefaultWriteBudget),
+		SnoozeDays:            r.integer("CXAUDIT_SNOOZE_DAYS", DefaultSnoozeDays),
+		HTTPTimeout:           r.duration("CXAUDIT_HTTP_TIMEOUT", DefaultHTTPTimeout),
+		LogFormat:             r.str("CXAUDIT_LOG_FORMAT", "json"),
 		Zendesk: ZendeskConfig{
-			URL:      strings.TrimRight(r.str("ZENDESK_URL", ""), "/"),
-			Email:    r.str("ZENDESK_EMAIL", ""),
-			APIToken: Secret(r.secret("ZENDESK_API_TOKEN", "")),
+			URL:             strings.TrimRight(r.str("ZENDESK_URL", ""), "/"),
+			Email:           r.str("ZENDESK_EMAIL", ""),
+			APIToken:        Secret(r.secret("ZENDESK_API_TOKEN", "")),
+			RateLimit:       r.integer("ZENDESK_RATE_LIMIT", DefaultZendeskRateLimit),
+			ExportRateLimit: r.integer("ZENDESK_EXPORT_RATE_LIMIT", DefaultZendeskExportRateLimit),
 		},
 		Salesforce: SalesforceConfig{
 			InstanceURL:     strings.TrimRight(r.str("SALESFORCE_INSTANCE_URL", ""), "/"),
 			AccessToken:     Secret(r.secret("SALESFORCE_ACCESS_TOKEN", "")),
 			FallbackOwnerID: r.str("SALESFORCE_TASK_FALLBACK_OWNER_ID", ""),
+			DailyQuotaShare: r.float("SALESFORCE_DAILY_QUOTA_SHARE", DefaultSalesforceDailyShare),
+			ClientID:        r.str("SALESFORCE_CLIENT_ID", ""),
+			Username:        r.str("SALESFORCE_USERNAME", ""),
+			PrivateKey:      Secret(r.secret("SALESFORCE_PRIVATE_KEY", "")),
+			LoginURL:        strings.TrimRight(r.str("SALESFORCE_LOGIN_URL", DefaultSalesforceLoginURL), "/"),
 		},
+		RiverUI: RiverUIConfig{
+			Username: r.str("CXAUDIT_RIVERUI_USERNAME", ""),
+			Password: Secret(r.secret("CXAUDIT_RIVERUI_PASSWORD", "")),
+		},
+		ZendeskWebhookSecret: Secret(r.secret("CXAUDIT_ZENDESK_WEBHOOK_SECRET", "")),
+	}
+	if (c.RiverUI.Username == "") != (c.RiverUI.Password == "") {
+		r.fail("CXAUDIT_RIVERUI_PASSWORD", "set both CXAUDIT_RIVERUI_USERNAME and CXAUDIT_RIVERUI_PASSWORD (or _FILE) to serve the River UI, or neither")
 	}
 	if lvl := r.str("CXAUDIT_LOG_LEVEL", "info"); lvl != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
@@ -120,6 +200,18 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if c.SweepInterval < time.Second {
 		r.fail("CXAUDIT_SWEEP_INTERVAL", "must be at least 1s")
 	}
+	if c.ZendeskWriteBudget < 0 {
+		r.fail("CXAUDIT_ZENDESK_WRITE_BUDGET", "must be 0 (no cap) or more")
+	}
+	if c.SalesforceWriteBudget < 0 {
+		r.fail("CXAUDIT_SALESFORCE_WRITE_BUDGET", "must be 0 (no cap) or more")
+	}
+	if c.SnoozeDays < 1 {
+		r.fail("CXAUDIT_SNOOZE_DAYS", "must be at least 1")
+	}
+	if c.HTTPTimeout < 100*time.Millisecond {
+		r.fail("CXAUDIT_HTTP_TIMEOUT", "must be at least 100ms")
+	}
 	if c.BackfillDays < 1 {
 		r.fail("CXAUDIT_BACKFILL_DAYS", "must be at least 1")
 	}
@@ -133,8 +225,30 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			r.fail("ZENDESK_API_TOKEN", "is required when ZENDESK_URL is set (or ZENDESK_API_TOKEN_FILE)")
 		}
 	}
-	if c.Salesforce.InstanceURL != "" && c.Salesforce.AccessToken == "" {
-		r.fail("SALESFORCE_ACCESS_TOKEN", "is required when SALESFORCE_INSTANCE_URL is set (or SALESFORCE_ACCESS_TOKEN_FILE)")
+	if c.Zendesk.RateLimit < 1 || c.Zendesk.RateLimit > 100000 {
+		r.fail("ZENDESK_RATE_LIMIT", "must be requests per minute between 1 and 100000 (plans allow 200 to 2500)")
+	}
+	if c.Zendesk.ExportRateLimit < 1 {
+		r.fail("ZENDESK_EXPORT_RATE_LIMIT", "must be at least 1 (10, or 30 with the High Volume add-on)")
+	}
+	if c.WriteReserve < 0 || c.WriteReserve > 0.9 {
+		r.fail("CXAUDIT_WRITE_RESERVE", "must be a share between 0 and 0.9")
+	}
+	if c.Salesforce.DailyQuotaShare <= 0 || c.Salesforce.DailyQuotaShare > 1 {
+		r.fail("SALESFORCE_DAILY_QUOTA_SHARE", "must be a share above 0 and at most 1 (like 0.8)")
+	}
+	r.checkURL("SALESFORCE_LOGIN_URL", c.Salesforce.LoginURL)
+	switch {
+	case c.Salesforce.InstanceURL == "":
+	case c.Salesforce.UsesJWT():
+		if c.Salesforce.Username == "" {
+			r.fail("SALESFORCE_USERNAME", "is required with SALESFORCE_CLIENT_ID (the user the JWT bearer flow acts as)")
+		}
+		if c.Salesforce.PrivateKey == "" {
+			r.fail("SALESFORCE_PRIVATE_KEY", "is required with SALESFORCE_CLIENT_ID (a PEM key; or SALESFORCE_PRIVATE_KEY_FILE)")
+		}
+	case c.Salesforce.AccessToken == "":
+		r.fail("SALESFORCE_ACCESS_TOKEN", "is required when SALESFORCE_INSTANCE_URL is set (or SALESFORCE_ACCESS_TOKEN_FILE), unless SALESFORCE_CLIENT_ID selects the JWT bearer flow")
 	}
 	return c, errors.Join(r.errs...)
 }
@@ -200,6 +314,19 @@ func (r *reader) integer(name string, def int) int {
 		return def
 	}
 	return n
+}
+
+func (r *reader) float(name string, def float64) float64 {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		r.fail(name, "%q is not a number", v)
+		return def
+	}
+	return f
 }
 
 func (r *reader) boolean(name string, def bool) bool {

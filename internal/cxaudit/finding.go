@@ -7,6 +7,14 @@ import (
 	"time"
 )
 
+// Tags people add to a ticket (by hand or with a macro) to acknowledge or
+// snooze cxaudit's findings on it. cxaudit removes them again in its next
+// update: each use acknowledges the findings open at that moment.
+const (
+	AckTag    = "cxaudit_ack"
+	SnoozeTag = "cxaudit_snooze"
+)
+
 // Category groups rules by the problem they find.
 type Category string
 
@@ -59,6 +67,11 @@ type FindingStatus string
 const (
 	FindingOpen     FindingStatus = "open"
 	FindingResolved FindingStatus = "resolved"
+	// FindingAcknowledged is an open finding that the people who see it
+	// acknowledged (or snoozed). It is recorded as what was written, so an
+	// acknowledgement is written (as the removal of the tag that made it)
+	// once, and nothing more is written until the finding resolves.
+	FindingAcknowledged FindingStatus = "acknowledged"
 )
 
 // Finding is one rule matching one entity. There is at most one finding per
@@ -84,6 +97,13 @@ type Finding struct {
 	// Where the finding is written back; empty when it is not.
 	Actions Actions `json:"actions"`
 
+	// AcknowledgedAt is when an agent (tag cxaudit_ack or cxaudit_snooze) or
+	// the account owner (completing the Task) acknowledged the finding.
+	// SnoozedUntil ends a snooze: if the finding is still open then, it is
+	// written again. Both clear when the finding resolves and reopens.
+	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"`
+	SnoozedUntil   *time.Time `json:"snoozed_until,omitempty"`
+
 	// WrittenStatus and WrittenHash record what was last written to the
 	// remote systems for this finding ("" when nothing was).
 	WrittenStatus FindingStatus `json:"written_status,omitempty"`
@@ -108,16 +128,33 @@ func (f *Finding) WritesBack() bool {
 	return f.Mode == ModeEnforce && (f.Actions.ZendeskNote || len(f.Actions.ZendeskTags) > 0 || f.Actions.SalesforceTask != nil)
 }
 
+// Acknowledged reports whether the finding is open and acknowledged.
+func (f *Finding) Acknowledged() bool { return f.Status == FindingOpen && f.AcknowledgedAt != nil }
+
+// WriteStatus is the status the remote systems should show: open,
+// acknowledged or resolved.
+func (f *Finding) WriteStatus() FindingStatus {
+	if f.Acknowledged() {
+		return FindingAcknowledged
+	}
+	return f.Status
+}
+
 // Dirty reports whether the remote systems lag behind the finding: it opened
-// or changed since the last write, or resolved after being written.
+// or changed since the last write, was acknowledged, or resolved after
+// being written.
 func (f *Finding) Dirty() bool {
 	if !f.WritesBack() {
 		return false
 	}
-	if f.Status == FindingResolved {
-		return f.WrittenStatus == FindingOpen
+	switch {
+	case f.Status == FindingResolved:
+		return f.WrittenStatus == FindingOpen || f.WrittenStatus == FindingAcknowledged
+	case f.Acknowledged():
+		return f.WrittenStatus != FindingAcknowledged
+	default:
+		return f.WrittenStatus != FindingOpen || f.WrittenHash != f.ContentHash()
 	}
-	return f.WrittenStatus != FindingOpen || f.WrittenHash != f.ContentHash()
 }
 
 // Actions are what a rule writes back for each finding.

@@ -200,7 +200,10 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		defer os.RemoveAll(dir)
 		dbURL = filepath.Join(dir, "cxaudit.db")
 	}
-	env := map[string]string{"CXAUDIT_DATABASE_URL": dbURL, "CXAUDIT_RULES_DIR": opts.RulesDir}
+	// No write budget: the demo tenant's first cycle writes more than a
+	// production hour's default allows, and the point is to see it all.
+	env := map[string]string{"CXAUDIT_DATABASE_URL": dbURL, "CXAUDIT_RULES_DIR": opts.RulesDir,
+		"CXAUDIT_ZENDESK_WRITE_BUDGET": "0", "CXAUDIT_SALESFORCE_WRITE_BUDGET": "0"}
 	for _, kv := range sims.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v

@@ -23,6 +23,7 @@ type Metrics struct {
 	FindingChanges     *prometheus.CounterVec
 	Writes             *prometheus.CounterVec
 	Jobs               *prometheus.CounterVec
+	WritebackHeld      *prometheus.GaugeVec
 	RulesReloadOK      prometheus.Gauge
 	RulesLoaded        prometheus.Gauge
 }
@@ -58,6 +59,10 @@ func New() *Metrics {
 			Name: "cxaudit_jobs_total",
 			Help: "River jobs worked, by kind and outcome (completed, failed, cancelled, snoozed).",
 		}, []string{"kind", "outcome"}),
+		WritebackHeld: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cxaudit_writeback_held",
+			Help: "Entities (tickets, Tasks) whose writes the last write-back run held because the hourly write budget was spent.",
+		}, []string{"system"}),
 		RulesReloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "cxaudit_rules_last_reload_successful",
 			Help: "Whether the last load of the rules directory succeeded (1) or kept the previous rules (0).",
@@ -67,6 +72,7 @@ func New() *Metrics {
 			Help: "Rules in the active rule set.",
 		}),
 	}
+	r.MustRegister(m.WritebackHeld)
 	r.MustRegister(m.APIRequests, m.APIRequestDuration, m.SyncRecords, m.FindingChanges, m.Writes, m.Jobs,
 		m.RulesReloadOK, m.RulesLoaded,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -462,24 +462,21 @@ func (q *queries) DoneAudit(ctx context.Context, keys []EntityKey) error {
 }
 
 const findingColumns = `fingerprint, rule_id, rule_version, title, category, severity, mode, entity_kind, entity_id, message, status,
-	opened_at, updated_at, resolved_at, actions, written_status, written_hash`
+	opened_at, updated_at, resolved_at, actions, written_status, written_hash, acknowledged_at, snoozed_until`
 
 func scanFinding(r rows) (cxaudit.Finding, error) {
 	var f cxaudit.Finding
 	var category, severity, mode, kind, status, wstatus string
-	var opened, updated, resolved int64
+	var opened, updated, resolved, acked, snoozed int64
 	var actions []byte
 	if err := r.Scan(&f.Fingerprint, &f.RuleID, &f.RuleVersion, &f.Title, &category, &severity, &mode, &kind, &f.EntityID,
-		&f.Message, &status, &opened, &updated, &resolved, &actions, &wstatus, &f.WrittenHash); err != nil {
+		&f.Message, &status, &opened, &updated, &resolved, &actions, &wstatus, &f.WrittenHash, &acked, &snoozed); err != nil {
 		return f, err
 	}
+	f.AcknowledgedAt, f.SnoozedUntil = optTime(acked), optTime(snoozed)
 	f.Category, f.Severity, f.Mode = cxaudit.Category(category), cxaudit.Severity(severity), cxaudit.Mode(mode)
 	f.EntityKind, f.Status, f.WrittenStatus = cxaudit.EntityKind(kind), cxaudit.FindingStatus(status), cxaudit.FindingStatus(wstatus)
-	f.OpenedAt, f.UpdatedAt = fromMS(opened), fromMS(updated)
-	if resolved != 0 {
-		t := fromMS(resolved)
-		f.ResolvedAt = &t
-	}
+	f.OpenedAt, f.UpdatedAt, f.ResolvedAt = fromMS(opened), fromMS(updated), optTime(resolved)
 	if err := json.Unmarshal(actions, &f.Actions); err != nil {
 		return f, fmt.Errorf("decode actions of finding %s: %w", f.Fingerprint, err)
 	}
@@ -530,24 +527,36 @@ func (q *queries) ListFindings(ctx context.Context, f FindingFilter) ([]cxaudit.
 	return q.listFindings(ctx, where, args...)
 }
 
+func optTime(v int64) *time.Time {
+	if v == 0 {
+		return nil
+	}
+	t := fromMS(v)
+	return &t
+}
+
+func optMS(t *time.Time) int64 {
+	if t == nil {
+		return 0
+	}
+	return ms(*t)
+}
+
 func (q *queries) PutFinding(ctx context.Context, f cxaudit.Finding) error {
 	actions, err := marshal(f.Actions)
 	if err != nil {
 		return err
 	}
-	var resolved int64
-	if f.ResolvedAt != nil {
-		resolved = ms(*f.ResolvedAt)
-	}
 	_, err = q.c.exec(ctx, `INSERT INTO finding (`+findingColumns+`, content_hash, dirty)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 		ON CONFLICT (fingerprint) DO UPDATE SET rule_version = excluded.rule_version, title = excluded.title, category = excluded.category,
 			severity = excluded.severity, mode = excluded.mode, message = excluded.message, status = excluded.status,
 			opened_at = excluded.opened_at, updated_at = excluded.updated_at, resolved_at = excluded.resolved_at, actions = excluded.actions,
-			written_status = excluded.written_status, written_hash = excluded.written_hash, content_hash = excluded.content_hash, dirty = excluded.dirty`,
+			written_status = excluded.written_status, written_hash = excluded.written_hash, content_hash = excluded.content_hash, dirty = excluded.dirty,
+			acknowledged_at = excluded.acknowledged_at, snoozed_until = excluded.snoozed_until`,
 		f.Fingerprint, f.RuleID, f.RuleVersion, f.Title, string(f.Category), string(f.Severity), string(f.Mode), string(f.EntityKind), f.EntityID,
-		f.Message, string(f.Status), ms(f.OpenedAt), ms(f.UpdatedAt), resolved, actions, string(f.WrittenStatus), f.WrittenHash,
-		f.ContentHash(), f.Dirty())
+		f.Message, string(f.Status), ms(f.OpenedAt), ms(f.UpdatedAt), optMS(f.ResolvedAt), actions, string(f.WrittenStatus), f.WrittenHash,
+		optMS(f.AcknowledgedAt), optMS(f.SnoozedUntil), f.ContentHash(), f.Dirty())
 	if err != nil {
 		return fmt.Errorf("store finding %s: %w", f.Fingerprint, err)
 	}
@@ -589,7 +598,8 @@ func (q *queries) MarkWritten(ctx context.Context, marks []WrittenMark) error {
 		// Dirty as cxaudit.Finding.Dirty computes it, against what was written.
 		if _, err := q.c.exec(ctx, `UPDATE finding SET written_status = $2, written_hash = $3,
 			dirty = CASE WHEN mode <> 'enforce' THEN $4
-				WHEN status = 'resolved' THEN $2 = 'open'
+				WHEN status = 'resolved' THEN $2 IN ('open', 'acknowledged')
+				WHEN acknowledged_at <> 0 THEN $2 <> 'acknowledged'
 				ELSE ($2 <> 'open' OR $3 <> content_hash) END
 			WHERE fingerprint = $1`, m.Fingerprint, string(m.Status), m.Hash, false); err != nil {
 			return fmt.Errorf("mark finding %s written: %w", m.Fingerprint, err)

@@ -124,7 +124,7 @@ type WrittenMark struct {
 
 // MarkOf returns the mark of f as it is now.
 func MarkOf(f cxaudit.Finding) WrittenMark {
-	return WrittenMark{Fingerprint: f.Fingerprint, Status: f.Status, Hash: f.ContentHash()}
+	return WrittenMark{Fingerprint: f.Fingerprint, Status: f.WriteStatus(), Hash: f.ContentHash()}
 }
 
 // Write-back log states.
@@ -159,4 +159,7 @@ const (
 	WriteZendeskTagUpdate     = "zendesk_tag_updates"
 	WriteSalesforceTask       = "salesforce_tasks"
 	WriteSalesforceTaskUpdate = "salesforce_task_updates"
+	// WriteZendeskTicketUpdate counts ticket updates (API calls), whatever
+	// they carried; write budgets count these.
+	WriteZendeskTicketUpdate = "zendesk_ticket_updates"
 )

@@ -31,8 +31,15 @@ type Salesforce struct {
 	FallbackOwnerID string
 	// DryRun logs each would-be write instead of making it.
 	DryRun bool
+	// Budget caps Tasks created or updated per rolling hour (0: no cap).
+	// What is over it stays dirty, is counted in Stats.Held, and is written
+	// when the budget allows.
+	Budget int
 	// ObserveFunc, when set, is told of every write made.
 	ObserveFunc func(kind string)
+	// HeldFunc, when set, is told at the end of each run how many
+	// entities the budget held.
+	HeldFunc func(n int)
 }
 
 type taskRecord struct {
@@ -51,22 +58,43 @@ type op struct {
 // TaskMarker is the reference a finding's Task carries in its Subject.
 func TaskMarker(fingerprint string) string { return "cxaudit:" + fingerprint }
 
-// Run writes every account finding that is dirty, in batches.
+// Run first reads which of cxaudit's Tasks their owners completed (an
+// acknowledgement), then writes every dirty account finding, in batches.
 func (s *Salesforce) Run(ctx context.Context) (Stats, error) {
 	var stats Stats
 	var errs []error
+	if err := s.acknowledgeCompleted(ctx); err != nil {
+		return stats, fmt.Errorf("read completed tasks: %w", err)
+	}
+	b, err := newBudget(ctx, s.Store, s.Budget, store.WriteSalesforceTask, store.WriteSalesforceTaskUpdate)
+	if err != nil {
+		return stats, err
+	}
 	after := ""
 	var creates, updates []op
+	// within keeps what the budget allows of ops and holds the rest.
+	within := func(ops []op) []op {
+		if r := b.remaining(); r >= 0 && len(ops) > r {
+			stats.Held += len(ops) - r
+			ops = ops[:r]
+		}
+		b.spend(len(ops))
+		return ops
+	}
 	flush := func(force bool) error {
 		if len(creates) >= BatchSize || (force && len(creates) > 0) {
-			if err := s.create(ctx, creates, &stats); err != nil {
-				return err
+			if ops := within(creates); len(ops) > 0 {
+				if err := s.create(ctx, ops, &stats); err != nil {
+					return err
+				}
 			}
 			creates = creates[:0]
 		}
 		if len(updates) >= BatchSize || (force && len(updates) > 0) {
-			if err := s.update(ctx, updates, &stats); err != nil {
-				return err
+			if ops := within(updates); len(ops) > 0 {
+				if err := s.update(ctx, ops, &stats); err != nil {
+					return err
+				}
 			}
 			updates = updates[:0]
 		}
@@ -97,7 +125,76 @@ func (s *Salesforce) Run(ctx context.Context) (Stats, error) {
 	if err := flush(true); err != nil {
 		return stats, err
 	}
+	if s.HeldFunc != nil {
+		s.HeldFunc(stats.Held)
+	}
+	if stats.Held > 0 {
+		s.Logger.Warn("salesforce write budget spent; holding the rest until it allows", "budget_per_hour", s.Budget, "held_tasks", stats.Held)
+	}
 	return stats, errors.Join(errs...)
+}
+
+// acknowledgeCompleted marks open findings whose Task the owner completed
+// as acknowledged. Only Tasks changed since the last look are read.
+func (s *Salesforce) acknowledgeCompleted(ctx context.Context) error {
+	const object = "task_acknowledgements"
+	cur, err := s.Store.GetCursor(ctx, cxaudit.SourceSalesforce, object)
+	if err != nil {
+		return err
+	}
+	var since time.Time
+	if cur.Value != "" {
+		if since, err = time.Parse(time.RFC3339Nano, cur.Value); err != nil {
+			return fmt.Errorf("stored %s cursor %q: %w", object, cur.Value, err)
+		}
+		since = since.Add(-5 * time.Minute) // SystemModstamp commits late sometimes
+	}
+	started := time.Now()
+	tasks, err := s.Client.ClosedTasks(ctx, "cxaudit:", since)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	for _, t := range tasks {
+		fp := fingerprintIn(t.Subject)
+		if fp == "" {
+			continue
+		}
+		fs, err := s.Store.ListFindings(ctx, store.FindingFilter{RuleID: "", EntityKind: cxaudit.EntityAccount, EntityID: t.WhatID})
+		if err != nil {
+			return err
+		}
+		for _, f := range fs {
+			// Only a finding cxaudit last wrote as open: a Task cxaudit
+			// completed itself, or one about to be reopened, is no ack.
+			if f.Fingerprint != fp || f.Status != cxaudit.FindingOpen || f.AcknowledgedAt != nil || f.WrittenStatus != cxaudit.FindingOpen {
+				continue
+			}
+			f.AcknowledgedAt = &now
+			f.WrittenStatus = cxaudit.FindingAcknowledged // the owner did it in Salesforce: nothing to write
+			if err := s.Store.PutFinding(ctx, f); err != nil {
+				return err
+			}
+			s.Logger.Info("finding acknowledged: its task was completed", "fingerprint", f.Fingerprint, "rule_id", f.RuleID, "account_id", t.WhatID)
+		}
+	}
+	return s.Store.PutCursor(ctx, cxaudit.SourceSalesforce, object, store.Cursor{Value: started.UTC().Format(time.RFC3339Nano), CompletedAt: started})
+}
+
+// fingerprintIn finds the fingerprint in a Task subject "… (cxaudit:<fp>)".
+func fingerprintIn(subject string) string {
+	i := strings.LastIndex(subject, "cxaudit:")
+	if i < 0 {
+		return ""
+	}
+	fp := subject[i+len("cxaudit:"):]
+	if j := strings.IndexAny(fp, ") "); j >= 0 {
+		fp = fp[:j]
+	}
+	if len(fp) != 16 {
+		return ""
+	}
+	return fp
 }
 
 // plan decides the Task writes of one account's dirty findings.

@@ -32,15 +32,14 @@ import (
 	"github.com/cxaudit/cxaudit/internal/zendesk"
 )
 
-// AckTag is the tag an agent (or a macro) adds to a ticket to acknowledge
-// cxaudit's findings on it.
-const AckTag = "cxaudit_ack"
-
 // Stats counts what a write-back run did.
 type Stats struct {
 	Writes     map[string]int
 	Reconciled int // pending writes found applied remotely and adopted
 	Failed     int
+	// Held counts entities (tickets, Tasks) left dirty because the hourly
+	// write budget was spent; a later run writes them.
+	Held int
 }
 
 func (s *Stats) count(kind string) {
@@ -61,8 +60,15 @@ type Zendesk struct {
 	DryRun bool
 	// ResolutionNote adds a short note when findings clear.
 	ResolutionNote bool
+	// Budget caps ticket updates per rolling hour (0: no cap), so that a bad
+	// rule cannot flood thousands of tickets. What is over the budget stays
+	// dirty, is counted in Stats.Held, and is written when the budget allows.
+	Budget int
 	// ObserveFunc, when set, is told of every write made.
 	ObserveFunc func(kind string)
+	// HeldFunc, when set, is told at the end of each run how many
+	// entities the budget held.
+	HeldFunc func(n int)
 }
 
 type noteRecord struct {
@@ -73,6 +79,10 @@ type noteRecord struct {
 func (z *Zendesk) Run(ctx context.Context) (Stats, error) {
 	var stats Stats
 	var errs []error
+	b, err := newBudget(ctx, z.Store, z.Budget, store.WriteZendeskTicketUpdate)
+	if err != nil {
+		return stats, err
+	}
 	after := ""
 	for {
 		ids, err := z.Store.DirtyEntities(ctx, cxaudit.EntityTicket, after, 100)
@@ -83,7 +93,11 @@ func (z *Zendesk) Run(ctx context.Context) (Stats, error) {
 			break
 		}
 		for _, id := range ids {
-			if err := z.writeTicket(ctx, id, &stats); err != nil {
+			if !b.allow() {
+				stats.Held++
+				continue
+			}
+			if err := z.writeTicket(ctx, id, &stats, b); err != nil {
 				var rl *cxaudit.RateLimitError
 				if errors.As(err, &rl) || ctx.Err() != nil {
 					return stats, err
@@ -95,10 +109,16 @@ func (z *Zendesk) Run(ctx context.Context) (Stats, error) {
 		}
 		after = ids[len(ids)-1]
 	}
+	if z.HeldFunc != nil {
+		z.HeldFunc(stats.Held)
+	}
+	if stats.Held > 0 {
+		z.Logger.Warn("zendesk write budget spent; holding the rest until it allows", "budget_per_hour", z.Budget, "held_tickets", stats.Held)
+	}
 	return stats, errors.Join(errs...)
 }
 
-func (z *Zendesk) writeTicket(ctx context.Context, id string, stats *Stats) error {
+func (z *Zendesk) writeTicket(ctx context.Context, id string, stats *Stats, b *budget) error {
 	ticketID, err := strconv.ParseInt(id, 10, 64)
 	if err != nil {
 		return err
@@ -137,7 +157,13 @@ func (z *Zendesk) writeTicket(ctx context.Context, id string, stats *Stats) erro
 	if err != nil {
 		return err
 	}
-	u, marks := z.plan(ticketID, findings)
+	var tags []string
+	if t, err := z.Store.Ticket(ctx, ticketID); err == nil {
+		tags = t.Tags
+	} else if cxaudit.ErrorCode(err) != cxaudit.ENOTFOUND {
+		return err
+	}
+	u, marks := z.plan(tags, findings)
 	if len(marks) == 0 {
 		return nil
 	}
@@ -168,6 +194,7 @@ func (z *Zendesk) writeTicket(ctx context.Context, id string, stats *Stats) erro
 	if err := z.Store.PutWriteLog(ctx, rec); err != nil {
 		return err
 	}
+	b.spend(1)
 	if _, err := z.Client.UpdateTicket(ctx, ticketID, u); err != nil {
 		if cxaudit.ErrorCode(err) == cxaudit.ENOTFOUND {
 			// The ticket is gone: there is nowhere to write. Its findings
@@ -189,6 +216,9 @@ func (z *Zendesk) writeTicket(ctx context.Context, id string, stats *Stats) erro
 			return err
 		}
 		if err := q.MarkWritten(ctx, marks); err != nil {
+			return err
+		}
+		if err := q.RecordWrite(ctx, store.WriteEvent{System: cxaudit.SourceZendesk, Kind: store.WriteZendeskTicketUpdate, Target: target}); err != nil {
 			return err
 		}
 		if u.NoteHTML != "" {
@@ -233,8 +263,9 @@ func (z *Zendesk) applied(ctx context.Context, ticketID int64, marker string) (b
 	return false, nil
 }
 
-// plan decides the one update a ticket gets for its dirty findings.
-func (z *Zendesk) plan(ticketID int64, findings []cxaudit.Finding) (zendesk.TicketUpdate, []store.WrittenMark) {
+// plan decides the one update a ticket gets for its dirty findings, given
+// the ticket's tags as last synced.
+func (z *Zendesk) plan(ticketTags []string, findings []cxaudit.Finding) (zendesk.TicketUpdate, []store.WrittenMark) {
 	var u zendesk.TicketUpdate
 	var marks []store.WrittenMark
 	var noted, cleared []cxaudit.Finding
@@ -252,7 +283,15 @@ func (z *Zendesk) plan(ticketID int64, findings []cxaudit.Finding) (zendesk.Tick
 			continue
 		}
 		marks = append(marks, store.MarkOf(f))
-		switch f.Status {
+		switch f.WriteStatus() {
+		case cxaudit.FindingAcknowledged:
+			// Acknowledged: nothing more to say; its tags stay until it
+			// resolves, and the tag that acknowledged it goes.
+			for _, t := range []string{cxaudit.AckTag, cxaudit.SnoozeTag} {
+				if slices.Contains(ticketTags, t) {
+					remove[t] = true
+				}
+			}
 		case cxaudit.FindingOpen:
 			if f.Actions.ZendeskNote {
 				noted = append(noted, f)
@@ -315,7 +354,8 @@ func (z *Zendesk) noteHTML(noted, cleared []cxaudit.Finding) string {
 			fmt.Fprintf(&b, "<br><small>rule %s</small></li>", html.EscapeString(f.RuleID))
 		}
 		b.WriteString("</ul>")
-		fmt.Fprintf(&b, "<p>To acknowledge, add the tag <code>%s</code>. The note is not repeated; cxaudit removes its tags when the issue clears.</p>", AckTag)
+		fmt.Fprintf(&b, "<p>To acknowledge these, add the tag <code>%s</code>; to silence them for a week, <code>%s</code>. cxaudit removes its tags when an issue clears.</p>",
+			cxaudit.AckTag, cxaudit.SnoozeTag)
 	}
 	if len(cleared) > 0 {
 		b.WriteString("<p><strong>Resolved</strong></p><ul>")
