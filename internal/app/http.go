@@ -10,7 +10,8 @@ import (
 )
 
 // Handler serves /healthz (the process is alive), /readyz (the store
-// answers and rules are loaded) and /metrics.
+// answers, rules are loaded and no system rejects the credentials) and
+// /metrics.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -27,6 +28,16 @@ func (a *App) Handler() http.Handler {
 		}
 		if a.Rules() == nil {
 			checks["rules"], status = "not loaded", http.StatusServiceUnavailable
+		}
+		// A system that rejected the credentials makes the worker unready,
+		// and says which: "zendesk": "unauthorized: HTTP 401".
+		for _, h := range a.SourceHealth() {
+			checks[string(h.System)] = "ok"
+			if !h.OK {
+				checks[string(h.System)], status = "unauthorized: "+h.Reason, http.StatusServiceUnavailable
+			} else if h.PauseReason != "" {
+				checks[string(h.System)] = "paused until " + h.PausedUntil.UTC().Format(time.RFC3339) + ": " + h.PauseReason
+			}
 		}
 		writeJSON(w, status, checks)
 	})

@@ -29,6 +29,7 @@ import (
 	"github.com/simpleforce/simpleforce"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/ratelimit"
 	"github.com/cxaudit/cxaudit/internal/remote"
 )
 
@@ -235,4 +236,11 @@ func (f *stdlogFilter) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return f.next.Write(p)
+}
+
+// BudgetConfig returns the budget of an org of which cxaudit may use
+// dailyShare of the daily API quota (Sforce-Limit-Info); past it, calls
+// stop for an hour at a time until usage falls back under it.
+func BudgetConfig(dailyShare float64) ratelimit.Config {
+	return ratelimit.Config{System: cxaudit.SourceSalesforce, DailyShare: dailyShare, DailyBackoff: DailyLimitBackoff}
 }

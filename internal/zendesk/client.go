@@ -18,6 +18,7 @@ import (
 	"github.com/nukosuke/go-zendesk/zendesk"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/ratelimit"
 	"github.com/cxaudit/cxaudit/internal/remote"
 )
 
@@ -154,3 +155,35 @@ func (c *Client) put(ctx context.Context, op, path string, data, v any) error {
 
 // String keeps the token out of anything that prints a Client.
 func (c *Client) String() string { return "zendesk.Client{token: <secret>}" }
+
+// ExportPath is in the path of every incremental export endpoint, which
+// share their own limit.
+const ExportPath = "/api/v2/incremental/"
+
+// HighVolumeRateLimit is the account-wide limit of the High Volume API
+// add-on (and Enterprise Plus), which also raises the export limit to
+// HighVolumeExportRateLimit a minute.
+const (
+	HighVolumeRateLimit       = 2500
+	HighVolumeExportRateLimit = 30
+)
+
+// BudgetConfig returns the budget of an account allowed perMinute
+// requests, of which exportPerMinute to the incremental exports (10, or 30
+// with High Volume; an account that advertises the High Volume limit gets
+// at least 30).
+func BudgetConfig(perMinute, exportPerMinute int) ratelimit.Config {
+	return ratelimit.Config{
+		System:    cxaudit.SourceZendesk,
+		PerMinute: perMinute,
+		Endpoints: []ratelimit.Endpoint{{
+			Name: "incremental_export", PathContains: ExportPath, PerMinute: exportPerMinute,
+			ScaleFunc: func(account int) int {
+				if account >= HighVolumeRateLimit {
+					return max(exportPerMinute, HighVolumeExportRateLimit)
+				}
+				return exportPerMinute
+			},
+		}},
+	}
+}
