@@ -49,10 +49,35 @@ type Config struct {
 	// WriteReserve is the share of each system's per-minute budget kept
 	// for write-back; sync never uses it.
 	WriteReserve float64
+	// ZendeskWriteBudget and SalesforceWriteBudget cap remote writes per
+	// rolling hour (ticket updates; Tasks created or updated); 0 is no cap.
+	ZendeskWriteBudget    int
+	SalesforceWriteBudget int
+	// SnoozeDays is how long the cxaudit_snooze tag silences a ticket.
+	SnoozeDays int
+	// HTTPTimeout bounds one request to Zendesk or Salesforce.
+	HTTPTimeout time.Duration
 
 	LogLevel  slog.Level
 	LogFormat string // json or text
+
+	// RiverUI is the River UI at /riverui; disabled unless both its
+	// username and password are set.
+	RiverUI RiverUIConfig
+	// ZendeskWebhookSecret is the signing secret of the Zendesk webhook
+	// that posts ticket events to /webhooks/zendesk; unset disables the
+	// endpoint.
+	ZendeskWebhookSecret Secret
 }
+
+// RiverUIConfig is the basic-auth user of the River UI.
+type RiverUIConfig struct {
+	Username string
+	Password Secret
+}
+
+// Enabled reports whether the River UI is served.
+func (r RiverUIConfig) Enabled() bool { return r.Username != "" && r.Password != "" }
 
 // ZendeskConfig is where and as whom cxaudit reaches Zendesk.
 type ZendeskConfig struct {
@@ -105,6 +130,11 @@ const (
 	DefaultSyncInterval  = 5 * time.Minute
 	DefaultSweepInterval = 15 * time.Minute
 	DefaultBackfillDays  = 90
+	// DefaultWriteBudget is per system and hour: enough for a normal day's
+	// findings, small enough that a broken rule cannot flood a tenant.
+	DefaultWriteBudget = 1000
+	DefaultSnoozeDays  = 7
+	DefaultHTTPTimeout = 30 * time.Second
 
 	DefaultZendeskRateLimit       = 700
 	DefaultZendeskExportRateLimit = 10
@@ -117,16 +147,19 @@ const (
 func FromEnv(getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{
-		DatabaseURL:    Secret(r.secret("CXAUDIT_DATABASE_URL", DefaultDatabaseURL)),
-		RulesDir:       r.str("CXAUDIT_RULES_DIR", DefaultRulesDir),
-		ListenAddr:     r.str("CXAUDIT_LISTEN_ADDR", DefaultListenAddr),
-		SyncInterval:   r.duration("CXAUDIT_SYNC_INTERVAL", DefaultSyncInterval),
-		SweepInterval:  r.duration("CXAUDIT_SWEEP_INTERVAL", DefaultSweepInterval),
-		BackfillDays:   r.integer("CXAUDIT_BACKFILL_DAYS", DefaultBackfillDays),
-		DryRun:         r.boolean("CXAUDIT_DRY_RUN", false),
-		ResolutionNote: r.boolean("CXAUDIT_RESOLUTION_NOTE", true),
-		WriteReserve:   r.float("CXAUDIT_WRITE_RESERVE", DefaultWriteReserve),
-		LogFormat:      r.str("CXAUDIT_LOG_FORMAT", "json"),
+		DatabaseURL:           Secret(r.secret("CXAUDIT_DATABASE_URL", DefaultDatabaseURL)),
+		RulesDir:              r.str("CXAUDIT_RULES_DIR", DefaultRulesDir),
+		ListenAddr:            r.str("CXAUDIT_LISTEN_ADDR", DefaultListenAddr),
+		SyncInterval:          r.duration("CXAUDIT_SYNC_INTERVAL", DefaultSyncInterval),
+		SweepInterval:         r.duration("CXAUDIT_SWEEP_INTERVAL", DefaultSweepInterval),
+		BackfillDays:          r.integer("CXAUDIT_BACKFILL_DAYS", DefaultBackfillDays),
+		DryRun:                r.boolean("CXAUDIT_DRY_RUN", false),
+		ResolutionNote:        r.boolean("CXAUDIT_RESOLUTION_NOTE", true),
+		ZendeskWriteBudget:    r.integer("CXAUDIT_ZENDESK_WRITE_BUDGET", DefaultWriteBudget),
+		SalesforceWriteBudget: r.integer("CXAUDIT_SALESFORCE_WRITE_BUDGET", DefaultWriteBudget),
+		SnoozeDays:            r.integer("CXAUDIT_SNOOZE_DAYS", DefaultSnoozeDays),
+		HTTPTimeout:           r.duration("CXAUDIT_HTTP_TIMEOUT", DefaultHTTPTimeout),
+		LogFormat:             r.str("CXAUDIT_LOG_FORMAT", "json"),
 		Zendesk: ZendeskConfig{
 			URL:             strings.TrimRight(r.str("ZENDESK_URL", ""), "/"),
 			Email:           r.str("ZENDESK_EMAIL", ""),
@@ -144,6 +177,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			PrivateKey:      Secret(r.secret("SALESFORCE_PRIVATE_KEY", "")),
 			LoginURL:        strings.TrimRight(r.str("SALESFORCE_LOGIN_URL", DefaultSalesforceLoginURL), "/"),
 		},
+		RiverUI: RiverUIConfig{
+			Username: r.str("CXAUDIT_RIVERUI_USERNAME", ""),
+			Password: Secret(r.secret("CXAUDIT_RIVERUI_PASSWORD", "")),
+		},
+		ZendeskWebhookSecret: Secret(r.secret("CXAUDIT_ZENDESK_WEBHOOK_SECRET", "")),
+	}
+	if (c.RiverUI.Username == "") != (c.RiverUI.Password == "") {
+		r.fail("CXAUDIT_RIVERUI_PASSWORD", "set both CXAUDIT_RIVERUI_USERNAME and CXAUDIT_RIVERUI_PASSWORD (or _FILE) to serve the River UI, or neither")
 	}
 	if lvl := r.str("CXAUDIT_LOG_LEVEL", "info"); lvl != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
@@ -158,6 +199,18 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.SweepInterval < time.Second {
 		r.fail("CXAUDIT_SWEEP_INTERVAL", "must be at least 1s")
+	}
+	if c.ZendeskWriteBudget < 0 {
+		r.fail("CXAUDIT_ZENDESK_WRITE_BUDGET", "must be 0 (no cap) or more")
+	}
+	if c.SalesforceWriteBudget < 0 {
+		r.fail("CXAUDIT_SALESFORCE_WRITE_BUDGET", "must be 0 (no cap) or more")
+	}
+	if c.SnoozeDays < 1 {
+		r.fail("CXAUDIT_SNOOZE_DAYS", "must be at least 1")
+	}
+	if c.HTTPTimeout < 100*time.Millisecond {
+		r.fail("CXAUDIT_HTTP_TIMEOUT", "must be at least 100ms")
 	}
 	if c.BackfillDays < 1 {
 		r.fail("CXAUDIT_BACKFILL_DAYS", "must be at least 1")
