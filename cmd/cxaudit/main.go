@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -35,6 +36,8 @@ Commands:
   migrate       apply database migrations (cxaudit's and River's)
   sim           serve the Zendesk and Salesforce simulators with seeded data
   rules check   compile rule files and print every error
+  rules test    run the rule tests (*_test.yaml) beside the rules
+  rules preview what a rule change would open and resolve on the synced data
   demo          the whole cycle against the simulators on the embedded store
 
 Configuration comes from the environment; see README.md. Every command
@@ -67,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "sim":
 		err = cmdSim(ctx, rest, stdout, stderr)
 	case "rules":
-		err = cmdRules(rest, stdout, stderr)
+		err = cmdRules(ctx, rest, getenv, stdout, stderr)
 	case "demo":
 		err = cmdDemo(ctx, rest, getenv, stdout, stderr)
 	default:
@@ -82,6 +85,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case errors.As(err, new(usageError)):
 		fmt.Fprintf(stderr, "cxaudit %s: %v\n", cmd, err)
 		return 2
+	case errors.Is(err, errTestsFailed):
+		return 1
 	default:
 		fmt.Fprintf(stderr, "cxaudit %s: %v\n", cmd, err)
 		return 1
@@ -209,34 +214,112 @@ interrupted, and prints the environment that points cxaudit at them:
 	return nil
 }
 
-func cmdRules(args []string, stdout, stderr io.Writer) error {
-	help := `Usage: cxaudit rules check DIR
+const rulesHelp = `Usage: cxaudit rules <check|test|preview> [flags] DIR
 
-Compiles every rule file in DIR (default ./rules) and prints every error
-with its file, line and column. Exits 1 when any rule is broken.`
+  check DIR     compile every rule file in DIR (default ./rules) and print
+                every error with its file, line and column; exits 1 when any
+                rule is broken
+  test DIR      run the rule tests (*_test.yaml) in DIR against its rules;
+                exits 0 when all pass, 1 when one fails, 2 when the rules or
+                a test file cannot be loaded
+  preview DIR   evaluate DIR's rules against the data already synced (the
+                store in CXAUDIT_DATABASE_URL) and print, per rule, how many
+                findings would open, stay and resolve; writes nothing
+
+Run "cxaudit rules <subcommand> --help" for its flags.`
+
+func cmdRules(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(stdout, help)
+		fmt.Fprintln(stdout, rulesHelp)
 		if len(args) == 0 {
-			return usageError{errors.New("missing subcommand (check)")}
+			return usageError{errors.New("missing subcommand (check, test or preview)")}
 		}
 		return nil
 	}
 	switch args[0] {
 	case "check":
-		fs := newFlags("rules check", help, stderr)
+		fs := newFlags("rules check", `Usage: cxaudit rules check [DIR]
+
+Compiles every rule file in DIR (default ./rules) and prints every error
+with its file, line and column. Exits 1 when any rule is broken.`, stderr)
 		if err := parse(fs, args[1:]); err != nil {
 			return err
 		}
-		dir := "./rules"
-		if fs.NArg() > 0 {
-			dir = fs.Arg(0)
-		}
-		if err := rules.Check(dir, stdout); err != nil {
+		if err := rules.Check(rulesDirArg(fs), stdout); err != nil {
 			return errors.New("rules have errors")
 		}
 		return nil
+	case "test":
+		return cmdRulesTest(args[1:], stdout, stderr)
+	case "preview":
+		return cmdRulesPreview(ctx, args[1:], getenv, stdout, stderr)
 	}
-	return usageError{fmt.Errorf("unknown subcommand %q (want check)", args[0])}
+	return usageError{fmt.Errorf("unknown subcommand %q (want check, test or preview)", args[0])}
+}
+
+func rulesDirArg(fs *flag.FlagSet) string {
+	if fs.NArg() > 0 {
+		return fs.Arg(0)
+	}
+	return "./rules"
+}
+
+// errTestsFailed makes `rules test` exit 1 without printing more than the
+// report did.
+var errTestsFailed = errors.New("rule tests failed")
+
+func cmdRulesTest(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("rules test", `Usage: cxaudit rules test [--run REGEX] [--junit FILE] [DIR]
+
+Loads the rules in DIR (default ./rules) and runs the tests in its
+*_test.yaml files: each test lists fixture tickets, organizations and
+accounts, a pinned now, and the findings each rule must raise. A failed
+test prints what was expected (exp:) beside what the rules produced (got:).
+
+Exit status: 0 all tests pass, 1 a test failed, 2 usage error or rules or
+tests that cannot be loaded.`, stderr)
+	run := fs.String("run", "", "run only the tests whose name matches this regular expression")
+	junit := fs.String("junit", "", "also write the results as JUnit XML to this file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var opts rules.TestOptions
+	if *run != "" {
+		re, err := regexp.Compile(*run)
+		if err != nil {
+			return usageError{fmt.Errorf("--run: %w", err)}
+		}
+		opts.Run = re
+	}
+	rep, err := rules.RunTests(rulesDirArg(fs), opts)
+	if err != nil {
+		var le *rules.LoadError
+		if errors.As(err, &le) {
+			for _, e := range le.Errors {
+				fmt.Fprintln(stdout, e.Error())
+			}
+			return usageError{fmt.Errorf("%d %s loading rules and tests", len(le.Errors), map[bool]string{true: "error", false: "errors"}[len(le.Errors) == 1])}
+		}
+		return usageError{err}
+	}
+	rep.WriteText(stdout)
+	if *junit != "" {
+		f, err := os.Create(*junit)
+		if err != nil {
+			return err
+		}
+		if err := rep.WriteJUnit(f); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if rep.Failed() > 0 {
+		return errTestsFailed
+	}
+	return nil
 }
 
 func cmdDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -279,4 +362,8 @@ cycle that must write nothing, and prints a summary.`, stderr)
 		return sum.WriteJSON(stdout)
 	}
 	return sum.WriteText(stdout)
+}
+
+func cmdRulesPreview(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return usageError{errors.New("preview: not implemented yet")}
 }

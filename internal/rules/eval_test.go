@@ -200,6 +200,13 @@ func simInputs(w *simworld.World) []Input {
 	return ins
 }
 
+// notSimulated lists ticket rules whose condition the simulated world never
+// produces; their rule tests (rules/*_test.yaml) cover them.
+var notSimulated = map[string]string{
+	"backlog.reopened_repeatedly":         "simworld generates no reopens",
+	"severity.enterprise_sev1_not_urgent": "simworld puts sev tags on urgent tickets only",
+}
+
 func TestSimworldFindings(t *testing.T) {
 	t.Parallel()
 	s := loadDefaults(t)
@@ -214,6 +221,10 @@ func TestSimworldFindings(t *testing.T) {
 	}
 	for _, r := range s.ForEntity(cxaudit.EntityTicket) {
 		t.Logf("%-45s %4d", r.ID, counts[r.ID])
+		if why, ok := notSimulated[r.ID]; ok {
+			t.Logf("  not expected to fire: %s", why)
+			continue
+		}
 		// Every ticket rule finds something in the simulated world, and
 		// none fires on everything.
 		require.Positive(t, counts[r.ID], r.ID)

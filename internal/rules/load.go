@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -46,7 +47,11 @@ func isRuleFile(name string) bool {
 func load(fsys fs.FS, dir string, display func(string) string) (*Set, error) {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
-		return nil, fmt.Errorf("rules: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("rules: reading directory %s: %w", display("."), err)
 	}
 	l := &loader{seen: map[string]*Rule{}}
 	for _, e := range entries {
