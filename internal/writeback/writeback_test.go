@@ -1,0 +1,354 @@
+package writeback_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/remote"
+	"github.com/cxaudit/cxaudit/internal/salesforce"
+	"github.com/cxaudit/cxaudit/internal/salesforce/salesforcetest"
+	"github.com/cxaudit/cxaudit/internal/simworld"
+	"github.com/cxaudit/cxaudit/internal/store"
+	"github.com/cxaudit/cxaudit/internal/store/storetest"
+	"github.com/cxaudit/cxaudit/internal/writeback"
+	"github.com/cxaudit/cxaudit/internal/zendesk"
+	"github.com/cxaudit/cxaudit/internal/zendesk/zendesktest"
+)
+
+type testBundle struct {
+	// loseNextTaskWrite makes the next composite write reach Salesforce and
+	// its answer get lost (a 503 instead), as when a gateway times out.
+	loseNextTaskWrite atomic.Bool
+
+	world *simworld.World
+	store store.Store
+	zsim  *zendesktest.Sim
+	ssim  *salesforcetest.Sim
+	zw    *writeback.Zendesk
+	sw    *writeback.Salesforce
+}
+
+func setup(t *testing.T, st store.Store) *testBundle {
+	t.Helper()
+	w := simworld.Generate(simworld.Options{Seed: 11, Accounts: 20, Tickets: 120})
+	zsim, zsrv := zendesktest.NewServer(zendesktest.Options{World: w, RateLimit: 100000})
+	t.Cleanup(zsrv.Close)
+	b := &testBundle{world: w}
+	ssim := salesforcetest.New(salesforcetest.Options{World: w, AccessToken: "tok"})
+	ssrv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/composite/sobjects") && b.loseNextTaskWrite.CompareAndSwap(true, false) {
+			ssim.ServeHTTP(httptest.NewRecorder(), r) // applied…
+			http.Error(rw, `[{"message":"upstream timeout","errorCode":"SERVER_UNAVAILABLE"}]`, http.StatusServiceUnavailable) // …answer lost
+			return
+		}
+		ssim.ServeHTTP(rw, r)
+	}))
+	t.Cleanup(ssrv.Close)
+	logger := slog.New(slog.DiscardHandler)
+	fast := remote.Options{RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond}
+	zc, err := zendesk.New(zendesk.Config{URL: zsrv.URL, Email: zendesktest.DefaultEmail, APIToken: zendesktest.DefaultAPIToken, Logger: logger, HTTP: fast})
+	require.NoError(t, err)
+	sc, err := salesforce.New(salesforce.Config{InstanceURL: ssrv.URL, AccessToken: "tok", Logger: logger, HTTP: fast})
+	require.NoError(t, err)
+	// The store knows the tenant as a sync would have left it.
+	ctx := context.Background()
+	require.NoError(t, st.UpsertTickets(ctx, w.Tickets))
+	require.NoError(t, st.UpsertAccounts(ctx, w.Accounts))
+	b.store, b.zsim, b.ssim = st, zsim, ssim
+	b.zw = &writeback.Zendesk{Client: zc, Store: st, Logger: logger, ResolutionNote: true}
+	b.sw = &writeback.Salesforce{Client: sc, Store: st, Logger: logger}
+	return b
+}
+
+// openTicketIDs returns n tickets that accept updates (not closed).
+func (b *testBundle) openTicketIDs(t *testing.T, n int) []int64 {
+	var ids []int64
+	for _, tk := range b.world.Tickets {
+		if tk.Status != cxaudit.StatusClosed && len(ids) < n {
+			ids = append(ids, tk.ID)
+		}
+	}
+	require.Len(t, ids, n)
+	return ids
+}
+
+func ticketFinding(rule string, id int64) cxaudit.Finding {
+	eid := strconv.FormatInt(id, 10)
+	now := time.Now().UTC()
+	return cxaudit.Finding{
+		Fingerprint: cxaudit.Fingerprint(rule, cxaudit.EntityTicket, eid), RuleID: rule, RuleVersion: "v1",
+		Title: "Rule " + rule, Category: cxaudit.CategoryBacklogAging, Severity: cxaudit.SeverityHigh, Mode: cxaudit.ModeEnforce,
+		EntityKind: cxaudit.EntityTicket, EntityID: eid, Message: "found on " + eid, Status: cxaudit.FindingOpen,
+		OpenedAt: now, UpdatedAt: now, Actions: cxaudit.Actions{ZendeskNote: true, ZendeskTags: []string{"cxaudit_" + rule}},
+	}
+}
+
+func accountFinding(rule, accountID string) cxaudit.Finding {
+	now := time.Now().UTC()
+	return cxaudit.Finding{
+		Fingerprint: cxaudit.Fingerprint(rule, cxaudit.EntityAccount, accountID), RuleID: rule, RuleVersion: "v1",
+		Title: "Rule " + rule, Category: cxaudit.CategoryCRMHygiene, Severity: cxaudit.SeverityMedium, Mode: cxaudit.ModeEnforce,
+		EntityKind: cxaudit.EntityAccount, EntityID: accountID, Message: "found on " + accountID, Status: cxaudit.FindingOpen,
+		OpenedAt: now, UpdatedAt: now, Actions: cxaudit.Actions{SalesforceTask: &cxaudit.TaskAction{DueInDays: 7}},
+	}
+}
+
+// notesOn counts cxaudit's notes on a ticket in the simulator.
+func (b *testBundle) notesOn(t *testing.T, id int64) []cxaudit.Comment {
+	tk, ok := b.zsim.Ticket(id)
+	require.True(t, ok)
+	var out []cxaudit.Comment
+	for _, c := range tk.Comments {
+		if c.AuthorID == b.zsim.APIUserID() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func dirtyCount(t *testing.T, st store.Store, kind cxaudit.EntityKind) int {
+	ids, err := st.DirtyEntities(context.Background(), kind, "", 1000)
+	require.NoError(t, err)
+	return len(ids)
+}
+
+func TestZendeskWriteback(t *testing.T) {
+	t.Parallel()
+	for name, open := range map[string]func(testing.TB) store.Store{
+		"postgres": func(tb testing.TB) store.Store { return storetest.NewPostgres(tb) },
+		"sqlite":   func(tb testing.TB) store.Store { return storetest.NewSQLite(tb) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			t.Run("OneUpdatePerTicketCoalesced", func(t *testing.T) {
+				t.Parallel()
+				b := setup(t, open(t))
+				ctx := context.Background()
+				ids := b.openTicketIDs(t, 5)
+				for _, id := range ids {
+					require.NoError(t, b.store.PutFinding(ctx, ticketFinding("a", id)))
+					require.NoError(t, b.store.PutFinding(ctx, ticketFinding("b", id)))
+				}
+				before := b.zsim.Stats()
+				stats, err := b.zw.Run(ctx)
+				require.NoError(t, err)
+				after := b.zsim.Stats()
+				require.Equal(t, len(ids), after.TicketUpdates-before.TicketUpdates, "one update per ticket for two findings: at most 1 Zendesk call per ticket")
+				require.Equal(t, len(ids), after.Requests-before.Requests, "no other call")
+				require.Equal(t, len(ids), stats.Writes["zendesk_notes"])
+				for _, id := range ids {
+					notes := b.notesOn(t, id)
+					require.Len(t, notes, 1)
+					require.False(t, notes[0].Public)
+					require.Contains(t, notes[0].Body, "Rule a")
+					require.Contains(t, notes[0].Body, "Rule b")
+					tk, _ := b.zsim.Ticket(id)
+					require.Contains(t, tk.Tags, "cxaudit_a")
+					require.Contains(t, tk.Tags, "cxaudit_b")
+				}
+				require.Zero(t, dirtyCount(t, b.store, cxaudit.EntityTicket))
+
+				// Nothing changed: nothing is written.
+				stats, err = b.zw.Run(ctx)
+				require.NoError(t, err)
+				require.Empty(t, stats.Writes)
+				require.Equal(t, after.Requests, b.zsim.Stats().Requests)
+			})
+
+			t.Run("LostResponseIsReconciledNotRepeated", func(t *testing.T) {
+				t.Parallel()
+				b := setup(t, open(t))
+				ctx := context.Background()
+				id := b.openTicketIDs(t, 1)[0]
+				require.NoError(t, b.store.PutFinding(ctx, ticketFinding("a", id)))
+				// The update is applied, but the answer is a 502.
+				b.zsim.SetFaults(zendesktest.Faults{LoseWriteResponses: true})
+				b.zsim.FailNext(1, 502)
+				_, err := b.zw.Run(ctx)
+				require.Error(t, err)
+				require.Len(t, b.notesOn(t, id), 1, "the update went through")
+				require.Equal(t, 1, dirtyCount(t, b.store, cxaudit.EntityTicket), "its outcome is unknown to cxaudit")
+
+				stats, err := b.zw.Run(ctx)
+				require.NoError(t, err)
+				require.Equal(t, 1, stats.Reconciled, "the note was found and adopted")
+				require.Len(t, b.notesOn(t, id), 1, "and not written again")
+				require.Zero(t, dirtyCount(t, b.store, cxaudit.EntityTicket))
+			})
+
+			t.Run("FailedWriteIsWrittenOnRetry", func(t *testing.T) {
+				t.Parallel()
+				b := setup(t, open(t))
+				ctx := context.Background()
+				id := b.openTicketIDs(t, 1)[0]
+				require.NoError(t, b.store.PutFinding(ctx, ticketFinding("a", id)))
+				b.zsim.FailNext(1, 503) // not applied
+				_, err := b.zw.Run(ctx)
+				require.Error(t, err)
+				require.Empty(t, b.notesOn(t, id))
+				_, err = b.zw.Run(ctx)
+				require.NoError(t, err)
+				require.Len(t, b.notesOn(t, id), 1)
+			})
+
+			t.Run("DryRunAndObserveWriteNothing", func(t *testing.T) {
+				t.Parallel()
+				b := setup(t, open(t))
+				ctx := context.Background()
+				ids := b.openTicketIDs(t, 2)
+				observed := ticketFinding("o", ids[1])
+				observed.Mode = cxaudit.ModeObserve
+				require.NoError(t, b.store.PutFinding(ctx, ticketFinding("a", ids[0])))
+				require.NoError(t, b.store.PutFinding(ctx, observed))
+				b.zw.DryRun = true
+				_, err := b.zw.Run(ctx)
+				require.NoError(t, err)
+				require.Zero(t, b.zsim.Stats().TicketUpdates, "dry run writes nothing")
+				require.Equal(t, 1, dirtyCount(t, b.store, cxaudit.EntityTicket), "and leaves the finding to write later; the observed one never is")
+				b.zw.DryRun = false
+				_, err = b.zw.Run(ctx)
+				require.NoError(t, err)
+				require.Len(t, b.notesOn(t, ids[0]), 1)
+				require.Empty(t, b.notesOn(t, ids[1]), "observe mode never writes")
+			})
+
+			t.Run("BudgetHoldsTheExcess", func(t *testing.T) {
+				t.Parallel()
+				b := setup(t, open(t))
+				ctx := context.Background()
+				ids := b.openTicketIDs(t, 5)
+				for _, id := range ids {
+					require.NoError(t, b.store.PutFinding(ctx, ticketFinding("a", id)))
+				}
+				b.zw.Budget = 2
+				stats, err := b.zw.Run(ctx)
+				require.NoError(t, err)
+				require.Equal(t, 2, b.zsim.Stats().TicketUpdates)
+				require.Equal(t, 3, stats.Held)
+				require.Equal(t, 3, dirtyCount(t, b.store, cxaudit.EntityTicket), "held, not dropped")
+				// Within the same hour the budget stays spent, also for a new run.
+				stats, err = b.zw.Run(ctx)
+				require.NoError(t, err)
+				require.Equal(t, 3, stats.Held)
+				require.Equal(t, 2, b.zsim.Stats().TicketUpdates)
+				// When the budget allows, the held writes go out.
+				b.zw.Budget = 10
+				_, err = b.zw.Run(ctx)
+				require.NoError(t, err)
+				require.Equal(t, 5, b.zsim.Stats().TicketUpdates)
+				require.Zero(t, dirtyCount(t, b.store, cxaudit.EntityTicket))
+			})
+
+			t.Run("ResolvedRemovesOnlyItsTags", func(t *testing.T) {
+				t.Parallel()
+				b := setup(t, open(t))
+				ctx := context.Background()
+				id := b.openTicketIDs(t, 1)[0]
+				fa, fb := ticketFinding("a", id), ticketFinding("b", id)
+				fb.Actions.ZendeskTags = []string{"cxaudit_a"} // shares a's tag
+				require.NoError(t, b.store.PutFinding(ctx, fa))
+				require.NoError(t, b.store.PutFinding(ctx, fb))
+				_, err := b.zw.Run(ctx)
+				require.NoError(t, err)
+				b.zsim.UpdateTicket(id, func(tk *cxaudit.Ticket) { tk.Tags = append(tk.Tags, "agent_tag") })
+
+				fs, err := b.store.FindingsForEntity(ctx, cxaudit.EntityTicket, strconv.FormatInt(id, 10))
+				require.NoError(t, err)
+				for _, f := range fs {
+					if f.RuleID == "a" {
+						now := time.Now()
+						f.Status, f.ResolvedAt = cxaudit.FindingResolved, &now
+						require.NoError(t, b.store.PutFinding(ctx, f))
+					}
+				}
+				_, err = b.zw.Run(ctx)
+				require.NoError(t, err)
+				tk, _ := b.zsim.Ticket(id)
+				require.Contains(t, tk.Tags, "cxaudit_a", "still needed by the open finding b")
+				require.Contains(t, tk.Tags, "agent_tag", "agents' tags are never touched")
+				notes := b.notesOn(t, id)
+				require.Len(t, notes, 2)
+				require.Contains(t, notes[1].Body, "Resolved", "a short resolution note")
+			})
+		})
+	}
+}
+
+func TestSalesforceWriteback(t *testing.T) {
+	t.Parallel()
+	b := setup(t, storetest.NewPostgres(t))
+	ctx := context.Background()
+	// More findings than one batch: 250 across the accounts.
+	for i := range 250 {
+		acc := b.world.Accounts[i%len(b.world.Accounts)]
+		require.NoError(t, b.store.PutFinding(ctx, accountFinding("r"+strconv.Itoa(i/len(b.world.Accounts)), acc.ID)))
+	}
+
+	// The first batch is created but its answer is lost.
+	b.loseNextTaskWrite.Store(true)
+	_, err := b.sw.Run(ctx)
+	require.Error(t, err)
+	stats, err := b.sw.Run(ctx)
+	require.NoError(t, err)
+	tasks := b.ssim.Tasks()
+	require.Len(t, tasks, 250, "every finding has exactly one Task, whatever the lost answer did")
+	seen := map[string]bool{}
+	for _, task := range tasks {
+		require.False(t, seen[task.Subject], "duplicate task %q", task.Subject)
+		seen[task.Subject] = true
+		require.Equal(t, "Normal", task.Priority, "priority from severity medium")
+		require.NotNil(t, task.ActivityDate, "due date from the rule")
+	}
+	require.Zero(t, dirtyCount(t, b.store, cxaudit.EntityAccount))
+	calls := b.ssim.Stats().CompositeCalls
+	require.LessOrEqual(t, calls, 4, "250 Tasks: two batches, plus the failed one and its reconciliation (got %d)", calls)
+	require.Equal(t, writeback.BatchSize, stats.Reconciled, "the lost batch was found by its markers and adopted")
+
+	// The owner completes one Task: its finding is acknowledged, nothing is
+	// written for it.
+	target := tasks[0]
+	b.ssim.CompleteTask(target.ID)
+	before := b.ssim.Stats()
+	_, err = b.sw.Run(ctx)
+	require.NoError(t, err)
+	require.Equal(t, before.TasksUpdated, b.ssim.Stats().TasksUpdated)
+	open, err := b.store.ListFindings(ctx, store.FindingFilter{EntityKind: cxaudit.EntityAccount, EntityID: target.WhatID})
+	require.NoError(t, err)
+	var acked int
+	for _, f := range open {
+		if strings.Contains(target.Subject, f.Fingerprint) {
+			require.NotNil(t, f.AcknowledgedAt)
+			acked++
+		}
+	}
+	require.Equal(t, 1, acked)
+
+	// Another finding clears: cxaudit completes its own Task.
+	var other cxaudit.Finding
+	for _, f := range open {
+		if !strings.Contains(target.Subject, f.Fingerprint) {
+			other = f
+			break
+		}
+	}
+	now := time.Now()
+	other.Status, other.ResolvedAt = cxaudit.FindingResolved, &now
+	require.NoError(t, b.store.PutFinding(ctx, other))
+	_, err = b.sw.Run(ctx)
+	require.NoError(t, err)
+	for _, task := range b.ssim.Tasks() {
+		if strings.Contains(task.Subject, other.Fingerprint) {
+			require.Equal(t, "Completed", task.Status)
+		}
+	}
+}
