@@ -2,12 +2,14 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
@@ -132,26 +134,41 @@ func (q *queries) PutCursor(ctx context.Context, source cxaudit.Source, object s
 }
 
 func (q *queries) UpsertTickets(ctx context.Context, tickets []cxaudit.Ticket) error {
-	for _, t := range tickets {
-		comments := t.Comments
-		t.Comments = nil
-		data, err := marshal(t)
-		if err != nil {
-			return err
+	if len(tickets) == 0 {
+		return nil
+	}
+	rows, err := ticketRows(tickets)
+	if err != nil {
+		return err
+	}
+	switch c := q.c.(type) {
+	case pgConn:
+		if tx, ok := c.db.(pgx.Tx); ok {
+			return q.upsertTicketsPostgres(ctx, tx, rows)
 		}
-		if _, err := q.c.exec(ctx, `INSERT INTO zendesk_ticket (id, organization_id, status, priority, created_at, updated_at, data) VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, status = excluded.status, priority = excluded.priority,
-				created_at = excluded.created_at, updated_at = excluded.updated_at, data = excluded.data`,
-			t.ID, t.OrganizationID, t.Status, t.Priority, ms(t.CreatedAt), ms(t.UpdatedAt), data); err != nil {
-			return fmt.Errorf("upsert ticket %d: %w", t.ID, err)
+		if pool, ok := c.db.(interface {
+			Begin(context.Context) (pgx.Tx, error)
+		}); ok {
+			return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return q.upsertTicketsPostgres(ctx, tx, rows) })
 		}
-		if comments != nil {
-			if err := q.PutComments(ctx, t.ID, comments); err != nil {
+	case sqlConn:
+		if db, ok := c.db.(*sql.DB); ok {
+			// One transaction, or every row would commit (and sync) alone.
+			tx, err := db.BeginTx(ctx, nil)
+			if err != nil {
 				return err
 			}
+			if err := q.upsertTicketsSQLite(ctx, tx, rows); err != nil {
+				_ = tx.Rollback()
+				return err
+			}
+			return tx.Commit()
+		}
+		if p, ok := c.db.(preparer); ok {
+			return q.upsertTicketsSQLite(ctx, p, rows)
 		}
 	}
-	return nil
+	return cxaudit.Errorf(cxaudit.EINTERNAL, "store: upsert tickets: unknown connection %T", q.c)
 }
 
 func (q *queries) PutComments(ctx context.Context, ticketID int64, comments []cxaudit.Comment) error {
