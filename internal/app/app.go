@@ -71,6 +71,10 @@ type App struct {
 	rules  atomic.Pointer[rules.Set]
 	river  riverClient
 	closed bool
+
+	// rulesDebounce is how long the rules directory must stay quiet after
+	// a change before it is reloaded; 0 means rules.DefaultDebounce.
+	rulesDebounce time.Duration
 }
 
 // New opens the store, loads the rules, builds the adapters for each

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/jobs"
+	"github.com/cxaudit/cxaudit/internal/rules"
 )
 
 // CycleResult is what one --once cycle did.
@@ -188,19 +189,42 @@ func (a *App) Run(ctx context.Context, grace time.Duration) error {
 	return err
 }
 
-// watchRules reloads the rules directory every few seconds; a broken edit
-// keeps the last good rules.
+// watchRules reloads the rules directory when its files change (an edit, or
+// the symlink swap of a Kubernetes ConfigMap), once the changes settle. A
+// broken edit keeps the last good rules: every error is logged and
+// cxaudit_rules_last_reload_successful drops to 0 until a good edit. If the
+// directory cannot be watched (no inotify watches left, say), it falls back
+// to reloading every 30 seconds.
 func (a *App) watchRules(ctx context.Context) {
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := a.ReloadRules(); err != nil {
-				a.Logger.Error("rules reload failed; keeping the last good rules", "dir", a.Config.RulesDir, "error", err)
+	dir := a.Config.RulesDir
+	reload := func() {
+		if err := a.ReloadRules(); err != nil {
+			var le *rules.LoadError
+			if errors.As(err, &le) {
+				for _, e := range le.Errors {
+					a.Logger.Error("rules reload: error in rule file", "dir", dir, "error", e.Error())
+				}
+			} else {
+				a.Logger.Error("rules reload failed", "dir", dir, "error", err)
+			}
+			a.Logger.Error("rules reload failed; keeping the last good rules", "dir", dir, "version", a.Rules().Version())
+		}
+	}
+	w, err := rules.NewWatcher(dir, a.rulesDebounce)
+	if err != nil {
+		a.Logger.Error("cannot watch the rules directory; reloading it every 30s instead", "dir", dir, "error", err)
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				reload()
 			}
 		}
 	}
+	// Changes made while the watch was being set up are not lost.
+	reload()
+	w.Run(ctx, reload, func(err error) { a.Logger.Warn("rules watcher", "error", err) })
 }
