@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cxaudit/cxaudit/internal/audit"
 	"github.com/cxaudit/cxaudit/internal/config"
@@ -46,6 +47,9 @@ type Options struct {
 	HTTP remote.Options
 	// NowFunc is the clock rules see. Default time.Now.
 	NowFunc func() time.Time
+	// TracerProvider traces jobs and API calls. Default: from the OTEL_*
+	// variables, or none.
+	TracerProvider trace.TracerProvider
 }
 
 // riverClient is what App uses of *river.Client, whichever database.
@@ -64,13 +68,16 @@ type App struct {
 	Metrics  *metrics.Metrics
 	Services *jobs.Services
 
+	obs observability // traces, River UI (observe.go)
+
 	// Budgets are the API budgets of the configured systems.
 	Budgets     map[cxaudit.Source]*ratelimit.Budget
 	healthGauge *prometheus.GaugeVec
 
-	rules  atomic.Pointer[rules.Set]
-	river  riverClient
-	closed bool
+	rules    atomic.Pointer[rules.Set]
+	river    riverClient
+	clientID string
+	closed   bool
 
 	// rulesDebounce is how long the rules directory must stay quiet after
 	// a change before it is reloaded; 0 means rules.DefaultDebounce.
@@ -113,6 +120,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	}
 	httpOpts.ObserveFunc = a.Metrics.ObserveAttempt
 	a.Budgets = a.budgets(cfg)
+	if err := a.observe(ctx, st, opts); err != nil {
+		st.Close()
+		return nil, err
+	}
+	progress := a.progressMetrics()
 	svc := &jobs.Services{Store: st, Logger: logger, WaitForFirstSync: opts.Periodic}
 	svc.Auditor = &audit.Auditor{
 		Store: st, Logger: logger, RulesFunc: a.Rules, NowFunc: opts.NowFunc,
@@ -133,12 +145,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	start := time.Now().AddDate(0, 0, -cfg.BackfillDays)
 
 	if cfg.Zendesk.Enabled() {
-		zc, err := zendesk.New(zendesk.Config{URL: cfg.Zendesk.URL, Email: cfg.Zendesk.Email, APIToken: cfg.Zendesk.APIToken.Reveal(), Logger: logger, HTTP: a.budgeted(httpOpts, cxaudit.SourceZendesk)})
+		zc, err := zendesk.New(zendesk.Config{URL: cfg.Zendesk.URL, Email: cfg.Zendesk.Email, APIToken: cfg.Zendesk.APIToken.Reveal(), Logger: logger, HTTP: a.instrumented(a.budgeted(httpOpts, cxaudit.SourceZendesk), cxaudit.SourceZendesk)})
 		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("ZENDESK_URL: %w", err)
 		}
-		svc.ZendeskSync = &syncer.Zendesk{Client: zc, Store: st, Logger: logger, Start: start, ObserveFunc: observeSync(cxaudit.SourceZendesk)}
+		svc.ZendeskSync = &syncer.Zendesk{Client: zc, Store: st, Logger: logger, Start: start, ObserveFunc: observeSync(cxaudit.SourceZendesk), ProgressFunc: progress}
 		svc.ZendeskWriteback = &writeback.Zendesk{Client: zc, Store: st, Logger: logger, RulesFunc: a.Rules,
 			DryRun: cfg.DryRun, ResolutionNote: cfg.ResolutionNote, Budget: cfg.ZendeskWriteBudget,
 			ObserveFunc: observeWrite(cxaudit.SourceZendesk), HeldFunc: heldGauge(cxaudit.SourceZendesk)}
@@ -146,12 +158,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		logger.Info("zendesk not configured (ZENDESK_URL unset): skipping its sync and write-back")
 	}
 	if cfg.Salesforce.Enabled() {
-		sc, err := salesforce.New(salesforce.Config{InstanceURL: cfg.Salesforce.InstanceURL, AccessToken: cfg.Salesforce.AccessToken.Reveal(), Logger: logger, HTTP: a.budgeted(httpOpts, cxaudit.SourceSalesforce)})
+		sc, err := salesforce.New(salesforce.Config{InstanceURL: cfg.Salesforce.InstanceURL, AccessToken: cfg.Salesforce.AccessToken.Reveal(), Logger: logger, HTTP: a.instrumented(a.budgeted(httpOpts, cxaudit.SourceSalesforce), cxaudit.SourceSalesforce)})
 		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("SALESFORCE_INSTANCE_URL: %w", err)
 		}
-		svc.SalesforceSync = &syncer.Salesforce{Client: sc, Store: st, Logger: logger, ObserveFunc: observeSync(cxaudit.SourceSalesforce)}
+		svc.SalesforceSync = &syncer.Salesforce{Client: sc, Store: st, Logger: logger, ObserveFunc: observeSync(cxaudit.SourceSalesforce), ProgressFunc: progress}
 		svc.SalesforceWriteback = &writeback.Salesforce{Client: sc, Store: st, Logger: logger, RulesFunc: a.Rules,
 			FallbackOwnerID: cfg.Salesforce.FallbackOwnerID, DryRun: cfg.DryRun, Budget: cfg.SalesforceWriteBudget,
 			ObserveFunc: observeWrite(cxaudit.SourceSalesforce), HeldFunc: heldGauge(cxaudit.SourceSalesforce)}
@@ -162,7 +174,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 
 	workers := river.NewWorkers()
 	jobs.AddWorkers(workers, svc)
+	a.clientID = newClientID()
 	rcfg := &river.Config{
+		ID:     a.clientID,
 		Logger: logger.With("component", "river"),
 		Queues: map[string]river.QueueConfig{
 			jobs.QueueSync:      {MaxWorkers: 2},
@@ -178,6 +192,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	if opts.Periodic {
 		rcfg.PeriodicJobs = a.periodicJobs()
 	}
+	rcfg.Middleware = a.jobMiddleware()
 	switch s := st.(type) {
 	case *store.Postgres:
 		c, err := river.NewClient[pgx.Tx](riverpgxv5.New(s.Pool), rcfg)
@@ -187,6 +202,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		}
 		s.AttachRiver(c)
 		a.river = c
+		if err := newRiverUI(a, c); err != nil {
+			st.Close()
+			return nil, err
+		}
 	case *store.SQLite:
 		c, err := river.NewClient[*sql.Tx](riversqlite.New(s.DB), rcfg)
 		if err != nil {
@@ -195,6 +214,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		}
 		s.AttachRiver(c)
 		a.river = c
+		if err := newRiverUI(a, c); err != nil {
+			st.Close()
+			return nil, err
+		}
 	}
 	return a, nil
 }
@@ -259,6 +282,7 @@ func (a *App) Close() error {
 		return nil
 	}
 	a.closed = true
+	a.closeObservability()
 	return a.Store.Close()
 }
 

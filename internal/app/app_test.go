@@ -143,6 +143,36 @@ func exerciseCycle(t *testing.T, b *testBundle) {
 	}
 	require.Equal(t, 1, res.Writes[store.WriteZendeskTagUpdate])
 
+	// An agent acknowledges another ticket's findings with the documented
+	// tag: they are acknowledged, cxaudit takes the tag away again, and
+	// writes no note.
+	var ackTarget cxaudit.Finding
+	for _, f := range open {
+		if f.Actions.ZendeskNote && f.EntityID != target.EntityID {
+			ackTarget = f
+			break
+		}
+	}
+	ackID := mustID(t, ackTarget.EntityID)
+	notesBefore := b.sims.Zendesk.Stats().NotesAdded
+	b.sims.Zendesk.UpdateTicket(ackID, func(tk *cxaudit.Ticket) { tk.Tags = append(tk.Tags, cxaudit.AckTag) })
+	_, err = b.app.RunOnce(ctx)
+	require.NoError(t, err)
+	fs, err = b.app.Store.FindingsForEntity(ctx, cxaudit.EntityTicket, ackTarget.EntityID)
+	require.NoError(t, err)
+	for _, f := range fs {
+		if f.Status == cxaudit.FindingOpen {
+			require.NotNil(t, f.AcknowledgedAt, "rule %s acknowledged", f.RuleID)
+			require.Equal(t, cxaudit.FindingAcknowledged, f.WrittenStatus)
+		}
+	}
+	tk, _ = b.sims.Zendesk.Ticket(ackID)
+	require.NotContains(t, tk.Tags, cxaudit.AckTag, "the acknowledgement tag is consumed")
+	require.Equal(t, notesBefore, b.sims.Zendesk.Stats().NotesAdded, "no note for an acknowledgement")
+	res, err = b.app.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Empty(t, res.Writes, "an acknowledged ticket stays quiet")
+
 	// An account owner fills in the renewal date: cxaudit completes its Task.
 	var accFinding cxaudit.Finding
 	accs, err := b.app.Store.ListFindings(ctx, store.FindingFilter{Status: cxaudit.FindingOpen, RuleID: "crm.renewal_date_missing"})

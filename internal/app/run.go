@@ -33,11 +33,17 @@ func (a *App) RunOnce(ctx context.Context) (CycleResult, error) {
 	res := CycleResult{Started: time.Now()}
 	var failed atomic.Int64
 	stopCounting := a.countJobs(&failed)
+	stopLease, err := a.startLease(ctx)
+	if err != nil {
+		stopCounting()
+		return res, err
+	}
+	defer stopLease()
 	if err := a.river.Start(ctx); err != nil {
 		stopCounting()
 		return res, fmt.Errorf("start river: %w", err)
 	}
-	err := a.cycle(ctx)
+	err = a.cycle(ctx)
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if serr := a.river.Stop(stopCtx); serr != nil && err == nil {
@@ -160,11 +166,18 @@ func (a *App) Run(ctx context.Context, grace time.Duration) error {
 	go func() { srvErr <- srv.Serve(ln) }()
 	a.Logger.Info("listening", "addr", ln.Addr().String())
 
+	stopLease, err := a.startLease(ctx)
+	if err != nil {
+		srv.Close()
+		return err
+	}
+	defer stopLease()
 	if err := a.river.Start(ctx); err != nil {
 		srv.Close()
 		return fmt.Errorf("start river: %w", err)
 	}
 	go a.watchRules(ctx)
+	a.startRiverUI(ctx)
 
 	select {
 	case <-ctx.Done():

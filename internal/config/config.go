@@ -57,6 +57,9 @@ type Config struct {
 	SnoozeDays int
 	// HTTPTimeout bounds one request to Zendesk or Salesforce.
 	HTTPTimeout time.Duration
+	// WorkerLeaseTTL is how long a worker that stops renewing its lease
+	// (it died) is given before its running jobs are taken over.
+	WorkerLeaseTTL time.Duration
 
 	LogLevel  slog.Level
 	LogFormat string // json or text
@@ -135,6 +138,9 @@ const (
 	DefaultWriteBudget = 1000
 	DefaultSnoozeDays  = 7
 	DefaultHTTPTimeout = 30 * time.Second
+	// DefaultWorkerLeaseTTL: a killed worker's jobs are taken over this
+	// long after its last renewal.
+	DefaultWorkerLeaseTTL = 30 * time.Second
 
 	DefaultZendeskRateLimit       = 700
 	DefaultZendeskExportRateLimit = 10
@@ -159,6 +165,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SalesforceWriteBudget: r.integer("CXAUDIT_SALESFORCE_WRITE_BUDGET", DefaultWriteBudget),
 		SnoozeDays:            r.integer("CXAUDIT_SNOOZE_DAYS", DefaultSnoozeDays),
 		HTTPTimeout:           r.duration("CXAUDIT_HTTP_TIMEOUT", DefaultHTTPTimeout),
+		WorkerLeaseTTL:        r.duration("CXAUDIT_WORKER_LEASE_TTL", DefaultWorkerLeaseTTL),
 		LogFormat:             r.str("CXAUDIT_LOG_FORMAT", "json"),
 		Zendesk: ZendeskConfig{
 			URL:             strings.TrimRight(r.str("ZENDESK_URL", ""), "/"),
@@ -208,6 +215,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.SnoozeDays < 1 {
 		r.fail("CXAUDIT_SNOOZE_DAYS", "must be at least 1")
+	}
+	if c.WorkerLeaseTTL < time.Second {
+		r.fail("CXAUDIT_WORKER_LEASE_TTL", "must be at least 1s")
 	}
 	if c.HTTPTimeout < 100*time.Millisecond {
 		r.fail("CXAUDIT_HTTP_TIMEOUT", "must be at least 100ms")

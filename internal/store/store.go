@@ -86,6 +86,31 @@ type Querier interface {
 	Enqueue(ctx context.Context, jobs ...river.InsertManyParams) error
 	// JobCounts counts River jobs by state.
 	JobCounts(ctx context.Context) (map[string]int, error)
+
+	// Worker leases (lease.go).
+	RenewLease(ctx context.Context, clientID string, ttl time.Duration) error
+	DropLease(ctx context.Context, clientID string) error
+	RescueOrphanedJobs(ctx context.Context) (int, error)
+
+	// Batch reads for the audit and `rules preview` (audit_batch.go).
+	// TicketsByID returns those of the tickets that exist, with their
+	// comments, in id order.
+	TicketsByID(ctx context.Context, ids []int64) ([]cxaudit.Ticket, error)
+	// OrganizationsByID returns those of the organizations that exist, in
+	// id order.
+	OrganizationsByID(ctx context.Context, ids []int64) ([]cxaudit.Organization, error)
+	// AccountsForOrganizations is AccountForOrganization for many
+	// organizations, by organization id; one linked to no account is
+	// missing from the map.
+	AccountsForOrganizations(ctx context.Context, orgs []cxaudit.Organization) (map[int64]cxaudit.Account, error)
+	// FindingsForEntities is FindingsForEntity for many entities of kind,
+	// by entity id.
+	FindingsForEntities(ctx context.Context, kind cxaudit.EntityKind, ids []string) (map[string][]cxaudit.Finding, error)
+	// DoneAuditBatch is DoneAudit in one statement.
+	DoneAuditBatch(ctx context.Context, keys []EntityKey) error
+	// SweepKeys lists, without queueing them, the entities QueueSweep
+	// queues: every open ticket, organization and account.
+	SweepKeys(ctx context.Context) ([]EntityKey, error)
 }
 
 // Cursor is where an incremental sync of one object stands.

@@ -253,12 +253,95 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		require.Empty(t, counts)
 	})
 
+	t.Run("WorkerLeases", func(t *testing.T) {
+		s := newStore(t)
+		require.NoError(t, s.RenewLease(ctx, "worker_a", time.Minute))
+		require.NoError(t, s.RenewLease(ctx, "worker_a", 2*time.Minute))
+		n, err := s.RescueOrphanedJobs(ctx)
+		require.NoError(t, err, "the rescue statement runs against River's schema")
+		require.Zero(t, n)
+		require.NoError(t, s.DropLease(ctx, "worker_a"))
+	})
+
 	t.Run("MigrateIsIdempotent", func(t *testing.T) {
 		s := newStore(t)
 		res, err := store.Migrate(ctx, s)
 		require.NoError(t, err)
 		require.Empty(t, res.App)
 		require.Empty(t, res.River)
+	})
+
+	t.Run("BatchReadsMatchSingleReads", func(t *testing.T) {
+		s := newStore(t)
+		orgs := []cxaudit.Organization{
+			{ID: 1, Name: "Acme", ExternalID: "001A", DomainNames: []string{"acme.example.com"}, UpdatedAt: now},
+			{ID: 2, Name: "Blue", DomainNames: []string{"Blue.Example.com"}, UpdatedAt: now},
+			{ID: 3, Name: "Lost", DomainNames: []string{"lost.example.net"}, UpdatedAt: now},
+			{ID: 4, Name: "Stale link", ExternalID: "001GONE", DomainNames: []string{"acme.example.com"}, UpdatedAt: now},
+		}
+		require.NoError(t, s.UpsertOrganizations(ctx, orgs))
+		require.NoError(t, s.UpsertAccounts(ctx, []cxaudit.Account{
+			{ID: "001A", Name: "Acme", Website: "https://www.acme.example.com", SystemModstamp: now},
+			{ID: "001B", Name: "Blue", Website: "http://blue.example.com/home", SystemModstamp: now},
+		}))
+		require.NoError(t, s.UpsertContacts(ctx, []cxaudit.Contact{
+			{ID: "003A2", AccountID: "001A", Name: "Bo", SystemModstamp: now}, {ID: "003A1", AccountID: "001A", Name: "Ada", SystemModstamp: now},
+		}))
+		require.NoError(t, s.UpsertOpportunities(ctx, []cxaudit.Opportunity{{ID: "006B1", AccountID: "001B", Name: "Renewal", SystemModstamp: now}}))
+		t1, t2, t3 := ticket(10, now), ticket(11, now), ticket(12, now)
+		t1.OrganizationID, t3.Status = 1, cxaudit.StatusSolved
+		t1.Comments = []cxaudit.Comment{{ID: 1, Body: "hi", CreatedAt: now}}
+		require.NoError(t, s.UpsertTickets(ctx, []cxaudit.Ticket{t1, t2, t3}))
+
+		ts, err := s.TicketsByID(ctx, []int64{12, 10, 99})
+		require.NoError(t, err)
+		require.Len(t, ts, 2, "missing ids are left out")
+		for _, got := range ts {
+			want, err := s.Ticket(ctx, got.ID)
+			require.NoError(t, err)
+			require.Equal(t, want, got)
+		}
+		gotOrgs, err := s.OrganizationsByID(ctx, []int64{3, 1, 2, 4, 99})
+		require.NoError(t, err)
+		require.Len(t, gotOrgs, 4)
+		accs, err := s.AccountsForOrganizations(ctx, gotOrgs)
+		require.NoError(t, err)
+		for _, o := range gotOrgs {
+			want, err := s.AccountForOrganization(ctx, o)
+			got, ok := accs[o.ID]
+			if cxaudit.ErrorCode(err) == cxaudit.ENOTFOUND {
+				require.False(t, ok, "organization %d", o.ID)
+				continue
+			}
+			require.NoError(t, err)
+			require.Equal(t, want, got, "organization %d", o.ID)
+		}
+		require.Equal(t, "001A", accs[4].ID, "a stale external_id falls back to the domain")
+
+		f := cxaudit.Finding{Fingerprint: "fp1", RuleID: "r", RuleVersion: "v", Title: "t", Category: cxaudit.Categories[0],
+			Severity: cxaudit.Severities[0], Mode: cxaudit.ModeEnforce, EntityKind: cxaudit.EntityTicket, EntityID: "10", Message: "m",
+			Status: cxaudit.FindingOpen, OpenedAt: now, UpdatedAt: now}
+		require.NoError(t, s.PutFinding(ctx, f))
+		byEntity, err := s.FindingsForEntities(ctx, cxaudit.EntityTicket, []string{"10", "11"})
+		require.NoError(t, err)
+		want, err := s.FindingsForEntity(ctx, cxaudit.EntityTicket, "10")
+		require.NoError(t, err)
+		require.Equal(t, map[string][]cxaudit.Finding{"10": want}, byEntity)
+
+		keys, err := s.SweepKeys(ctx)
+		require.NoError(t, err)
+		n, err := s.QueueSweep(ctx)
+		require.NoError(t, err)
+		require.Len(t, keys, n, "SweepKeys lists what QueueSweep queues")
+		batch, err := s.NextAuditBatch(ctx, 100)
+		require.NoError(t, err)
+		require.ElementsMatch(t, keysOnly(batch), keys)
+		// DoneAuditBatch, like DoneAudit, keeps entries queued again since.
+		require.NoError(t, s.QueueAudit(ctx, keysOnly(batch[:1])))
+		require.NoError(t, s.DoneAuditBatch(ctx, batch))
+		rest, err := s.NextAuditBatch(ctx, 100)
+		require.NoError(t, err)
+		require.Equal(t, keysOnly(batch[:1]), keysOnly(rest))
 	})
 }
 

@@ -1,0 +1,46 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// RenewLease records that the worker process clientID (its River client
+// ID) is alive for ttl more.
+func (q *queries) RenewLease(ctx context.Context, clientID string, ttl time.Duration) error {
+	_, err := q.c.exec(ctx, `INSERT INTO worker_lease (client_id, expires_at) VALUES ($1, $2)
+		ON CONFLICT (client_id) DO UPDATE SET expires_at = excluded.expires_at`, clientID, ms(time.Now().Add(ttl)))
+	return err
+}
+
+// DropLease removes clientID's lease when it stops cleanly, and leases long
+// expired.
+func (q *queries) DropLease(ctx context.Context, clientID string) error {
+	_, err := q.c.exec(ctx, `DELETE FROM worker_lease WHERE client_id = $1 OR expires_at < $2`,
+		clientID, ms(time.Now().Add(-time.Hour)))
+	return err
+}
+
+// RescueOrphanedJobs makes River jobs available again that are 'running'
+// for a client whose lease has expired: its process died (SIGKILL, OOM, a
+// lost node) mid-job. cxaudit's jobs are idempotent, so running one again
+// is safe; River's own rescuer would wait for RescueStuckJobsAfter.
+func (q *queries) RescueOrphanedJobs(ctx context.Context) (int, error) {
+	var stmt string
+	switch q.dialect {
+	case "postgres":
+		stmt = `UPDATE river_job SET state = 'available' WHERE state = 'running' AND (
+			attempted_by IS NULL OR cardinality(attempted_by) = 0 OR
+			attempted_by[cardinality(attempted_by)] NOT IN (SELECT client_id FROM worker_lease WHERE expires_at > $1))`
+	default:
+		stmt = `UPDATE river_job SET state = 'available' WHERE state = 'running' AND (
+			attempted_by IS NULL OR json_array_length(attempted_by) = 0 OR
+			json_extract(attempted_by, '$[#-1]') NOT IN (SELECT client_id FROM worker_lease WHERE expires_at > $1))`
+	}
+	n, err := q.c.exec(ctx, stmt, ms(time.Now()))
+	if err != nil {
+		return 0, fmt.Errorf("rescue orphaned jobs: %w", err)
+	}
+	return int(n), nil
+}
