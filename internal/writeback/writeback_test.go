@@ -5,9 +5,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync/atomic"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,7 +47,7 @@ func setup(t *testing.T, st store.Store) *testBundle {
 	ssim := salesforcetest.New(salesforcetest.Options{World: w, AccessToken: "tok"})
 	ssrv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/composite/sobjects") && b.loseNextTaskWrite.CompareAndSwap(true, false) {
-			ssim.ServeHTTP(httptest.NewRecorder(), r) // applied…
+			ssim.ServeHTTP(httptest.NewRecorder(), r)                                                                          // applied…
 			http.Error(rw, `[{"message":"upstream timeout","errorCode":"SERVER_UNAVAILABLE"}]`, http.StatusServiceUnavailable) // …answer lost
 			return
 		}
