@@ -1,0 +1,202 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
+)
+
+// Batch reads for the audit sweep and `rules preview`: the same records as
+// Ticket, Organization, AccountForOrganization and FindingsForEntity, for
+// many entities in a few queries.
+
+// placeholders returns "$from, $from+1, …" for n parameters.
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(from + i))
+	}
+	return b.String()
+}
+
+func anys[T any](vals []T) []any {
+	out := make([]any, len(vals))
+	for i, v := range vals {
+		out[i] = v
+	}
+	return out
+}
+
+func (q *queries) TicketsByID(ctx context.Context, ids []int64) ([]cxaudit.Ticket, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	out := make([]cxaudit.Ticket, 0, len(ids))
+	err := q.queryEach(ctx, `SELECT data, comments FROM zendesk_ticket WHERE id IN (`+placeholders(1, len(ids))+`) ORDER BY id`,
+		anys(ids), func(r rows) error {
+			var data, comments []byte
+			if err := r.Scan(&data, &comments); err != nil {
+				return err
+			}
+			t, err := decodeTicket(data, comments)
+			out = append(out, t)
+			return err
+		})
+	return out, err
+}
+
+func (q *queries) OrganizationsByID(ctx context.Context, ids []int64) ([]cxaudit.Organization, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return queryDocs[cxaudit.Organization](ctx, q, `SELECT data FROM zendesk_organization WHERE id IN (`+placeholders(1, len(ids))+`) ORDER BY id`, anys(ids)...)
+}
+
+func (q *queries) AccountsForOrganizations(ctx context.Context, orgs []cxaudit.Organization) (map[int64]cxaudit.Account, error) {
+	out := make(map[int64]cxaudit.Account, len(orgs))
+	if len(orgs) == 0 {
+		return out, nil
+	}
+	// By external_id = Account Id first.
+	var extIDs []string
+	for _, o := range orgs {
+		if id := strings.TrimSpace(o.ExternalID); id != "" {
+			extIDs = append(extIDs, id)
+		}
+	}
+	byID := map[string]cxaudit.Account{}
+	if len(extIDs) > 0 {
+		accs, err := queryDocs[cxaudit.Account](ctx, q, `SELECT data FROM salesforce_account WHERE id IN (`+placeholders(1, len(extIDs))+`)`, anys(extIDs)...)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range accs {
+			byID[a.ID] = a
+		}
+	}
+	var byDomain []int64
+	for _, o := range orgs {
+		if a, ok := byID[strings.TrimSpace(o.ExternalID)]; ok && strings.TrimSpace(o.ExternalID) != "" {
+			out[o.ID] = a
+		} else {
+			byDomain = append(byDomain, o.ID)
+		}
+	}
+	// Else by a shared website domain, the lowest account id.
+	if len(byDomain) > 0 {
+		err := q.queryEach(ctx, `SELECT d.organization_id, a.data FROM salesforce_account a
+			JOIN zendesk_organization_domain d ON d.domain = a.domain WHERE d.organization_id IN (`+placeholders(1, len(byDomain))+`)
+			ORDER BY d.organization_id, a.id`, anys(byDomain), func(r rows) error {
+			var orgID int64
+			var data []byte
+			if err := r.Scan(&orgID, &data); err != nil {
+				return err
+			}
+			if _, done := out[orgID]; done {
+				return nil
+			}
+			var a cxaudit.Account
+			if err := json.Unmarshal(data, &a); err != nil {
+				return err
+			}
+			out[orgID] = a
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, q.withChildrenMany(ctx, out)
+}
+
+// withChildrenMany loads the contacts and opportunities of every account in
+// accs, in id order as withChildren does.
+func (q *queries) withChildrenMany(ctx context.Context, accs map[int64]cxaudit.Account) error {
+	if len(accs) == 0 {
+		return nil
+	}
+	seen := map[string]bool{}
+	var ids []string
+	for _, a := range accs {
+		if !seen[a.ID] {
+			seen[a.ID] = true
+			ids = append(ids, a.ID)
+		}
+	}
+	contacts := map[string][]cxaudit.Contact{}
+	cs, err := queryDocs[cxaudit.Contact](ctx, q, `SELECT data FROM salesforce_contact WHERE account_id IN (`+placeholders(1, len(ids))+`) ORDER BY id`, anys(ids)...)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		contacts[c.AccountID] = append(contacts[c.AccountID], c)
+	}
+	opps := map[string][]cxaudit.Opportunity{}
+	os, err := queryDocs[cxaudit.Opportunity](ctx, q, `SELECT data FROM salesforce_opportunity WHERE account_id IN (`+placeholders(1, len(ids))+`) ORDER BY id`, anys(ids)...)
+	if err != nil {
+		return err
+	}
+	for _, o := range os {
+		opps[o.AccountID] = append(opps[o.AccountID], o)
+	}
+	for org, a := range accs {
+		a.Contacts, a.Opportunities = contacts[a.ID], opps[a.ID]
+		accs[org] = a
+	}
+	return nil
+}
+
+func (q *queries) FindingsForEntities(ctx context.Context, kind cxaudit.EntityKind, ids []string) (map[string][]cxaudit.Finding, error) {
+	out := make(map[string][]cxaudit.Finding, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	fs, err := q.listFindings(ctx, `WHERE entity_kind = $1 AND entity_id IN (`+placeholders(2, len(ids))+`) ORDER BY entity_id, rule_id`,
+		append([]any{string(kind)}, anys(ids)...)...)
+	for _, f := range fs {
+		out[f.EntityID] = append(out[f.EntityID], f)
+	}
+	return out, err
+}
+
+func (q *queries) DoneAuditBatch(ctx context.Context, keys []EntityKey) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	args := make([]any, 0, 3*len(keys))
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		n := 3 * i
+		b.WriteString("(CAST($" + strconv.Itoa(n+1) + " AS TEXT), CAST($" + strconv.Itoa(n+2) + " AS TEXT), CAST($" + strconv.Itoa(n+3) + " AS BIGINT))")
+		args = append(args, string(k.Kind), k.ID, k.QueuedAt)
+	}
+	_, err := q.c.exec(ctx, `DELETE FROM audit_queue WHERE (entity_kind, entity_id, queued_at) IN (VALUES `+b.String()+`)`, args...)
+	return err
+}
+
+func (q *queries) SweepKeys(ctx context.Context) ([]EntityKey, error) {
+	var out []EntityKey
+	err := q.queryEach(ctx, `SELECT 'ticket', `+castID("id")+` FROM zendesk_ticket WHERE status IN ('new', 'open', 'pending', 'hold')
+		UNION ALL SELECT 'organization', `+castID("id")+` FROM zendesk_organization
+		UNION ALL SELECT 'account', id FROM salesforce_account`, nil, func(r rows) error {
+		var k EntityKey
+		var kind string
+		if err := r.Scan(&kind, &k.ID); err != nil {
+			return err
+		}
+		k.Kind = cxaudit.EntityKind(kind)
+		out = append(out, k)
+		return nil
+	})
+	return out, err
+}
