@@ -10,8 +10,10 @@ import (
 )
 
 // Handler serves /healthz (the process is alive), /readyz (the store
-// answers, rules are loaded and no system rejects the credentials) and
-// /metrics.
+// answers, rules are loaded and no system rejects the credentials),
+// /metrics and, when CXAUDIT_RIVERUI_USERNAME and _PASSWORD are set, the
+// River UI at /riverui/ behind basic auth (it can cancel, retry and delete
+// jobs and pause queues, so nothing of it answers without credentials).
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -42,6 +44,12 @@ func (a *App) Handler() http.Handler {
 		writeJSON(w, status, checks)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Metrics.Registry, promhttp.HandlerOpts{}))
+	if ui := a.obs.riverUI; ui != nil {
+		auth := basicAuth(a.Config.RiverUI.Username, a.Config.RiverUI.Password.Reveal(), ui)
+		mux.Handle(riverUIPath+"/", auth)
+		mux.Handle(riverUIPath, basicAuth(a.Config.RiverUI.Username, a.Config.RiverUI.Password.Reveal(),
+			http.RedirectHandler(riverUIPath+"/", http.StatusMovedPermanently)))
+	}
 	return mux
 }
 

@@ -3,7 +3,9 @@
 package metrics
 
 import (
+	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -26,6 +28,16 @@ type Metrics struct {
 	WritebackHeld      *prometheus.GaugeVec
 	RulesReloadOK      prometheus.Gauge
 	RulesLoaded        prometheus.Gauge
+
+	// RateLimitRemaining is the API budget left as the system last
+	// reported it (X-Rate-Limit-Remaining, Sforce-Limit-Info).
+	RateLimitRemaining *prometheus.GaugeVec
+	// WriteDuration and WriteFailures cover write-back requests (every
+	// method but GET and HEAD) to Zendesk and Salesforce.
+	WriteDuration *prometheus.HistogramVec
+	WriteFailures *prometheus.CounterVec
+	// JobDuration is how long River jobs take, by kind and outcome.
+	JobDuration *prometheus.HistogramVec
 }
 
 // New registers every collector in a fresh registry, with the Go and
@@ -36,8 +48,8 @@ func New() *Metrics {
 		Registry: r,
 		APIRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cxaudit_api_requests_total",
-			Help: "HTTP requests to Zendesk and Salesforce, retries included, by system, method and status code (0: no response).",
-		}, []string{"system", "method", "code"}),
+			Help: "HTTP requests to Zendesk and Salesforce, retries included, by system, method, endpoint (the path with ids as {id}) and status code (0: no response).",
+		}, []string{"system", "method", "endpoint", "code"}),
 		APIRequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "cxaudit_api_request_duration_seconds",
 			Help:    "Duration of HTTP requests to Zendesk and Salesforce.",
@@ -71,8 +83,26 @@ func New() *Metrics {
 			Name: "cxaudit_rules_loaded",
 			Help: "Rules in the active rule set.",
 		}),
+		RateLimitRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cxaudit_api_rate_limit_remaining",
+			Help: "API budget left as the system last reported it, by system and limit: Zendesk's requests left this minute (X-Rate-Limit-Remaining), Salesforce's daily API requests left (Sforce-Limit-Info).",
+		}, []string{"system", "limit"}),
+		WriteDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "cxaudit_writeback_request_duration_seconds",
+			Help:    "Duration of write-back requests (notes, tag updates, Tasks) to Zendesk and Salesforce, retries counted one by one.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"system"}),
+		WriteFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cxaudit_writeback_request_failures_total",
+			Help: "Write-back requests that failed, by system and status code (0: no response, outcome unknown until reconciled).",
+		}, []string{"system", "code"}),
+		JobDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "cxaudit_job_duration_seconds",
+			Help:    "Duration of River jobs worked by this replica, by kind and outcome (ok or error).",
+			Buckets: []float64{0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600},
+		}, []string{"kind", "outcome"}),
 	}
-	r.MustRegister(m.WritebackHeld)
+	r.MustRegister(m.WritebackHeld, m.RateLimitRemaining, m.WriteDuration, m.WriteFailures, m.JobDuration)
 	r.MustRegister(m.APIRequests, m.APIRequestDuration, m.SyncRecords, m.FindingChanges, m.Writes, m.Jobs,
 		m.RulesReloadOK, m.RulesLoaded,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -81,9 +111,88 @@ func New() *Metrics {
 
 // ObserveAttempt records one HTTP round trip (a remote.Options.ObserveFunc).
 func (m *Metrics) ObserveAttempt(a remote.Attempt) {
-	m.APIRequests.WithLabelValues(string(a.System), a.Method, strconv.Itoa(a.Status)).Inc()
+	m.APIRequests.WithLabelValues(string(a.System), a.Method, Endpoint(a.Path), strconv.Itoa(a.Status)).Inc()
 	m.APIRequestDuration.WithLabelValues(string(a.System)).Observe(a.Duration.Seconds())
+	if a.Method != http.MethodGet && a.Method != http.MethodHead {
+		m.WriteDuration.WithLabelValues(string(a.System)).Observe(a.Duration.Seconds())
+		if a.Status == 0 || a.Status >= 400 {
+			m.WriteFailures.WithLabelValues(string(a.System), strconv.Itoa(a.Status)).Inc()
+		}
+	}
 }
+
+// Endpoint is path with its ids replaced by {id}, so that the label's
+// values stay few: /api/v2/tickets/123/comments.json becomes
+// /api/v2/tickets/{id}/comments.json, and a Salesforce record id
+// (001…, 15 or 18 characters) becomes {id}.
+func Endpoint(path string) string {
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		base := strings.TrimSuffix(s, ".json")
+		if isID(base) {
+			segs[i] = "{id}" + strings.TrimPrefix(s, base)
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+func isID(s string) bool {
+	if s == "" {
+		return false
+	}
+	digits, alnum := 0, true
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		default:
+			alnum = false
+		}
+	}
+	if digits == len(s) {
+		return true
+	}
+	return alnum && digits > 0 && (len(s) == 15 || len(s) == 18)
+}
+
+// ObserveRateLimit records the budget a response reports: Zendesk's
+// X-Rate-Limit-Remaining (requests left this minute) and Salesforce's
+// Sforce-Limit-Info (api-usage=used/max per day).
+func (m *Metrics) ObserveRateLimit(system cxaudit.Source, h http.Header) {
+	if v := h.Get("X-Rate-Limit-Remaining"); v != "" {
+		if n, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+			m.RateLimitRemaining.WithLabelValues(string(system), "requests_per_minute").Set(n)
+		}
+	}
+	for part := range strings.SplitSeq(h.Get("Sforce-Limit-Info"), ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || k != "api-usage" {
+			continue
+		}
+		usedS, maxS, ok := strings.Cut(v, "/")
+		used, err1 := strconv.ParseFloat(usedS, 64)
+		limit, err2 := strconv.ParseFloat(maxS, 64)
+		if ok && err1 == nil && err2 == nil {
+			m.RateLimitRemaining.WithLabelValues(string(system), "requests_per_day").Set(limit - used)
+		}
+	}
+}
+
+// RateLimitTransport records the budget every response of system reports.
+func (m *Metrics) RateLimitTransport(system cxaudit.Source, next http.RoundTripper) http.RoundTripper {
+	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := next.RoundTrip(req)
+		if resp != nil {
+			m.ObserveRateLimit(system, resp.Header)
+		}
+		return resp, err
+	})
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // ObserveFinding records a finding change (an audit.Auditor.ObserveFunc).
 func (m *Metrics) ObserveFinding(f cxaudit.Finding, c audit.Change) {
