@@ -119,27 +119,26 @@ func (a *Auditor) auditBatch(ctx context.Context, keys []store.EntityKey, stats 
 	// Read and evaluate outside the write transaction: SQLite has a single
 	// connection, and PostgreSQL holds locks for less time this way.
 	managed := managedTags(set)
+	ins, found, err := a.loadInputs(ctx, a.Store, keys, agents, managed, now)
+	if err != nil {
+		return err
+	}
+	existing, err := findingsFor(ctx, a.Store, keys)
+	if err != nil {
+		return err
+	}
 	results := make([]entityResult, 0, len(keys))
-	for _, key := range keys {
-		in, found, err := a.input(ctx, key, agents, managed, now)
-		if err != nil {
-			return fmt.Errorf("audit %s %s: %w", key.Kind, key.ID, err)
-		}
+	for i, key := range keys {
 		var matches []rules.Match
-		if found {
+		if found[i] {
 			var errs []error
-			matches, errs = set.Evaluate(key.Kind, in)
+			matches, errs = set.Evaluate(key.Kind, ins[i])
 			for _, e := range errs {
 				stats.EvalErrors++
 				a.Logger.Warn("rule evaluation failed", "entity_kind", key.Kind, "entity_id", key.ID, "error", e)
 			}
 		}
-		existing, err := a.Store.FindingsForEntity(ctx, key.Kind, key.ID)
-		if err != nil {
-			return err
-		}
-		res := reconcile(key, matches, existing, a.signals(in), now)
-		results = append(results, res)
+		results = append(results, reconcile(key, matches, existing[key], a.signals(ins[i]), now))
 	}
 
 	dirtyKinds := map[cxaudit.EntityKind]bool{}
@@ -154,7 +153,7 @@ func (a *Auditor) auditBatch(ctx context.Context, keys []store.EntityKey, stats 
 				}
 			}
 		}
-		if err := q.DoneAudit(ctx, keys); err != nil {
+		if err := q.DoneAuditBatch(ctx, keys); err != nil {
 			return err
 		}
 		if len(dirtyKinds) > 0 && a.WritebackJobsFunc != nil {
@@ -279,6 +278,134 @@ func (a *Auditor) signals(in rules.Input) signals {
 		}
 	}
 	return sig
+}
+
+// LoadInputs loads what the rules of set read for each key, as the audit
+// does: found[i] is false when the entity is gone (or, for a ticket,
+// deleted), and then its findings all resolve. Tickets, their organizations
+// and linked accounts are read in a few batch queries; organizations and
+// accounts one by one. `rules preview` uses it to see what the audit would.
+func LoadInputs(ctx context.Context, q store.Querier, set *rules.Set, keys []store.EntityKey, now time.Time) ([]rules.Input, []bool, error) {
+	agents, err := q.AgentIDs(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return (&Auditor{}).loadInputs(ctx, q, keys, agents, managedTags(set), now)
+}
+
+func (a *Auditor) loadInputs(ctx context.Context, q store.Querier, keys []store.EntityKey, agents map[int64]bool, managed map[string]bool, now time.Time) ([]rules.Input, []bool, error) {
+	ins := make([]rules.Input, len(keys))
+	found := make([]bool, len(keys))
+	var ticketIDs []int64
+	for i, key := range keys {
+		ins[i].Now = now
+		if key.Kind != cxaudit.EntityTicket {
+			continue
+		}
+		id, err := strconv.ParseInt(key.ID, 10, 64)
+		if err != nil {
+			return nil, nil, fmt.Errorf("audit %s %s: %w", key.Kind, key.ID, err)
+		}
+		ticketIDs = append(ticketIDs, id)
+	}
+	if len(ticketIDs) > 0 {
+		tickets, err := q.TicketsByID(ctx, ticketIDs)
+		if err != nil {
+			return nil, nil, err
+		}
+		byID := make(map[string]*cxaudit.Ticket, len(tickets))
+		orgSeen := map[int64]bool{}
+		var orgIDs []int64
+		for i := range tickets {
+			t := &tickets[i]
+			byID[strconv.FormatInt(t.ID, 10)] = t
+			if t.OrganizationID != 0 && !orgSeen[t.OrganizationID] {
+				orgSeen[t.OrganizationID] = true
+				orgIDs = append(orgIDs, t.OrganizationID)
+			}
+		}
+		orgs, err := q.OrganizationsByID(ctx, orgIDs)
+		if err != nil {
+			return nil, nil, err
+		}
+		accs, err := q.AccountsForOrganizations(ctx, orgs)
+		if err != nil {
+			return nil, nil, err
+		}
+		orgByID := make(map[int64]*cxaudit.Organization, len(orgs))
+		for i := range orgs {
+			orgByID[orgs[i].ID] = &orgs[i]
+		}
+		for i, key := range keys {
+			if key.Kind != cxaudit.EntityTicket {
+				continue
+			}
+			t, ok := byID[key.ID]
+			if !ok || t.Status == cxaudit.StatusDeleted {
+				continue
+			}
+			for j := range t.Comments {
+				c := &t.Comments[j]
+				c.ByAgent = agents[c.AuthorID] && !c.ByCXAudit
+			}
+			t.Tags = slices.DeleteFunc(t.Tags, func(tag string) bool { return managed[tag] })
+			ins[i].Ticket, found[i] = t, true
+			if org := orgByID[t.OrganizationID]; org != nil {
+				ins[i].Organization = org
+				if acc, ok := accs[org.ID]; ok {
+					ins[i].Account = &acc
+				}
+			}
+		}
+	}
+	for i, key := range keys {
+		if key.Kind == cxaudit.EntityTicket {
+			continue
+		}
+		in, ok, err := (&Auditor{Store: storeOf(q)}).input(ctx, key, agents, managed, now)
+		if err != nil {
+			return nil, nil, fmt.Errorf("audit %s %s: %w", key.Kind, key.ID, err)
+		}
+		ins[i], found[i] = in, ok
+	}
+	return ins, found, nil
+}
+
+// storeOf lets input, which reads through a Store, run on a Querier.
+func storeOf(q store.Querier) store.Store {
+	if s, ok := q.(store.Store); ok {
+		return s
+	}
+	return querierStore{q}
+}
+
+type querierStore struct{ store.Querier }
+
+func (s querierStore) InTx(ctx context.Context, fn func(ctx context.Context, q store.Querier) error) error {
+	return fn(ctx, s.Querier)
+}
+func (querierStore) Dialect() string { return "" }
+func (querierStore) Close() error    { return nil }
+
+// findingsFor returns the stored findings of each key's entity.
+func findingsFor(ctx context.Context, q store.Querier, keys []store.EntityKey) (map[store.EntityKey][]cxaudit.Finding, error) {
+	ids := map[cxaudit.EntityKind][]string{}
+	for _, k := range keys {
+		ids[k.Kind] = append(ids[k.Kind], k.ID)
+	}
+	out := make(map[store.EntityKey][]cxaudit.Finding, len(keys))
+	for kind, list := range ids {
+		fs, err := q.FindingsForEntities(ctx, kind, list)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			if k.Kind == kind {
+				out[k] = fs[k.ID]
+			}
+		}
+	}
+	return out, nil
 }
 
 // managedTags are the tags cxaudit itself adds and removes. Rules never see
