@@ -33,6 +33,7 @@ Usage:
 Commands:
   run           the worker: River jobs, periodic sync and audit, /healthz /readyz /metrics
   run --once    one full cycle (sync, audit, write back), then exit
+  sync --once   sync every source to the present (a backfill), with progress, then exit
   migrate       apply database migrations (cxaudit's and River's)
   sim           serve the Zendesk and Salesforce simulators with seeded data
   rules check   compile rule files and print every error
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd {
 	case "run":
 		err = cmdRun(ctx, rest, getenv, stderr)
+	case "sync":
+		err = cmdSync(ctx, rest, getenv, stderr)
 	case "migrate":
 		err = cmdMigrate(ctx, rest, getenv, stdout, stderr)
 	case "sim":

@@ -25,6 +25,9 @@ type Salesforce struct {
 	Overlap time.Duration
 	// ObserveFunc, when set, is told of every page stored.
 	ObserveFunc func(object string, records int)
+	// ProgressFunc, when set, is told where each object stands after
+	// every page.
+	ProgressFunc ProgressFunc
 }
 
 // Sync runs one incremental pass over every object.
@@ -114,6 +117,10 @@ func syncObject[T any](
 		stats.add(object, len(page))
 		if s.ObserveFunc != nil {
 			s.ObserveFunc(object, len(page))
+		}
+		if s.ProgressFunc != nil {
+			pos, _ := time.Parse(time.RFC3339Nano, newest)
+			s.ProgressFunc(Progress{Source: "salesforce", Object: object, Records: stats.Records[object], Position: pos, Start: since})
 		}
 		return nil
 	})

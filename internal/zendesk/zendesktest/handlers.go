@@ -125,15 +125,26 @@ func (s *Sim) exportTickets(w http.ResponseWriter, r *http.Request) {
 	base := baseURL(r)
 
 	s.mu.Lock()
-	var all []*ticketState
-	for _, t := range s.tickets {
-		// Ordered by change sequence, which follows updated_at.
-		if after.key < 0 && t.UpdatedAt.Unix() >= after.unix || after.key >= 0 && t.seq > after.key {
-			all = append(all, t)
+	// The export order follows the change sequence, and updated_at with
+	// it: find the first ticket after the position, then take a page.
+	from, _ := slices.BinarySearchFunc(s.order, after, func(e orderEntry, p position) int {
+		if p.key < 0 && e.unix < p.unix || p.key >= 0 && e.seq <= p.key {
+			return -1
 		}
+		return 1
+	})
+	var page []*ticketState
+	more := false
+	for _, e := range s.order[from:] {
+		if e.t.seq != e.seq || (after.key < 0 && e.t.UpdatedAt.Unix() < after.unix) {
+			continue
+		}
+		if len(page) == size {
+			more = true
+			break
+		}
+		page = append(page, e.t)
 	}
-	slices.SortFunc(all, func(a, b *ticketState) int { return cmp.Compare(a.seq, b.seq) })
-	page := all[:min(size, len(all))]
 	resp := struct {
 		Tickets      []wireTicket    `json:"tickets"`
 		MetricSets   []wireMetricSet `json:"metric_sets,omitempty"`
@@ -142,7 +153,7 @@ func (s *Sim) exportTickets(w http.ResponseWriter, r *http.Request) {
 		BeforeURL    *string         `json:"before_url"`
 		BeforeCursor *string         `json:"before_cursor"`
 		EndOfStream  bool            `json:"end_of_stream"`
-	}{Tickets: []wireTicket{}, EndOfStream: len(page) == len(all)}
+	}{Tickets: []wireTicket{}, EndOfStream: !more}
 	if withMetrics {
 		resp.MetricSets = []wireMetricSet{}
 	}
@@ -170,13 +181,18 @@ func (s *Sim) exportTickets(w http.ResponseWriter, r *http.Request) {
 // updated at or after unix, so a cursor made from it resumes there.
 // Called with s.mu held.
 func (s *Sim) seqBefore(unix int64) int64 {
-	first := s.seq + 1
-	for _, t := range s.tickets {
-		if t.UpdatedAt.Unix() >= unix && t.seq < first {
-			first = t.seq
+	i, _ := slices.BinarySearchFunc(s.order, unix, func(e orderEntry, unix int64) int {
+		if e.unix < unix {
+			return -1
+		}
+		return 1
+	})
+	for ; i < len(s.order); i++ {
+		if e := s.order[i]; e.t.seq == e.seq && e.t.UpdatedAt.Unix() >= unix {
+			return e.seq - 1
 		}
 	}
-	return first - 1
+	return s.seq
 }
 
 func (s *Sim) exportUsers(w http.ResponseWriter, r *http.Request) {

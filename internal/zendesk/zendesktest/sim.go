@@ -115,6 +115,7 @@ type Sim struct {
 	apiUser int64
 
 	seq        int64            // change sequence of tickets, orders the export
+	order      []orderEntry     // tickets by change sequence; stale entries skipped
 	maxUpdated time.Time        // latest ticket updated_at, keeps bumps monotonic
 	nextID     int64            // comment and audit ids
 	htmlBodies map[int64]string // html_body of comments written as HTML
@@ -171,7 +172,9 @@ func New(opts Options) *Sim {
 		for _, t := range ordered {
 			s.seq++
 			t.UpdatedAt = t.UpdatedAt.UTC().Truncate(time.Second)
-			s.tickets[t.ID] = &ticketState{Ticket: t, seq: s.seq}
+			ts := &ticketState{Ticket: t, seq: s.seq}
+			s.tickets[t.ID] = ts
+			s.order = append(s.order, orderEntry{seq: s.seq, unix: t.UpdatedAt.Unix(), t: ts})
 			if t.UpdatedAt.After(s.maxUpdated) {
 				s.maxUpdated = t.UpdatedAt
 			}
@@ -303,6 +306,18 @@ func (s *Sim) bump(t *ticketState) {
 	s.seq++
 	t.seq = s.seq
 	t.UpdatedAt = now
+	s.order = append(s.order, orderEntry{seq: s.seq, unix: now.Unix(), t: t})
+	if len(s.order) > 2*len(s.tickets)+1024 {
+		s.order = slices.DeleteFunc(s.order, func(e orderEntry) bool { return e.t.seq != e.seq })
+	}
+}
+
+// orderEntry is a ticket's place in the export order, current while the
+// ticket's seq is still seq.
+type orderEntry struct {
+	seq  int64
+	unix int64 // updated_at when the entry was made
+	t    *ticketState
 }
 
 // addComment appends c to t and records it in the metrics. Called with
