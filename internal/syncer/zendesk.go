@@ -179,15 +179,47 @@ func (z *Zendesk) syncOrganizations(ctx context.Context, stats *Stats) error {
 	}
 }
 
+// fetched is a page of the ticket export read ahead.
+type fetched struct {
+	page zendesk.TicketPage
+	err  error
+}
+
 func (z *Zendesk) syncTickets(ctx context.Context, stats *Stats) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// The next page is read while this one is stored: the export's rate
+	// limit, not the database, sets the pace. Only committed pages move
+	// the cursor, so reading ahead risks nothing.
+	var ahead chan fetched
+	defer func() {
+		if ahead != nil {
+			cancel()
+			<-ahead
+		}
+	}()
 	for {
 		cur, err := z.Store.GetCursor(ctx, cxaudit.SourceZendesk, ObjectTickets)
 		if err != nil {
 			return err
 		}
-		page, err := z.Client.ExportTickets(ctx, cur.Value, z.start())
+		var page zendesk.TicketPage
+		if ahead != nil {
+			f := <-ahead
+			ahead = nil
+			page, err = f.page, f.err
+		} else {
+			page, err = z.Client.ExportTickets(ctx, cur.Value, z.start())
+		}
 		if err != nil {
 			return err
+		}
+		if !page.EndOfStream && page.AfterCursor != "" {
+			ahead = make(chan fetched, 1)
+			go func(cursor string) {
+				p, err := z.Client.ExportTickets(ctx, cursor, z.start())
+				ahead <- fetched{p, err}
+			}(page.AfterCursor)
 		}
 		// Comments of every changed ticket, fetched before the page commits:
 		// a ticket is never stored with stale comments under a newer cursor.
