@@ -20,6 +20,7 @@ import (
 	"github.com/cxaudit/cxaudit/internal/app"
 	"github.com/cxaudit/cxaudit/internal/config"
 	"github.com/cxaudit/cxaudit/internal/demo"
+	"github.com/cxaudit/cxaudit/internal/preview"
 	"github.com/cxaudit/cxaudit/internal/rules"
 	"github.com/cxaudit/cxaudit/internal/store"
 )
@@ -368,5 +369,42 @@ cycle that must write nothing, and prints a summary.`, stderr)
 }
 
 func cmdRulesPreview(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return usageError{errors.New("preview: not implemented yet")}
+	fs := newFlags("rules preview", `Usage: cxaudit rules preview [--examples N] [DIR]
+
+Evaluates the rules in DIR (default ./rules) against the data already synced
+into the store in CXAUDIT_DATABASE_URL, and prints per rule how many
+findings would open, stay open (and of those, change their text) and
+resolve compared with the findings open now, with example entities. Rules
+only in DIR are marked (new); rules with open findings but missing from DIR
+are marked (removed). It reads the store and writes nothing: review a rule
+change with it before you ship the change.`, stderr)
+	examples := fs.Int("examples", 3, "example entities to list per rule and change")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	dir := rulesDirArg(fs)
+	set, err := rules.LoadDir(dir)
+	if err != nil {
+		var le *rules.LoadError
+		if errors.As(err, &le) {
+			for _, e := range le.Errors {
+				fmt.Fprintln(stdout, e.Error())
+			}
+		}
+		return usageError{fmt.Errorf("rules in %s do not load; fix them first (cxaudit rules check %s)", dir, dir)}
+	}
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rep, err := preview.Run(ctx, preview.Options{Store: st, Rules: set, Examples: *examples})
+	if err != nil {
+		return err
+	}
+	return rep.WriteText(stdout)
 }
