@@ -187,6 +187,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		FetchCooldown:        20 * time.Millisecond,
 		FetchPollInterval:    200 * time.Millisecond,
 		RescueStuckJobsAfter: 2 * time.Hour,
+		RetryPolicy:          jobs.RetryPolicy{MaxBackoff: 30 * time.Second},
 		MaxAttempts:          10,
 	}
 	if opts.Periodic {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -117,4 +118,29 @@ func outcome(logger *slog.Logger, kind string, err error) error {
 	}
 	logger.Error("job failed; will retry", "job_kind", kind, "error", err)
 	return err
+}
+
+// RetryPolicy retries failed jobs after 1s, 2s, 4s … capped at MaxBackoff,
+// with up to 10% jitter. cxaudit's jobs are idempotent passes over what is
+// still to do, so a failed pass is best retried soon: River's default
+// (attempt⁴ seconds) would leave findings unwritten for hours after a
+// short outage.
+type RetryPolicy struct {
+	MaxBackoff time.Duration
+}
+
+// NextRetry implements river.ClientRetryPolicy.
+func (p RetryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	maxBackoff := p.MaxBackoff
+	if maxBackoff <= 0 {
+		maxBackoff = 30 * time.Second
+	}
+	// Errors has one entry per failed attempt; snoozes are not failures.
+	n := max(len(job.Errors), 1)
+	d := maxBackoff
+	if n < 32 {
+		d = min(time.Second<<(n-1), maxBackoff)
+	}
+	d += time.Duration(rand.Int64N(int64(d)/10 + 1))
+	return time.Now().Add(d)
 }
