@@ -163,6 +163,33 @@ func TestZendeskWriteback(t *testing.T) {
 				require.NoError(t, err)
 				require.Empty(t, stats.Writes)
 				require.Equal(t, after.Requests, b.zsim.Stats().Requests)
+
+				// The evidence changes (new words, not just drifting numbers):
+				// one more note, with the update only.
+				stored := func(id int64, rule string) cxaudit.Finding {
+					fs, err := b.store.FindingsForEntity(ctx, cxaudit.EntityTicket, strconv.FormatInt(id, 10))
+					require.NoError(t, err)
+					for _, f := range fs {
+						if f.RuleID == rule {
+							return f
+						}
+					}
+					t.Fatalf("no finding %s on %d", rule, id)
+					return cxaudit.Finding{}
+				}
+				f := stored(ids[0], "a")
+				f.Message = "found again on " + f.EntityID + ", now with data loss"
+				require.NoError(t, b.store.PutFinding(ctx, f))
+				drift := stored(ids[1], "b")
+				drift.Message = strings.Replace(drift.Message, drift.EntityID, drift.EntityID+"9", 1) // only digits change
+				require.NoError(t, b.store.PutFinding(ctx, drift))
+				_, err = b.zw.Run(ctx)
+				require.NoError(t, err)
+				notes := b.notesOn(t, ids[0])
+				require.Len(t, notes, 2)
+				require.Contains(t, notes[1].Body, "now with data loss")
+				require.NotContains(t, notes[1].Body, "Rule b", "unchanged findings are not repeated")
+				require.Len(t, b.notesOn(t, ids[1]), 1, "numbers drifting is no update")
 			})
 
 			t.Run("LostResponseIsReconciledNotRepeated", func(t *testing.T) {
