@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -158,10 +159,18 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		logger.Info("zendesk not configured (ZENDESK_URL unset): skipping its sync and write-back")
 	}
 	if cfg.Salesforce.Enabled() {
-		sc, err := salesforce.New(salesforce.Config{InstanceURL: cfg.Salesforce.InstanceURL, AccessToken: cfg.Salesforce.AccessToken.Reveal(), Logger: logger, HTTP: a.instrumented(a.budgeted(httpOpts, cxaudit.SourceSalesforce), cxaudit.SourceSalesforce)})
+		scfg := salesforce.Config{InstanceURL: cfg.Salesforce.InstanceURL, AccessToken: cfg.Salesforce.AccessToken.Reveal(), Logger: logger, HTTP: a.instrumented(a.budgeted(httpOpts, cxaudit.SourceSalesforce), cxaudit.SourceSalesforce)}
+		if sj := cfg.Salesforce; sj.UsesJWT() {
+			scfg.JWT = &salesforce.JWTConfig{ClientID: sj.ClientID, Username: sj.Username, PrivateKey: []byte(sj.PrivateKey.Reveal()), LoginURL: sj.LoginURL}
+		}
+		sc, err := salesforce.New(scfg)
 		if err != nil {
 			st.Close()
-			return nil, fmt.Errorf("SALESFORCE_INSTANCE_URL: %w", err)
+			variable := "SALESFORCE_INSTANCE_URL"
+			if strings.Contains(err.Error(), "JWTConfig.PrivateKey") {
+				variable = "SALESFORCE_PRIVATE_KEY"
+			}
+			return nil, fmt.Errorf("%s: %w", variable, err)
 		}
 		svc.SalesforceSync = &syncer.Salesforce{Client: sc, Store: st, Logger: logger, ObserveFunc: observeSync(cxaudit.SourceSalesforce), ProgressFunc: progress}
 		svc.SalesforceWriteback = &writeback.Salesforce{Client: sc, Store: st, Logger: logger, RulesFunc: a.Rules,

@@ -218,10 +218,11 @@ func tidy(msg string) string {
 // only in headers, so this is a last line of defence against a remote
 // system echoing it back.
 func (c *Client) redact(err error) error {
-	if err == nil || c.token == "" || !strings.Contains(err.Error(), c.token) {
+	tok := c.currentToken()
+	if err == nil || tok == "" || !strings.Contains(err.Error(), tok) {
 		return err
 	}
-	return &cxaudit.Error{Code: cxaudit.ErrorCode(err), Message: strings.ReplaceAll(err.Error(), c.token, "<secret>")}
+	return &cxaudit.Error{Code: cxaudit.ErrorCode(err), Message: strings.ReplaceAll(err.Error(), tok, "<secret>")}
 }
 
 // fail classifies and redacts the raw error of a call.

@@ -42,8 +42,13 @@ type Config struct {
 	// InstanceURL is the org's base URL, e.g. https://acme.my.salesforce.com.
 	InstanceURL string
 	// AccessToken is an OAuth access token (session Id). It never appears
-	// in errors or logs.
+	// in errors or logs. Not needed with JWT.
 	AccessToken string
+	// JWT, when set, obtains access tokens through the OAuth 2.0 JWT bearer
+	// flow, and a fresh one whenever a call is refused with 401
+	// INVALID_SESSION_ID (the call is then sent once more). AccessToken, if
+	// also set, is used until first refused.
+	JWT *JWTConfig
 	// APIVersion is the REST API version, e.g. "59.0". Default
 	// DefaultAPIVersion.
 	APIVersion string
@@ -56,7 +61,10 @@ type Config struct {
 // Client reads from and writes to one Salesforce org. It is safe for
 // concurrent use.
 type Client struct {
+	tokenMu    sync.Mutex // guards token, which login replaces
 	token      string
+	jwt        *jwtAuth          // nil: AccessToken only
+	budget     *ratelimit.Budget // may be nil
 	apiVersion string
 	logger     *slog.Logger
 	transport  http.RoundTripper // remote.NewClient's, shared by every call
@@ -83,8 +91,8 @@ func New(cfg Config) (*Client, error) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, cxaudit.Errorf(cxaudit.EINVALID, "salesforce: Config.InstanceURL %q is not an http(s) URL (e.g. https://acme.my.salesforce.com)", cfg.InstanceURL)
 	}
-	if cfg.AccessToken == "" {
-		return nil, cxaudit.Errorf(cxaudit.EINVALID, "salesforce: Config.AccessToken is required")
+	if cfg.AccessToken == "" && cfg.JWT == nil {
+		return nil, cxaudit.Errorf(cxaudit.EINVALID, "salesforce: Config.AccessToken or Config.JWT is required")
 	}
 	if cfg.APIVersion == "" {
 		cfg.APIVersion = DefaultAPIVersion
@@ -101,12 +109,20 @@ func New(cfg Config) (*Client, error) {
 		cfg.HTTP.Logger = cfg.Logger
 	}
 	quietSimpleforce()
+	var auth *jwtAuth
+	if cfg.JWT != nil {
+		if auth, err = newJWTAuth(*cfg.JWT, cfg.HTTP); err != nil {
+			return nil, err
+		}
+	}
 
 	instance := strings.TrimRight(u.Scheme+"://"+u.Host+u.Path, "/")
 	sf := simpleforce.NewClient(instance, simpleforce.DefaultClientID, cfg.APIVersion)
 	sf.SetSidLoc(cfg.AccessToken, instance)
 	return &Client{
 		token:      cfg.AccessToken,
+		jwt:        auth,
+		budget:     cfg.HTTP.Budget,
 		apiVersion: cfg.APIVersion,
 		logger:     cfg.Logger.With("system", string(cxaudit.SourceSalesforce)),
 		transport:  remote.NewClient(cfg.HTTP).Transport,
@@ -155,8 +171,29 @@ func (c *Client) do(ctx context.Context, fn func(*simpleforce.Client) error) (er
 		}
 		c.sf.SetHttpClient(&http.Client{Transport: unboundTransport{}})
 	}()
+	if c.jwt != nil && c.currentToken() == "" {
+		if err := c.login(ctx); err != nil {
+			return err
+		}
+	}
 	c.sf.SetHttpClient(&http.Client{Transport: &callTransport{ctx: ctx, c: c}})
-	return fn(c.sf)
+	err = fn(c.sf)
+	if c.jwt != nil && sessionRefused(err) {
+		// The request was refused, not applied: with a fresh token it is
+		// sent once more, whatever its method.
+		c.logger.Info("salesforce session refused (401); getting a fresh token through the JWT bearer flow")
+		if lerr := c.login(ctx); lerr != nil {
+			return lerr
+		}
+		err = fn(c.sf)
+	}
+	return err
+}
+
+func (c *Client) currentToken() string {
+	c.tokenMu.Lock()
+	defer c.tokenMu.Unlock()
+	return c.token
 }
 
 // callTransport binds one call's requests to its context, records API

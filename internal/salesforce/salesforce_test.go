@@ -424,7 +424,7 @@ func TestConfig(t *testing.T) {
 	}{
 		{salesforce.Config{AccessToken: "x"}, "Config.InstanceURL is required"},
 		{salesforce.Config{InstanceURL: "acme.my.salesforce.com", AccessToken: "x"}, "is not an http(s) URL"},
-		{salesforce.Config{InstanceURL: "https://acme.my.salesforce.com"}, "Config.AccessToken is required"},
+		{salesforce.Config{InstanceURL: "https://acme.my.salesforce.com"}, "Config.AccessToken or Config.JWT is required"},
 		{salesforce.Config{InstanceURL: "https://acme.my.salesforce.com", AccessToken: "x", APIVersion: "latest"}, "Config.APIVersion"},
 		{salesforce.Config{InstanceURL: "https://acme.my.salesforce.com", AccessToken: "x", APIVersion: "v60.0"}, ""},
 	} {

@@ -46,6 +46,10 @@ type Options struct {
 	PageSize int
 	// Now is the simulator's clock. Default time.Now.
 	Now func() time.Time
+	// JWT, when set, serves the OAuth 2.0 JWT bearer token endpoint and
+	// accepts the tokens it issues (besides AccessToken, if set; with JWT
+	// and no AccessToken only issued tokens are accepted).
+	JWT *JWTOptions
 }
 
 // Stats count what the simulator has served.
@@ -99,6 +103,9 @@ type Sim struct {
 	failStatus  int
 	faults      Faults
 	rng         *rand.Rand
+
+	issued       map[string]time.Time // access token -> expiry (zero: none)
+	tokensIssued int
 }
 
 // maxCursors bounds the query cursors kept open for nextRecordsUrl; the
@@ -122,6 +129,7 @@ func New(opts Options) *Sim {
 		cursors: map[string][]json.RawMessage{},
 		stats:   Stats{ByEndpoint: map[string]int{}},
 		rng:     rand.New(rand.NewPCG(0, 0)),
+		issued:  map[string]time.Time{},
 	}
 	for _, o := range schema {
 		s.data[o.name] = map[string]record{}
@@ -339,6 +347,14 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	if isTokenPath(r.URL.Path) {
+		resp := s.token(r)
+		b, _ := json.Marshal(resp.body)
+		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+		w.WriteHeader(resp.status)
+		_, _ = w.Write(b)
+		return
+	}
 	resp, usage, malformedBody := s.serve(r)
 	w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", usage, s.opts.DailyLimit))
 	if resp.body == nil {
@@ -362,11 +378,18 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // body short.
 func (s *Sim) serve(r *http.Request) (response, int, bool) {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	authorized := ok && token != "" &&
-		(s.opts.AccessToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.AccessToken)) == 1)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	authorized := ok && token != ""
+	switch {
+	case !authorized:
+	case s.opts.AccessToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.AccessToken)) == 1:
+	case s.opts.JWT != nil:
+		authorized = s.issuedValid(token)
+	default:
+		authorized = s.opts.AccessToken == ""
+	}
 	if !authorized {
 		return errorResponse(http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid"), s.usage, false
 	}
