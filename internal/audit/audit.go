@@ -34,7 +34,7 @@ type Auditor struct {
 	RulesFunc func() *rules.Set
 	// NowFunc is the clock rules see as `now`. Default time.Now.
 	NowFunc func() time.Time
-	// BatchSize is how many queued entities one transaction covers. Default 200.
+	// BatchSize is how many queued entities one transaction covers. Default 1000.
 	BatchSize int
 	// WritebackJobsFunc returns the jobs to enqueue when findings of kind
 	// became dirty; they are inserted in the same transaction.
@@ -84,7 +84,7 @@ func (a *Auditor) Run(ctx context.Context) (Stats, error) {
 	stats := Stats{Changes: map[Change]int{}}
 	size := a.BatchSize
 	if size <= 0 {
-		size = 200
+		size = 1000
 	}
 	for {
 		if err := ctx.Err(); err != nil {
@@ -127,8 +127,9 @@ func (a *Auditor) auditBatch(ctx context.Context, keys []store.EntityKey, stats 
 	if err != nil {
 		return err
 	}
-	results := make([]entityResult, 0, len(keys))
-	for i, key := range keys {
+	results := make([]entityResult, len(keys))
+	evaluate := func(i int) {
+		key := keys[i]
 		var matches []rules.Match
 		if found[i] {
 			var errs []error
@@ -138,20 +139,48 @@ func (a *Auditor) auditBatch(ctx context.Context, keys []store.EntityKey, stats 
 				a.Logger.Warn("rule evaluation failed", "entity_kind", key.Kind, "entity_id", key.ID, "error", e)
 			}
 		}
-		results = append(results, reconcile(key, matches, existing[key], a.signals(ins[i]), now))
+		results[i] = reconcile(key, matches, existing[key], a.signals(ins[i]), now)
+	}
+	// Organizations and accounts read their customer's ticket window: it is
+	// read once for the organization and its account, one customer at a
+	// time, and dropped once they are evaluated.
+	byOrg := map[int64][]int{}
+	var orgs []int64
+	for i, key := range keys {
+		if org, ok := windowOrg(key, ins[i], found[i]); ok {
+			if byOrg[org] == nil {
+				orgs = append(orgs, org)
+			}
+			byOrg[org] = append(byOrg[org], i)
+			continue
+		}
+		evaluate(i)
+	}
+	for _, org := range orgs {
+		windows, err := a.Store.TicketsForOrganizations(ctx, []int64{org}, now.Add(-TicketWindow))
+		if err != nil {
+			return err
+		}
+		for _, i := range byOrg[org] {
+			ins[i].Tickets = windows[org]
+			evaluate(i)
+			ins[i].Tickets = nil
+		}
 	}
 
 	dirtyKinds := map[cxaudit.EntityKind]bool{}
-	err = a.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
-		for _, r := range results {
-			for _, f := range r.findings {
-				if err := q.PutFinding(ctx, f); err != nil {
-					return err
-				}
-				if f.Dirty() {
-					dirtyKinds[f.EntityKind] = true
-				}
+	var changed []cxaudit.Finding
+	for _, r := range results {
+		for _, f := range r.findings {
+			changed = append(changed, f)
+			if f.Dirty() {
+				dirtyKinds[f.EntityKind] = true
 			}
+		}
+	}
+	err = a.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
+		if err := q.PutFindings(ctx, changed); err != nil {
+			return err
 		}
 		if err := q.DoneAuditBatch(ctx, keys); err != nil {
 			return err
@@ -179,7 +208,8 @@ func (a *Auditor) auditBatch(ctx context.Context, keys []store.EntityKey, stats 
 	return nil
 }
 
-// input loads what the rules of key's kind read. found is false when the
+// input loads what the rules of key's kind read, but for the ticket window
+// of an organization or account (see windowOrg). found is false when the
 // entity is gone (or, for a ticket, deleted): its findings all resolve.
 func (a *Auditor) input(ctx context.Context, key store.EntityKey, agents map[int64]bool, managed map[string]bool, now time.Time) (rules.Input, bool, error) {
 	in := rules.Input{Now: now}
@@ -236,9 +266,6 @@ func (a *Auditor) input(ctx context.Context, key store.EntityKey, agents map[int
 		} else if cxaudit.ErrorCode(err) != cxaudit.ENOTFOUND {
 			return in, false, err
 		}
-		if in.Tickets, err = a.Store.TicketsForOrganization(ctx, org.ID, now.Add(-TicketWindow)); err != nil {
-			return in, false, err
-		}
 		return in, true, nil
 
 	case cxaudit.EntityAccount:
@@ -251,15 +278,22 @@ func (a *Auditor) input(ctx context.Context, key store.EntityKey, agents map[int
 		in.Account = &acc
 		if org, err := a.Store.OrganizationForAccount(ctx, acc); err == nil {
 			in.Organization = &org
-			if in.Tickets, err = a.Store.TicketsForOrganization(ctx, org.ID, now.Add(-TicketWindow)); err != nil {
-				return in, false, err
-			}
 		} else if cxaudit.ErrorCode(err) != cxaudit.ENOTFOUND {
 			return in, false, err
 		}
 		return in, true, nil
 	}
 	return in, false, fmt.Errorf("unknown entity kind %q", key.Kind)
+}
+
+// windowOrg returns the organization whose tickets of the last TicketWindow
+// the rules of an organization or account read (as `tickets`), and whether
+// they read any: an account linked to no organization has none.
+func windowOrg(key store.EntityKey, in rules.Input, found bool) (int64, bool) {
+	if !found || key.Kind == cxaudit.EntityTicket || in.Organization == nil {
+		return 0, false
+	}
+	return in.Organization.ID, true
 }
 
 // signals reads acknowledgements from the ticket's tags.
@@ -284,13 +318,34 @@ func (a *Auditor) signals(in rules.Input) signals {
 // does: found[i] is false when the entity is gone (or, for a ticket,
 // deleted), and then its findings all resolve. Tickets, their organizations
 // and linked accounts are read in a few batch queries; organizations and
-// accounts one by one. `rules preview` uses it to see what the audit would.
+// accounts one by one, and the ticket windows of all in one query. `rules preview` uses it to see what the audit would.
 func LoadInputs(ctx context.Context, q store.Querier, set *rules.Set, keys []store.EntityKey, now time.Time) ([]rules.Input, []bool, error) {
 	agents, err := q.AgentIDs(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	return (&Auditor{}).loadInputs(ctx, q, keys, agents, managedTags(set), now)
+	ins, found, err := (&Auditor{}).loadInputs(ctx, q, keys, agents, managedTags(set), now)
+	if err != nil {
+		return nil, nil, err
+	}
+	var orgIDs []int64
+	seen := map[int64]bool{}
+	for i, key := range keys {
+		if org, ok := windowOrg(key, ins[i], found[i]); ok && !seen[org] {
+			seen[org] = true
+			orgIDs = append(orgIDs, org)
+		}
+	}
+	windows, err := q.TicketsForOrganizations(ctx, orgIDs, now.Add(-TicketWindow))
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, key := range keys {
+		if org, ok := windowOrg(key, ins[i], found[i]); ok {
+			ins[i].Tickets = windows[org]
+		}
+	}
+	return ins, found, nil
 }
 
 func (a *Auditor) loadInputs(ctx context.Context, q store.Querier, keys []store.EntityKey, agents map[int64]bool, managed map[string]bool, now time.Time) ([]rules.Input, []bool, error) {

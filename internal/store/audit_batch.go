@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 )
@@ -158,8 +160,17 @@ func (q *queries) FindingsForEntities(ctx context.Context, kind cxaudit.EntityKi
 	if len(ids) == 0 {
 		return out, nil
 	}
-	fs, err := q.listFindings(ctx, `WHERE entity_kind = $1 AND entity_id IN (`+placeholders(2, len(ids))+`) ORDER BY entity_id, rule_id`,
-		append([]any{string(kind)}, anys(ids)...)...)
+	var fs []cxaudit.Finding
+	var err error
+	if q.dialect == "postgres" {
+		// A join on the array, not a long IN list: PostgreSQL's generic plan
+		// for a prepared IN list filters every finding of kind against it.
+		fs, err = q.listFindings(ctx, `JOIN unnest(CAST($2 AS TEXT[])) AS wanted(entity) ON entity_id = wanted.entity
+			WHERE entity_kind = $1 ORDER BY entity_id, rule_id`, string(kind), ids)
+	} else {
+		fs, err = q.listFindings(ctx, `WHERE entity_kind = $1 AND entity_id IN (`+placeholders(2, len(ids))+`) ORDER BY entity_id, rule_id`,
+			append([]any{string(kind)}, anys(ids)...)...)
+	}
 	for _, f := range fs {
 		out[f.EntityID] = append(out[f.EntityID], f)
 	}
@@ -197,6 +208,79 @@ func (q *queries) SweepKeys(ctx context.Context) ([]EntityKey, error) {
 		k.Kind = cxaudit.EntityKind(kind)
 		out = append(out, k)
 		return nil
+	})
+	return out, err
+}
+
+// findingChunk is how many findings one PutFindings statement stores: 21
+// parameters each, well under PostgreSQL's 65,535 and SQLite's 32,766.
+const findingChunk = 500
+
+func (q *queries) PutFindings(ctx context.Context, fs []cxaudit.Finding) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	// One statement may not touch a row twice (ON CONFLICT DO UPDATE): the
+	// last of several findings with one fingerprint wins, as it would with
+	// PutFinding one after another.
+	last := make(map[string]int, len(fs))
+	for i, f := range fs {
+		last[f.Fingerprint] = i
+	}
+	rowsOf := make([]cxaudit.Finding, 0, len(last))
+	for i, f := range fs {
+		if last[f.Fingerprint] == i {
+			rowsOf = append(rowsOf, f)
+		}
+	}
+	for start := 0; start < len(rowsOf); start += findingChunk {
+		chunk := rowsOf[start:min(start+findingChunk, len(rowsOf))]
+		var b strings.Builder
+		args := make([]any, 0, 21*len(chunk))
+		for i, f := range chunk {
+			actions, err := marshal(f.Actions)
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			b.WriteString(placeholders(21*i+1, 21))
+			b.WriteByte(')')
+			args = append(args, f.Fingerprint, f.RuleID, f.RuleVersion, f.Title, string(f.Category), string(f.Severity), string(f.Mode),
+				string(f.EntityKind), f.EntityID, f.Message, string(f.Status), ms(f.OpenedAt), ms(f.UpdatedAt), optMS(f.ResolvedAt), actions,
+				string(f.WrittenStatus), f.WrittenHash, optMS(f.AcknowledgedAt), optMS(f.SnoozedUntil), f.ContentHash(), f.Dirty())
+		}
+		_, err := q.c.exec(ctx, `INSERT INTO finding (`+findingColumns+`, content_hash, dirty)
+		VALUES `+b.String()+`
+		ON CONFLICT (fingerprint) DO UPDATE SET rule_version = excluded.rule_version, title = excluded.title, category = excluded.category,
+			severity = excluded.severity, mode = excluded.mode, message = excluded.message, status = excluded.status,
+			opened_at = excluded.opened_at, updated_at = excluded.updated_at, resolved_at = excluded.resolved_at, actions = excluded.actions,
+			written_status = excluded.written_status, written_hash = excluded.written_hash, content_hash = excluded.content_hash, dirty = excluded.dirty,
+			acknowledged_at = excluded.acknowledged_at, snoozed_until = excluded.snoozed_until`, args...)
+		if err != nil {
+			return fmt.Errorf("store %d findings: %w", len(chunk), err)
+		}
+	}
+	return nil
+}
+
+func (q *queries) TicketsForOrganizations(ctx context.Context, orgIDs []int64, since time.Time) (map[int64][]cxaudit.Ticket, error) {
+	out := make(map[int64][]cxaudit.Ticket, len(orgIDs))
+	if len(orgIDs) == 0 {
+		return out, nil
+	}
+	err := q.queryEach(ctx, `SELECT organization_id, data, comments FROM zendesk_ticket WHERE organization_id IN (`+placeholders(2, len(orgIDs))+`)
+		AND created_at >= $1 ORDER BY organization_id, id`, append([]any{ms(since)}, anys(orgIDs)...), func(r rows) error {
+		var org int64
+		var data, comments []byte
+		if err := r.Scan(&org, &data, &comments); err != nil {
+			return err
+		}
+		t, err := decodeTicket(data, comments)
+		out[org] = append(out[org], t)
+		return err
 	})
 	return out, err
 }

@@ -111,6 +111,22 @@ type Querier interface {
 	// SweepKeys lists, without queueing them, the entities QueueSweep
 	// queues: every open ticket, organization and account.
 	SweepKeys(ctx context.Context) ([]EntityKey, error)
+
+	// Batch writes for the audit (audit_batch.go).
+	// PutFindings is PutFinding for many findings, in a few statements;
+	// of several with one fingerprint, the last is stored.
+	PutFindings(ctx context.Context, fs []cxaudit.Finding) error
+	// TicketsForOrganizations is TicketsForOrganization for many
+	// organizations, by organization id; one with no tickets is missing.
+	TicketsForOrganizations(ctx context.Context, orgIDs []int64, since time.Time) (map[int64][]cxaudit.Ticket, error)
+
+	// Deletions read by the sync (sync_more.go).
+	// DeleteTickets removes tickets deleted in Zendesk, with their
+	// comments; the audit then finds them gone and resolves their findings.
+	DeleteTickets(ctx context.Context, ids []int64) error
+	// DeleteAccounts removes accounts deleted in Salesforce, with their
+	// contacts and opportunities (Salesforce deletes those with them).
+	DeleteAccounts(ctx context.Context, ids []string) error
 }
 
 // Cursor is where an incremental sync of one object stands.

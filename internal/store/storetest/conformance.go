@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -342,6 +343,101 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		rest, err := s.NextAuditBatch(ctx, 100)
 		require.NoError(t, err)
 		require.Equal(t, keysOnly(batch[:1]), keysOnly(rest))
+	})
+
+	t.Run("BatchWritesMatchSingleWrites", func(t *testing.T) {
+		one, many := newStore(t), newStore(t)
+		finding := func(i int) cxaudit.Finding {
+			id := strconv.Itoa(i % 400)
+			rule := "r" + strconv.Itoa(i/400)
+			mode := cxaudit.ModeEnforce
+			if i%7 == 0 {
+				mode = cxaudit.ModeObserve
+			}
+			return cxaudit.Finding{Fingerprint: cxaudit.Fingerprint(rule, cxaudit.EntityTicket, id), RuleID: rule, RuleVersion: "v", Title: "t",
+				Category: cxaudit.CategoryBacklogAging, Severity: cxaudit.SeverityMedium, Mode: mode, EntityKind: cxaudit.EntityTicket,
+				EntityID: id, Message: "m" + strconv.Itoa(i), Status: cxaudit.FindingOpen, OpenedAt: now, UpdatedAt: now,
+				Actions: cxaudit.Actions{ZendeskNote: true, ZendeskTags: []string{"cxaudit_x"}}}
+		}
+		// An existing finding, written; the batch updates it.
+		first := finding(3)
+		for _, s := range []store.Store{one, many} {
+			require.NoError(t, s.PutFinding(ctx, first))
+			require.NoError(t, s.MarkWritten(ctx, []store.WrittenMark{store.MarkOf(first)}))
+		}
+		// More than one statement's worth, with fingerprints repeated: the
+		// last one stored wins, as with PutFinding one after another.
+		var batch []cxaudit.Finding
+		for i := range 1300 {
+			f := finding(i)
+			if i == 3 {
+				f = first
+				f.Severity, f.WrittenStatus, f.WrittenHash = cxaudit.SeverityHigh, cxaudit.FindingOpen, first.ContentHash()
+			}
+			if i == 5 {
+				f.Status, f.ResolvedAt, f.AcknowledgedAt, f.SnoozedUntil = cxaudit.FindingResolved, &now, &now, &now
+			}
+			batch = append(batch, f)
+		}
+		again := finding(10)
+		again.Message = "the last one"
+		batch = append(batch, again, finding(5))
+		for _, f := range batch {
+			require.NoError(t, one.PutFinding(ctx, f))
+		}
+		require.NoError(t, many.PutFindings(ctx, batch))
+		require.NoError(t, many.PutFindings(ctx, nil))
+		want, err := one.ListFindings(ctx, store.FindingFilter{})
+		require.NoError(t, err)
+		got, err := many.ListFindings(ctx, store.FindingFilter{})
+		require.NoError(t, err)
+		require.Len(t, got, 1300)
+		require.Equal(t, want, got)
+		wantDirty, err := one.DirtyEntities(ctx, cxaudit.EntityTicket, "", 1000)
+		require.NoError(t, err)
+		gotDirty, err := many.DirtyEntities(ctx, cxaudit.EntityTicket, "", 1000)
+		require.NoError(t, err)
+		require.Equal(t, wantDirty, gotDirty)
+
+		// In a transaction that rolls back, the batch stores nothing.
+		bad := finding(2000)
+		err = many.InTx(ctx, func(ctx context.Context, q store.Querier) error {
+			if err := q.PutFindings(ctx, []cxaudit.Finding{bad}); err != nil {
+				return err
+			}
+			return errors.New("boom")
+		})
+		require.Error(t, err)
+		none, err := many.FindingsForEntity(ctx, cxaudit.EntityTicket, bad.EntityID)
+		require.NoError(t, err)
+		for _, f := range none {
+			require.NotEqual(t, bad.Fingerprint, f.Fingerprint)
+		}
+	})
+
+	t.Run("TicketWindowsMatchSingleReads", func(t *testing.T) {
+		s := newStore(t)
+		var ts []cxaudit.Ticket
+		for i := range 30 {
+			tk := ticket(int64(100+i), now.Add(-time.Duration(i)*24*time.Hour))
+			tk.OrganizationID = int64(1 + i%3)
+			tk.Comments = []cxaudit.Comment{{ID: int64(i + 1), Body: "c", CreatedAt: now}}
+			ts = append(ts, tk)
+		}
+		require.NoError(t, s.UpsertTickets(ctx, ts))
+		since := now.Add(-20 * 24 * time.Hour)
+		got, err := s.TicketsForOrganizations(ctx, []int64{3, 1, 2, 9}, since)
+		require.NoError(t, err)
+		for _, org := range []int64{1, 2, 3, 9} {
+			want, err := s.TicketsForOrganization(ctx, org, since)
+			require.NoError(t, err)
+			require.Equal(t, want, got[org], "organization %d", org)
+		}
+		_, ok := got[9]
+		require.False(t, ok, "an organization with no tickets is missing")
+		empty, err := s.TicketsForOrganizations(ctx, nil, since)
+		require.NoError(t, err)
+		require.Empty(t, empty)
 	})
 }
 
