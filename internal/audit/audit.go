@@ -79,28 +79,98 @@ func (a *Auditor) now() time.Time {
 	return time.Now()
 }
 
-// Run drains the audit queue.
+// Run drains the audit queue. It reads the next batch (the queue entries
+// after the last one read, and the records their rules read) while it
+// evaluates and stores the last; when that pass reaches the end of the
+// queue it starts again from its head, and returns once the queue is empty.
+// The findings of a batch are read only after the batch before it
+// committed, and an entity of the batch before, queued again meanwhile, is
+// left for a later batch, so every batch sees its entities' findings as
+// they are.
 func (a *Auditor) Run(ctx context.Context) (Stats, error) {
 	stats := Stats{Changes: map[Change]int{}}
 	size := a.BatchSize
 	if size <= 0 {
 		size = 1000
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := a.prefetch(ctx, nil, size, nil)
 	for {
-		if err := ctx.Err(); err != nil {
-			return stats, err
+		b := <-next
+		if b.err != nil {
+			return stats, b.err
 		}
-		keys, err := a.Store.NextAuditBatch(ctx, size)
-		if err != nil {
-			return stats, err
+		if b.read == 0 {
+			if b.from == nil {
+				return stats, nil
+			}
+			// The end of this pass: start again from the head of the queue.
+			next = a.prefetch(ctx, nil, size, nil)
+			continue
 		}
-		if len(keys) == 0 {
-			return stats, nil
+		cursor := b.cursor
+		next = a.prefetch(ctx, &cursor, size, b.keys)
+		if len(b.keys) == 0 {
+			continue
 		}
-		if err := a.auditBatch(ctx, keys, &stats); err != nil {
+		if err := a.auditBatch(ctx, b, &stats); err != nil {
 			return stats, err
 		}
 	}
+}
+
+// batch is a batch of queue entries with what their rules read.
+type batch struct {
+	from   *store.EntityKey // nil: read from the head of the queue
+	read   int              // entries read, before skipping any
+	cursor store.EntityKey  // the last entry read
+	keys   []store.EntityKey
+	set    *rules.Set
+	now    time.Time
+	ins    []rules.Input
+	found  []bool
+	err    error
+}
+
+// prefetch reads, in the background, the batch after from (or at the head of
+// the queue) without the entities of skip, and what their rules read.
+func (a *Auditor) prefetch(ctx context.Context, from *store.EntityKey, size int, skip []store.EntityKey) <-chan batch {
+	out := make(chan batch, 1)
+	go func() {
+		b := batch{from: from}
+		defer func() { out <- b }()
+		var keys []store.EntityKey
+		if from == nil {
+			keys, b.err = a.Store.NextAuditBatch(ctx, size)
+		} else {
+			keys, b.err = a.Store.NextAuditBatchAfter(ctx, *from, size)
+		}
+		if b.err != nil || len(keys) == 0 {
+			return
+		}
+		b.read, b.cursor = len(keys), keys[len(keys)-1]
+		if len(skip) > 0 {
+			skipped := make(map[store.EntityKey]bool, len(skip))
+			for _, k := range skip {
+				skipped[store.EntityKey{Kind: k.Kind, ID: k.ID}] = true
+			}
+			keys = slices.DeleteFunc(keys, func(k store.EntityKey) bool { return skipped[store.EntityKey{Kind: k.Kind, ID: k.ID}] })
+		}
+		if len(keys) == 0 {
+			return
+		}
+		b.keys, b.set, b.now = keys, a.RulesFunc(), a.now().UTC()
+		agents, err := a.Store.AgentIDs(ctx)
+		if err != nil {
+			b.err = err
+			return
+		}
+		// Read and evaluate outside the write transaction: SQLite has a
+		// single connection, and PostgreSQL holds locks for less time this way.
+		b.ins, b.found, b.err = a.loadInputs(ctx, a.Store, keys, agents, managedTags(b.set), b.now)
+	}()
+	return out
 }
 
 type entityResult struct {
@@ -109,20 +179,8 @@ type entityResult struct {
 	changes  []Change
 }
 
-func (a *Auditor) auditBatch(ctx context.Context, keys []store.EntityKey, stats *Stats) error {
-	set := a.RulesFunc()
-	now := a.now().UTC()
-	agents, err := a.Store.AgentIDs(ctx)
-	if err != nil {
-		return err
-	}
-	// Read and evaluate outside the write transaction: SQLite has a single
-	// connection, and PostgreSQL holds locks for less time this way.
-	managed := managedTags(set)
-	ins, found, err := a.loadInputs(ctx, a.Store, keys, agents, managed, now)
-	if err != nil {
-		return err
-	}
+func (a *Auditor) auditBatch(ctx context.Context, b batch, stats *Stats) error {
+	keys, set, now, ins, found := b.keys, b.set, b.now, b.ins, b.found
 	existing, err := findingsFor(ctx, a.Store, keys)
 	if err != nil {
 		return err

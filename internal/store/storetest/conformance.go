@@ -164,6 +164,33 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		require.Equal(t, keysOnly(rest), keysOnly(again))
 	})
 
+	t.Run("AuditQueuePages", func(t *testing.T) {
+		s := newStore(t)
+		var keys []store.EntityKey
+		for _, id := range []string{"1", "2", "10", "3"} {
+			keys = append(keys, store.EntityKey{Kind: cxaudit.EntityTicket, ID: id})
+		}
+		require.NoError(t, s.QueueAudit(ctx, keys))
+		require.NoError(t, s.QueueAudit(ctx, []store.EntityKey{{Kind: cxaudit.EntityAccount, ID: "001A"}}))
+		all, err := s.NextAuditBatch(ctx, 10)
+		require.NoError(t, err)
+		require.Len(t, all, 5)
+		var paged []store.EntityKey
+		page, err := s.NextAuditBatch(ctx, 2)
+		require.NoError(t, err)
+		for len(page) > 0 {
+			paged = append(paged, page...)
+			page, err = s.NextAuditBatchAfter(ctx, page[len(page)-1], 2)
+			require.NoError(t, err)
+		}
+		require.Equal(t, all, paged, "pages follow NextAuditBatch's order")
+		// An entry queued again moves behind the cursor's position.
+		require.NoError(t, s.QueueAudit(ctx, keysOnly(all[:1])))
+		after, err := s.NextAuditBatchAfter(ctx, all[len(all)-1], 10)
+		require.NoError(t, err)
+		require.Equal(t, keysOnly(all[:1]), keysOnly(after))
+	})
+
 	t.Run("FindingLifecycleAndDirty", func(t *testing.T) {
 		s := newStore(t)
 		f := cxaudit.Finding{
