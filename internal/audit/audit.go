@@ -210,17 +210,22 @@ func (a *Auditor) auditBatch(ctx context.Context, b batch, stats *Stats) error {
 				orgs = append(orgs, org)
 			}
 			byOrg[org] = append(byOrg[org], i)
-			continue
 		}
-		evaluate(i)
 	}
-	for _, org := range orgs {
-		windows, err := a.Store.TicketsForOrganizations(ctx, []int64{org}, now.Add(-TicketWindow))
-		if err != nil {
-			return err
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	windows := a.windows(wctx, orgs, now.Add(-TicketWindow))
+	for i, key := range keys {
+		if _, ok := windowOrg(key, ins[i], found[i]); !ok {
+			evaluate(i)
 		}
-		for _, i := range byOrg[org] {
-			ins[i].Tickets = windows[org]
+	}
+	for w := range windows {
+		if w.err != nil {
+			return w.err
+		}
+		for _, i := range byOrg[w.org] {
+			ins[i].Tickets = w.tickets
 			evaluate(i)
 			ins[i].Tickets = nil
 		}
@@ -352,6 +357,39 @@ func windowOrg(key store.EntityKey, in rules.Input, found bool) (int64, bool) {
 		return 0, false
 	}
 	return in.Organization.ID, true
+}
+
+// window is an organization's tickets since the start of the window.
+type window struct {
+	org     int64
+	tickets []cxaudit.Ticket
+	err     error
+}
+
+// windows reads the ticket window of each of orgs, in order, in the
+// background: the next while the last is evaluated, never more than two
+// ahead. It stops after an error, or when ctx is done.
+func (a *Auditor) windows(ctx context.Context, orgs []int64, since time.Time) <-chan window {
+	out := make(chan window, 2)
+	go func() {
+		defer close(out)
+		for _, org := range orgs {
+			ts, err := a.Store.TicketsForOrganizations(ctx, []int64{org}, since)
+			if err != nil {
+				select {
+				case out <- window{err: err}:
+				case <-ctx.Done():
+				}
+				return
+			}
+			select {
+			case out <- window{org: org, tickets: ts[org]}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
 }
 
 // signals reads acknowledgements from the ticket's tags.
