@@ -120,6 +120,14 @@ type Querier interface {
 	// organizations, by organization id; one with no tickets is missing.
 	TicketsForOrganizations(ctx context.Context, orgIDs []int64, since time.Time) (map[int64][]cxaudit.Ticket, error)
 
+	// Deletions read by the sync (sync_more.go).
+	// DeleteTickets removes tickets deleted in Zendesk, with their
+	// comments; the audit then finds them gone and resolves their findings.
+	DeleteTickets(ctx context.Context, ids []int64) error
+	// DeleteAccounts removes accounts deleted in Salesforce, with their
+	// contacts and opportunities (Salesforce deletes those with them).
+	DeleteAccounts(ctx context.Context, ids []string) error
+
 	// NextAuditBatchAfter is NextAuditBatch from after on, in the queue's
 	// order (queued_at, kind, id), so the audit can read the next batch
 	// while it still works on the last one (audit_batch.go).

@@ -54,6 +54,9 @@ func (s *Salesforce) Sync(ctx context.Context) (Stats, error) {
 	}); err != nil {
 		return stats, fmt.Errorf("salesforce opportunities: %w", err)
 	}
+	if err := s.syncAccountDeletions(ctx, &stats); err != nil {
+		return stats, fmt.Errorf("salesforce deleted accounts: %w", err)
+	}
 	return stats, nil
 }
 

@@ -94,6 +94,9 @@ func (z *Zendesk) Sync(ctx context.Context) (Stats, error) {
 	if err := z.syncTickets(ctx, &stats); err != nil {
 		return stats, fmt.Errorf("zendesk tickets: %w", err)
 	}
+	if err := z.syncTicketDeletions(ctx, &stats); err != nil {
+		return stats, fmt.Errorf("zendesk deleted tickets: %w", err)
+	}
 	return stats, nil
 }
 

@@ -221,6 +221,14 @@ func (s *Salesforce) plan(ctx context.Context, accountID string) (creates, updat
 		}
 		if acc == nil {
 			a, err := s.Store.Account(ctx, accountID)
+			if cxaudit.ErrorCode(err) == cxaudit.ENOTFOUND {
+				// The account was deleted in Salesforce, and its Tasks with
+				// it: there is nothing left to write.
+				if err := s.Store.MarkWritten(ctx, []store.WrittenMark{store.MarkOf(f)}); err != nil {
+					return nil, nil, err
+				}
+				continue
+			}
 			if err != nil {
 				return nil, nil, err
 			}

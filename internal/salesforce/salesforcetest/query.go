@@ -90,11 +90,11 @@ var schema = func() map[string]*objectDef {
 			f("IsDeleted", typeBool)),
 		newObject("Contact", []relDef{{"Account", "Account", "AccountId"}},
 			f("Id", typeID), f("AccountId", typeID), f("Name", typeString), f("Email", typeString),
-			f("Title", typeString), f("SystemModstamp", typeDateTime)),
+			f("Title", typeString), f("SystemModstamp", typeDateTime), f("IsDeleted", typeBool)),
 		newObject("Opportunity", []relDef{{"Account", "Account", "AccountId"}},
 			f("Id", typeID), f("AccountId", typeID), f("Name", typeString), f("StageName", typeString),
 			f("Type", typeString), f("Amount", typeNumber), f("CloseDate", typeDate), f("IsClosed", typeBool),
-			f("IsWon", typeBool), f("SystemModstamp", typeDateTime)),
+			f("IsWon", typeBool), f("SystemModstamp", typeDateTime), f("IsDeleted", typeBool)),
 		newObject("Task", []relDef{{"Owner", "User", "OwnerId"}},
 			f("Id", typeID), f("WhatId", typeID), f("OwnerId", typeID), f("Subject", typeString),
 			f("Description", typeString), f("Priority", typeString), f("Status", typeString),
@@ -146,6 +146,8 @@ type plan struct {
 	where func(record) bool
 	order []sortKey
 	limit int
+	// all includes deleted records (IsDeleted = true), as queryAll does.
+	all bool
 }
 
 type sortKey struct {
@@ -437,6 +439,9 @@ func (p likePattern) match(s string) bool {
 func (p *plan) run(s store, version string) []json.RawMessage {
 	ids := make([]string, 0, len(s[p.obj.name]))
 	for id, rec := range s[p.obj.name] {
+		if rec["IsDeleted"] == true && !p.all {
+			continue
+		}
 		if p.where == nil || p.where(rec) {
 			ids = append(ids, id)
 		}

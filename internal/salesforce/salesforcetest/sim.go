@@ -143,14 +143,14 @@ func New(opts Options) *Sim {
 			for _, c := range a.Contacts {
 				s.data["Contact"][c.ID] = record{
 					"Id": c.ID, "AccountId": c.AccountID, "Name": c.Name, "Email": nullable(c.Email),
-					"Title": nullable(c.Title), "SystemModstamp": stamp(c.SystemModstamp),
+					"Title": nullable(c.Title), "SystemModstamp": stamp(c.SystemModstamp), "IsDeleted": false,
 				}
 			}
 			for _, o := range a.Opportunities {
 				s.data["Opportunity"][o.ID] = record{
 					"Id": o.ID, "AccountId": o.AccountID, "Name": o.Name, "StageName": o.StageName,
 					"Type": nullable(o.Type), "Amount": o.Amount, "CloseDate": dateValue(o.CloseDate),
-					"IsClosed": o.IsClosed, "IsWon": o.IsWon, "SystemModstamp": stamp(o.SystemModstamp),
+					"IsClosed": o.IsClosed, "IsWon": o.IsWon, "SystemModstamp": stamp(o.SystemModstamp), "IsDeleted": false,
 				}
 			}
 		}
@@ -254,6 +254,30 @@ func (s *Sim) UpdateAccount(id string, fn func(*cxaudit.Account)) {
 	s.data["Account"][id] = nr
 }
 
+// DeleteAccount deletes an account as a user would: it goes to the
+// recycle bin (IsDeleted = true, SystemModstamp moves forward), disappears
+// from query and stays visible to queryAll. Its contacts and opportunities
+// are deleted with it, as Salesforce cascades them. It panics if the
+// account does not exist.
+func (s *Sim) DeleteAccount(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.data["Account"][id]
+	if r == nil {
+		panic(fmt.Sprintf("salesforcetest: no account %q", id))
+	}
+	r["IsDeleted"] = true
+	r["SystemModstamp"] = s.bump(r["SystemModstamp"])
+	for _, obj := range []string{"Contact", "Opportunity"} {
+		for _, c := range s.data[obj] {
+			if c["AccountId"] == id {
+				c["IsDeleted"] = true
+				c["SystemModstamp"] = s.bump(c["SystemModstamp"])
+			}
+		}
+	}
+}
+
 // CompleteTask marks a task Completed, as its owner would. It panics if the
 // task does not exist.
 func (s *Sim) CompleteTask(id string) {
@@ -325,6 +349,10 @@ func endpoint(r *http.Request) string {
 		return r.Method + " /query"
 	case strings.HasPrefix(rest, "query/"):
 		return r.Method + " /query/{locator}"
+	case rest == "queryAll":
+		return r.Method + " /queryAll"
+	case strings.HasPrefix(rest, "queryAll/"):
+		return r.Method + " /queryAll/{locator}"
 	case strings.HasPrefix(rest, "sobjects/") && strings.Count(rest, "/") == 2:
 		i := strings.LastIndexByte(rest, '/')
 		return r.Method + " /" + rest[:i] + "/{id}"
@@ -460,8 +488,13 @@ func (s *Sim) route(r *http.Request) response {
 		if resp, ok := allow(http.MethodGet); !ok {
 			return resp
 		}
-		return s.query(r.URL.Query().Get("q"), version)
-	case len(parts) == 2 && parts[0] == "query":
+		return s.query(r.URL.Query().Get("q"), version, false)
+	case rest == "queryAll":
+		if resp, ok := allow(http.MethodGet); !ok {
+			return resp
+		}
+		return s.query(r.URL.Query().Get("q"), version, true)
+	case len(parts) == 2 && (parts[0] == "query" || parts[0] == "queryAll"):
 		if resp, ok := allow(http.MethodGet); !ok {
 			return resp
 		}
@@ -493,7 +526,8 @@ type queryResult struct {
 	Records        []json.RawMessage `json:"records"`
 }
 
-func (s *Sim) query(soql, version string) response {
+// query runs soql; all includes deleted records (the queryAll resource).
+func (s *Sim) query(soql, version string, all bool) response {
 	if strings.TrimSpace(soql) == "" {
 		return errorResponse(http.StatusBadRequest, "MALFORMED_QUERY", "A query string has to be specified")
 	}
@@ -501,6 +535,7 @@ func (s *Sim) query(soql, version string) response {
 	if err == nil {
 		var p *plan
 		if p, err = compile(soql, q, s.data); err == nil {
+			p.all = all
 			rows := p.run(s.data, version)
 			if len(rows) <= s.opts.PageSize {
 				return response{http.StatusOK, queryResult{TotalSize: len(rows), Done: true, Records: rows}}

@@ -20,6 +20,7 @@ func (s *Sim) routes() {
 	mux.HandleFunc(EndpointUpdateTicket, s.updateTicket)
 	mux.HandleFunc(EndpointMe, s.me)
 	mux.HandleFunc(EndpointShowUser, s.showUser)
+	mux.HandleFunc(EndpointDeletedTickets, s.deletedTickets)
 	s.mux = mux
 }
 

@@ -132,8 +132,9 @@ type Sim struct {
 
 type ticketState struct {
 	cxaudit.Ticket
-	seq     int64
-	deleted bool
+	seq       int64
+	deleted   bool
+	deletedAt time.Time
 }
 
 // New returns a Sim serving opts.World.
@@ -261,13 +262,15 @@ func (s *Sim) AddComment(id int64, c cxaudit.Comment) {
 }
 
 // DeleteTicket deletes ticket id: the export reports it once more with
-// status "deleted", every other endpoint answers 404.
+// status "deleted", the deleted tickets list holds it, every other endpoint
+// answers 404.
 func (s *Sim) DeleteTicket(id int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.mustTicket(id)
 	t.deleted = true
 	s.bump(t)
+	t.deletedAt = t.UpdatedAt
 }
 
 // FailNext makes the next n requests fail with status. A 429 carries
