@@ -163,12 +163,13 @@ func TestWritebackChaos(t *testing.T) {
 		} else {
 			k := make(chan time.Time, 1)
 			kill = k
+			after := time.Duration(rng.IntN(400)) * time.Millisecond
 			go func() {
 				deadline := time.Now().Add(20 * time.Second)
 				for writes() == before && time.Now().Before(deadline) {
 					time.Sleep(10 * time.Millisecond)
 				}
-				time.Sleep(time.Duration(rng.IntN(400)) * time.Millisecond)
+				time.Sleep(after)
 				k <- time.Now()
 			}()
 		}

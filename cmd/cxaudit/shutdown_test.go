@@ -66,7 +66,7 @@ func TestSIGTERMLosesNothing(t *testing.T) {
 	const grace = 10 * time.Millisecond
 	cmd := exec.Command(bin, "run", "--grace", grace.String())
 	cmd.Env = env
-	var logs bytes.Buffer
+	var logs syncBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	require.NoError(t, cmd.Start())
 	done := make(chan error, 1)
