@@ -33,6 +33,11 @@ type Salesforce struct {
 // Sync runs one incremental pass over every object.
 func (s *Salesforce) Sync(ctx context.Context) (Stats, error) {
 	var stats Stats
+	// The fields read must exist (custom ones are created per org): a
+	// missing one fails here, naming it, rather than as a query error.
+	if err := s.Client.CheckFields(ctx); err != nil {
+		return stats, err
+	}
 	if err := syncObject(ctx, s, &stats, ObjectAccounts, s.Client.Accounts, func(a cxaudit.Account) (string, time.Time) {
 		return a.ID, a.SystemModstamp
 	}, func(ctx context.Context, q store.Querier, page []cxaudit.Account) error {

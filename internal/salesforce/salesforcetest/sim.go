@@ -104,6 +104,7 @@ type Sim struct {
 	faults      Faults
 	rng         *rand.Rand
 
+	hidden       map[string]bool      // "object.field", lower case: left out of describe
 	issued       map[string]time.Time // access token -> expiry (zero: none)
 	tokensIssued int
 }
@@ -353,6 +354,8 @@ func endpoint(r *http.Request) string {
 		return r.Method + " /queryAll"
 	case strings.HasPrefix(rest, "queryAll/"):
 		return r.Method + " /queryAll/{locator}"
+	case strings.HasPrefix(rest, "sobjects/") && strings.HasSuffix(rest, "/describe"):
+		return r.Method + " /" + rest
 	case strings.HasPrefix(rest, "sobjects/") && strings.Count(rest, "/") == 2:
 		i := strings.LastIndexByte(rest, '/')
 		return r.Method + " /" + rest[:i] + "/{id}"
@@ -510,6 +513,11 @@ func (s *Sim) route(r *http.Request) response {
 			return resp
 		}
 		return s.createOne(r, parts[1])
+	case len(parts) == 3 && parts[0] == "sobjects" && parts[2] == "describe":
+		if resp, ok := allow(http.MethodGet); !ok {
+			return resp
+		}
+		return s.describe(parts[1], version)
 	case len(parts) == 3 && parts[0] == "sobjects":
 		if resp, ok := allow(http.MethodPatch); !ok {
 			return resp
