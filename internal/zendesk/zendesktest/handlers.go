@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -125,6 +126,18 @@ func (s *Sim) exportTickets(w http.ResponseWriter, r *http.Request) {
 	base := baseURL(r)
 
 	s.mu.Lock()
+	if s.faults.ChangeEvery > 0 {
+		s.exportCount++
+		if s.exportCount%s.faults.ChangeEvery == 0 && len(s.tickets) > 0 {
+			ids := slices.Sorted(maps.Keys(s.tickets))
+			t := s.tickets[ids[s.dice.IntN(len(ids))]]
+			if !t.deleted {
+				s.changes++
+				t.Subject = fmt.Sprintf("%s (changed %d)", strings.SplitN(t.Subject, " (changed", 2)[0], s.changes)
+				s.bump(t)
+			}
+		}
+	}
 	// The export order follows the change sequence, and updated_at with
 	// it: find the first ticket after the position, then take a page.
 	from, _ := slices.BinarySearchFunc(s.order, after, func(e orderEntry, p position) int {
@@ -133,6 +146,15 @@ func (s *Sim) exportTickets(w http.ResponseWriter, r *http.Request) {
 		}
 		return 1
 	})
+	if s.faults.RepeatRecords && after.key >= 0 {
+		// Step back to the last live entry handed out: it is sent again.
+		for i := from - 1; i >= 0; i-- {
+			if e := s.order[i]; e.t.seq == e.seq {
+				from = i
+				break
+			}
+		}
+	}
 	var page []*ticketState
 	more := false
 	for _, e := range s.order[from:] {

@@ -122,6 +122,13 @@ func (s *Sim) judge(r *http.Request, endpoint string) (v verdict) {
 		v.applyFirst = isWrite && s.faults.LoseWriteResponses && v.status >= 500
 		return v
 	}
+	if f := s.faults; f.StormEvery > 0 && f.StormLength > 0 {
+		s.faultCount++
+		if n := s.faultCount % (f.StormEvery + f.StormLength); n == 0 || n > f.StormEvery {
+			v.status, v.retryAfter = http.StatusTooManyRequests, 1
+			return v
+		}
+	}
 	if s.windowCount >= s.rateLimit {
 		v.status = http.StatusTooManyRequests
 		wait := s.windowStart.Add(time.Minute).Sub(now)

@@ -82,6 +82,17 @@ type Faults struct {
 	// of a ticket update apply the update before answering with the error,
 	// as when a gateway times out on a write that went through.
 	LoseWriteResponses bool
+	// StormEvery and StormLength make 429 storms: after every StormEvery
+	// requests, the next StormLength are answered 429 with Retry-After: 1.
+	StormEvery, StormLength int
+	// RepeatRecords makes every ticket export page after the first start
+	// with the last ticket of the page before, as when a record sits on a
+	// page boundary.
+	RepeatRecords bool
+	// ChangeEvery makes every ChangeEvery-th ticket export request change
+	// a ticket first (its subject and updated_at), as an agent would while
+	// a backfill runs.
+	ChangeEvery int
 	// Seed seeds the fault dice.
 	Seed uint64
 }
@@ -125,6 +136,9 @@ type Sim struct {
 
 	failN, failStatus int
 	faults            Faults
+	faultCount        int // requests judged, for storms
+	exportCount       int // ticket export requests, for ChangeEvery
+	changes           int // tickets changed by ChangeEvery
 	dice              *rand.Rand
 
 	stats Stats
