@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -366,25 +367,59 @@ type window struct {
 	err     error
 }
 
-// windows reads the ticket window of each of orgs, in order, in the
-// background: the next while the last is evaluated, never more than two
-// ahead. It stops after an error, or when ctx is done.
+// Ticket windows are read by windowReaders goroutines, at most windowsAhead
+// of them ahead of the one being evaluated.
+const (
+	windowReaders = 2
+	windowsAhead  = 4
+)
+
+// windows reads the ticket window of each of orgs in the background and
+// hands them over in the order of orgs. It stops after an error, or when
+// ctx is done.
 func (a *Auditor) windows(ctx context.Context, orgs []int64, since time.Time) <-chan window {
-	out := make(chan window, 2)
+	out := make(chan window, 1)
+	results := make([]chan window, len(orgs))
+	for i := range results {
+		results[i] = make(chan window, 1)
+	}
+	// A reader takes a token before it takes an organization, so the
+	// organization handed over next is always being read, never waiting.
+	tokens := make(chan struct{}, windowsAhead)
+	var next atomic.Int64
+	for range windowReaders {
+		go func() {
+			for {
+				select {
+				case tokens <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+				i := int(next.Add(1)) - 1
+				if i >= len(orgs) {
+					return
+				}
+				ts, err := a.Store.TicketsForOrganizations(ctx, []int64{orgs[i]}, since)
+				results[i] <- window{org: orgs[i], tickets: ts[orgs[i]], err: err}
+			}
+		}()
+	}
 	go func() {
 		defer close(out)
-		for _, org := range orgs {
-			ts, err := a.Store.TicketsForOrganizations(ctx, []int64{org}, since)
-			if err != nil {
-				select {
-				case out <- window{err: err}:
-				case <-ctx.Done():
-				}
+		for i := range results {
+			var w window
+			select {
+			case w = <-results[i]:
+			case <-ctx.Done():
 				return
 			}
+			<-tokens
 			select {
-			case out <- window{org: org, tickets: ts[org]}:
+			case out <- w:
 			case <-ctx.Done():
+				return
+			}
+			if w.err != nil {
 				return
 			}
 		}
