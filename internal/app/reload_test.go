@@ -79,17 +79,17 @@ func TestWatchRulesConfigMapSwap(t *testing.T) {
 	severity := func() string { return string(a.Rules().Rule("backlog.stale").Severity) }
 
 	publish(fmt.Sprintf(reloadRule, "high"))
-	require.Eventually(t, func() bool { return severity() == "high" }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return severity() == "high" }, 30*time.Second, 10*time.Millisecond)
 	require.Equal(t, 1.0, gaugeValue(t, a.Metrics.RulesReloadOK))
 
 	publish(fmt.Sprintf(reloadRule, "hgh"))
-	require.Eventually(t, func() bool { return gaugeValue(t, a.Metrics.RulesReloadOK) == 0 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return gaugeValue(t, a.Metrics.RulesReloadOK) == 0 }, 30*time.Second, 10*time.Millisecond)
 	require.Equal(t, "high", severity(), "a broken edit keeps the last good rules")
 	require.Contains(t, logs.String(), `invalid severity 'hgh'`)
 	require.Contains(t, logs.String(), "keeping the last good rules")
 
 	publish(fmt.Sprintf(reloadRule, "medium"))
-	require.Eventually(t, func() bool { return severity() == "medium" }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return severity() == "medium" }, 30*time.Second, 10*time.Millisecond)
 	require.Equal(t, 1.0, gaugeValue(t, a.Metrics.RulesReloadOK))
 }
 
