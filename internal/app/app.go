@@ -5,7 +5,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,9 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"go.opentelemetry.io/otel/trace"
@@ -205,31 +204,27 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	rcfg.Middleware = a.jobMiddleware()
 	switch s := st.(type) {
 	case *store.Postgres:
-		c, err := river.NewClient[pgx.Tx](riverpgxv5.New(s.Pool), rcfg)
-		if err != nil {
-			st.Close()
-			return nil, fmt.Errorf("river client: %w", err)
-		}
-		s.AttachRiver(c)
-		a.river = c
-		if err := newRiverUI(a, c); err != nil {
-			st.Close()
-			return nil, err
-		}
+		err = startRiver(a, riverpgxv5.New(s.Pool), rcfg, s.AttachRiver)
 	case *store.SQLite:
-		c, err := river.NewClient[*sql.Tx](riversqlite.New(s.DB), rcfg)
-		if err != nil {
-			st.Close()
-			return nil, fmt.Errorf("river client: %w", err)
-		}
-		s.AttachRiver(c)
-		a.river = c
-		if err := newRiverUI(a, c); err != nil {
-			st.Close()
-			return nil, err
-		}
+		err = startRiver(a, riversqlite.New(s.DB), rcfg, s.AttachRiver)
+	}
+	if err != nil {
+		st.Close()
+		return nil, err
 	}
 	return a, nil
+}
+
+// startRiver builds the River client on driver, attaches it to the store
+// (so the store can enqueue jobs in its transactions) and mounts River UI.
+func startRiver[TTx any](a *App, driver riverdriver.Driver[TTx], cfg *river.Config, attach func(*river.Client[TTx])) error {
+	c, err := river.NewClient[TTx](driver, cfg)
+	if err != nil {
+		return fmt.Errorf("river client: %w", err)
+	}
+	attach(c)
+	a.river = c
+	return newRiverUI(a, c)
 }
 
 // Rules returns the active rule set.
