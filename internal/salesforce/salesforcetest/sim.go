@@ -14,6 +14,7 @@
 package salesforcetest
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
@@ -66,8 +67,14 @@ type Stats struct {
 	// that reached the handler, including those failed by an injected
 	// fault after the write was applied.
 	CompositeCalls int
-	// LimitExceeded counts requests refused with REQUEST_LIMIT_EXCEEDED.
+	// LimitExceeded counts requests refused with REQUEST_LIMIT_EXCEEDED,
+	// by the daily limit or by a storm (Faults.StormEvery).
 	LimitExceeded int
+	// Malformed and Truncated count bodies spoiled by Faults.MalformedRate
+	// and Faults.TruncateRate.
+	Malformed, Truncated int
+	// Changes counts records changed by Faults.ChangeEvery.
+	Changes int
 }
 
 // Faults make the simulator misbehave, deterministically for a given Seed.
@@ -78,9 +85,34 @@ type Faults struct {
 	ErrorRate float64
 	// Latency delays every response.
 	Latency time.Duration
-	// MalformedRate is the share of successful responses whose body is cut
-	// short.
+	// MalformedRate is the share of successful responses whose body is
+	// whole but not JSON: its first colon is an equals sign.
 	MalformedRate float64
+	// TruncateRate is the share of successful responses whose body is cut
+	// short: the Content-Length of the whole body is sent, then half of it,
+	// and the connection is closed, as when a proxy drops it mid-body.
+	TruncateRate float64
+	// StormEvery and StormLength make storms of the concurrent request
+	// limit: after every StormEvery authorized requests, the next
+	// StormLength are refused before doing anything with HTTP 403
+	// REQUEST_LIMIT_EXCEEDED "ConcurrentPerOrgLongTxn Limit exceeded.", as
+	// Salesforce does (it sends no 429 and no Retry-After). They do not
+	// count against the daily limit.
+	StormEvery, StormLength int
+	// RepeatRecords makes every query page after the first start with the
+	// last record of the page before, as when records tie on
+	// SystemModstamp at a page boundary.
+	RepeatRecords bool
+	// ChangeEvery makes every ChangeEvery-th query request for Accounts,
+	// Contacts or Opportunities (query or nextRecordsUrl, not queryAll)
+	// first change the Name and SystemModstamp of a record of that object,
+	// as a user would while a backfill pages. The changes take turns: an ordinary
+	// edit (SystemModstamp now); one that lands exactly on the boundary,
+	// the newest SystemModstamp of that object served so far, which is
+	// where an incremental sync's cursor stands; and one that commits late,
+	// a second before that boundary, which only an overlap window catches.
+	// A SystemModstamp never moves back.
+	ChangeEvery int
 	// Seed seeds the fault picker.
 	Seed uint64
 }
@@ -103,6 +135,9 @@ type Sim struct {
 	failStatus  int
 	faults      Faults
 	rng         *rand.Rand
+	stormCount  int                  // authorized requests, for StormEvery
+	queryCount  int                  // query requests, for ChangeEvery
+	served      map[string]time.Time // object -> newest SystemModstamp served, for ChangeEvery
 
 	hidden       map[string]bool      // "object.field", lower case: left out of describe
 	issued       map[string]time.Time // access token -> expiry (zero: none)
@@ -223,6 +258,59 @@ func (s *Sim) Tasks() []cxaudit.Task {
 	return tasks
 }
 
+// account converts a stored Account. The caller holds s.mu.
+func (s *Sim) account(r record) cxaudit.Account {
+	owner := s.data.get("User", str(r["OwnerId"]))
+	return cxaudit.Account{
+		ID: str(r["Id"]), Name: str(r["Name"]), OwnerID: str(r["OwnerId"]), OwnerActive: owner != nil && owner["IsActive"] == true,
+		Website: str(r["Website"]), Type: str(r["Type"]), Industry: str(r["Industry"]),
+		Tier: str(r["Tier__c"]), Health: str(r["Health__c"]), RenewalDate: timePtr(r["Renewal_Date__c"]),
+		SystemModstamp: r["SystemModstamp"].(time.Time),
+	}
+}
+
+// Accounts returns every Account not deleted, as query reads them, with
+// their Contacts and Opportunities not deleted (ordered by Id), ordered by
+// Id: the org's state for a test to compare a sync with.
+func (s *Sim) Accounts() []cxaudit.Account {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	live := func(object string) []record {
+		var out []record
+		for _, id := range slices.Sorted(maps.Keys(s.data[object])) {
+			if r := s.data[object][id]; r["IsDeleted"] != true {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	var accounts []cxaudit.Account
+	byID := map[string]int{}
+	for _, r := range live("Account") {
+		byID[str(r["Id"])] = len(accounts)
+		accounts = append(accounts, s.account(r))
+	}
+	for _, r := range live("Contact") {
+		if i, ok := byID[str(r["AccountId"])]; ok {
+			accounts[i].Contacts = append(accounts[i].Contacts, cxaudit.Contact{
+				ID: str(r["Id"]), AccountID: str(r["AccountId"]), Name: str(r["Name"]), Email: str(r["Email"]),
+				Title: str(r["Title"]), SystemModstamp: r["SystemModstamp"].(time.Time),
+			})
+		}
+	}
+	for _, r := range live("Opportunity") {
+		if i, ok := byID[str(r["AccountId"])]; ok {
+			amount, _ := r["Amount"].(float64)
+			accounts[i].Opportunities = append(accounts[i].Opportunities, cxaudit.Opportunity{
+				ID: str(r["Id"]), AccountID: str(r["AccountId"]), Name: str(r["Name"]), StageName: str(r["StageName"]),
+				Type: str(r["Type"]), Amount: amount, CloseDate: timePtr(r["CloseDate"]), IsClosed: r["IsClosed"] == true,
+				IsWon: r["IsWon"] == true, SystemModstamp: r["SystemModstamp"].(time.Time),
+			})
+		}
+	}
+	return accounts
+}
+
 // Stats returns a copy of the counters.
 func (s *Sim) Stats() Stats {
 	s.mu.Lock()
@@ -242,12 +330,7 @@ func (s *Sim) UpdateAccount(id string, fn func(*cxaudit.Account)) {
 	if r == nil {
 		panic(fmt.Sprintf("salesforcetest: no account %q", id))
 	}
-	owner := s.data.get("User", str(r["OwnerId"]))
-	a := cxaudit.Account{
-		ID: id, Name: str(r["Name"]), OwnerID: str(r["OwnerId"]), OwnerActive: owner != nil && owner["IsActive"] == true,
-		Website: str(r["Website"]), Type: str(r["Type"]), Industry: str(r["Industry"]),
-		Tier: str(r["Tier__c"]), Health: str(r["Health__c"]), RenewalDate: timePtr(r["Renewal_Date__c"]),
-	}
+	a := s.account(r)
 	fn(&a)
 	a.ID = id
 	nr := accountRecord(a)
@@ -316,6 +399,7 @@ func (s *Sim) SetFaults(f Faults) {
 	defer s.mu.Unlock()
 	s.faults = f
 	s.rng = rand.New(rand.NewPCG(f.Seed, f.Seed^0x5f0e_c0de))
+	s.stormCount, s.queryCount = 0, 0
 }
 
 // apiError is one entry of Salesforce's JSON error array.
@@ -386,7 +470,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(b)
 		return
 	}
-	resp, usage, malformedBody := s.serve(r)
+	resp, usage, spoil := s.serve(r)
 	w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", usage, s.opts.DailyLimit))
 	if resp.body == nil {
 		w.WriteHeader(resp.status)
@@ -396,7 +480,16 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		panic(err)
 	}
-	if malformedBody {
+	switch spoil {
+	case spoilMalformed:
+		if i := bytes.IndexByte(b, ':'); i >= 0 {
+			// The first colon follows the first key, never a value.
+			b[i] = '='
+		} else {
+			b = append(b, '=')
+		}
+	case spoilTruncated:
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 		b = b[:len(b)/2]
 	}
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
@@ -404,10 +497,17 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(b)
 }
 
+// How serve asks ServeHTTP to spoil a body.
+const (
+	spoilNone = iota
+	spoilMalformed
+	spoilTruncated
+)
+
 // serve authorizes, meters and routes one request, applying faults. It
-// returns the response, the API usage to report and whether to cut the
-// body short.
-func (s *Sim) serve(r *http.Request) (response, int, bool) {
+// returns the response, the API usage to report and how to spoil the
+// body.
+func (s *Sim) serve(r *http.Request) (response, int, int) {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 
 	s.mu.Lock()
@@ -422,7 +522,14 @@ func (s *Sim) serve(r *http.Request) (response, int, bool) {
 		authorized = s.opts.AccessToken == ""
 	}
 	if !authorized {
-		return errorResponse(http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid"), s.usage, false
+		return errorResponse(http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid"), s.usage, spoilNone
+	}
+	if f := s.faults; f.StormEvery > 0 && f.StormLength > 0 {
+		s.stormCount++
+		if n := s.stormCount % (f.StormEvery + f.StormLength); n == 0 || n > f.StormEvery {
+			s.stats.LimitExceeded++
+			return errorResponse(http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded."), s.usage, spoilNone
+		}
 	}
 	now := s.opts.Now()
 	if s.windowStart.IsZero() || now.Sub(s.windowStart) >= 24*time.Hour {
@@ -431,7 +538,7 @@ func (s *Sim) serve(r *http.Request) (response, int, bool) {
 	s.usage++
 	if s.usage > s.opts.DailyLimit {
 		s.stats.LimitExceeded++
-		return errorResponse(http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."), s.usage, false
+		return errorResponse(http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."), s.usage, spoilNone
 	}
 
 	write := r.Method != http.MethodGet && r.Method != http.MethodHead
@@ -449,12 +556,22 @@ func (s *Sim) serve(r *http.Request) (response, int, bool) {
 		if applyFirst {
 			s.route(r)
 		}
-		return faultResponse(fail), s.usage, false
+		return faultResponse(fail), s.usage, spoilNone
 	}
+	s.maybeChange(r)
 	resp := s.route(r)
-	malformedBody := resp.status < 300 && resp.body != nil &&
-		s.faults.MalformedRate > 0 && s.rng.Float64() < s.faults.MalformedRate
-	return resp, s.usage, malformedBody
+	spoil := spoilNone
+	if resp.status < 300 && resp.body != nil {
+		switch {
+		case s.faults.MalformedRate > 0 && s.rng.Float64() < s.faults.MalformedRate:
+			spoil = spoilMalformed
+			s.stats.Malformed++
+		case s.faults.TruncateRate > 0 && s.rng.Float64() < s.faults.TruncateRate:
+			spoil = spoilTruncated
+			s.stats.Truncated++
+		}
+	}
+	return resp, s.usage, spoil
 }
 
 func faultResponse(status int) response {
@@ -546,6 +663,7 @@ func (s *Sim) query(soql, version string, all bool) response {
 			p.all = all
 			rows := p.run(s.data, version)
 			if len(rows) <= s.opts.PageSize {
+				s.noteServed(rows)
 				return response{http.StatusOK, queryResult{TotalSize: len(rows), Done: true, Records: rows}}
 			}
 			s.nextCursor++
@@ -577,7 +695,12 @@ func (s *Sim) queryMore(locator, version string) response {
 func (s *Sim) page(id string, off int, version string) response {
 	rows := s.cursors[id]
 	end := min(off+s.opts.PageSize, len(rows))
-	res := queryResult{TotalSize: len(rows), Done: end == len(rows), Records: rows[off:end]}
+	start := off
+	if s.faults.RepeatRecords && off > 0 {
+		start-- // the last record of the page before, again
+	}
+	res := queryResult{TotalSize: len(rows), Done: end == len(rows), Records: rows[start:end]}
+	s.noteServed(res.Records)
 	if !res.Done {
 		res.NextRecordsURL = fmt.Sprintf("/services/data/v%s/query/%s-%d", version, id, end)
 	}

@@ -3,6 +3,7 @@ package salesforcetest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -440,4 +441,164 @@ func TestFaults(t *testing.T) {
 	b.sim.SetFaults(Faults{ErrorRate: 1, Seed: 1})
 	status, _ = b.query(t, "SELECT Id FROM User")
 	require.Equal(t, http.StatusServiceUnavailable, status)
+}
+
+// pages runs soql and follows nextRecordsUrl to the end.
+func (b *testBundle) pages(t *testing.T, soql string) []result {
+	t.Helper()
+	status, body := b.query(t, soql)
+	var out []result
+	for {
+		require.Equal(t, http.StatusOK, status, string(body))
+		res := decode[result](t, body)
+		out = append(out, res)
+		if res.Done {
+			return out
+		}
+		status, _, body = b.do(t, http.MethodGet, res.NextRecordsURL, nil)
+	}
+}
+
+func TestMalformedAndTruncatedBodies(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Options{})
+
+	// Malformed: the whole body, not JSON.
+	b.sim.SetFaults(Faults{MalformedRate: 1})
+	status, body := b.query(t, "SELECT Id FROM Account")
+	require.Equal(t, http.StatusOK, status)
+	require.False(t, json.Valid(body), "not JSON")
+	i := bytes.IndexByte(body, '=')
+	require.Positive(t, i)
+	body[i] = ':'
+	require.Len(t, decode[result](t, body).Records, len(b.world.Accounts), "whole, one byte changed")
+
+	// Truncated: half the declared length, then the connection closes.
+	b.sim.SetFaults(Faults{TruncateRate: 1})
+	req, err := http.NewRequest(http.MethodGet, b.server.URL+"/services/data/v59.0/query?q="+url.QueryEscape("SELECT Id FROM Account"), nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := b.server.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	data, err := io.ReadAll(resp.Body)
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	require.Equal(t, int(resp.ContentLength)/2, len(data))
+
+	// Error responses are never spoiled.
+	status, body = b.query(t, "SELECT Nope FROM Account")
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, string(body), "INVALID_FIELD")
+
+	st := b.sim.Stats()
+	require.Equal(t, 1, st.Malformed)
+	require.Equal(t, 1, st.Truncated)
+}
+
+func TestStorms(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Options{})
+	b.sim.SetFaults(Faults{StormEvery: 3, StormLength: 2})
+	var got []int
+	usage := ""
+	for range 10 {
+		status, h, body := b.do(t, http.MethodGet, "/services/data/v59.0/query?q="+url.QueryEscape("SELECT Id FROM User"), nil)
+		got = append(got, status)
+		if status == http.StatusForbidden {
+			// The wire format of the concurrent request limit: 403, no
+			// Retry-After.
+			require.JSONEq(t, `[{"message":"ConcurrentPerOrgLongTxn Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]`, string(body))
+			require.Empty(t, h.Get("Retry-After"))
+			require.Equal(t, usage, h.Get("Sforce-Limit-Info"), "a refused request is not counted")
+		}
+		usage = h.Get("Sforce-Limit-Info")
+	}
+	require.Equal(t, []int{200, 200, 200, 403, 403, 200, 200, 200, 403, 403}, got)
+	require.Equal(t, 4, b.sim.Stats().LimitExceeded)
+	require.Equal(t, "api-usage=6/100000", usage)
+}
+
+func TestRepeatRecords(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Options{PageSize: 10})
+	b.sim.SetFaults(Faults{RepeatRecords: true})
+	pages := b.pages(t, "SELECT Id FROM Account ORDER BY SystemModstamp, Id")
+	require.Len(t, pages, 5)
+	seen := map[string]int{}
+	for i, p := range pages {
+		require.Equal(t, len(b.world.Accounts), p.TotalSize)
+		if i > 0 {
+			require.Len(t, p.Records, 11)
+			prev := pages[i-1].Records
+			require.Equal(t, prev[len(prev)-1]["Id"], p.Records[0]["Id"], "page %d starts with the last record of page %d", i+1, i)
+		}
+		for _, r := range p.Records {
+			seen[r["Id"].(string)]++
+		}
+	}
+	require.Len(t, seen, len(b.world.Accounts), "none missing")
+
+	// Off, each record once.
+	b.sim.SetFaults(Faults{})
+	n := 0
+	for _, p := range b.pages(t, "SELECT Id FROM Account ORDER BY SystemModstamp, Id") {
+		n += len(p.Records)
+	}
+	require.Equal(t, len(b.world.Accounts), n)
+}
+
+func TestChangeEvery(t *testing.T) {
+	t.Parallel()
+	run := func() ([]result, []cxaudit.Account, Stats) {
+		b := setup(t, Options{PageSize: 10})
+		b.sim.SetFaults(Faults{ChangeEvery: 1, Seed: 4})
+		pages := b.pages(t, "SELECT Id, Name, SystemModstamp FROM Account ORDER BY SystemModstamp, Id")
+		// Other objects and queryAll change nothing.
+		b.query(t, "SELECT Id FROM User")
+		b.do(t, http.MethodGet, "/services/data/v59.0/queryAll?q="+url.QueryEscape("SELECT Id FROM Account"), nil)
+		return pages, b.sim.Accounts(), b.sim.Stats()
+	}
+	pages, accounts, st := run()
+	require.Len(t, pages, 5)
+	require.Equal(t, 5, st.Changes, "one change per Account query request")
+
+	changed := map[int]cxaudit.Account{}
+	for _, a := range accounts {
+		if _, n, ok := strings.Cut(a.Name, " (changed "); ok {
+			var k int
+			_, err := fmt.Sscanf(n, "%d)", &k)
+			require.NoError(t, err)
+			changed[k] = a
+		}
+	}
+	require.Len(t, changed, 5)
+	served := func(upTo int) time.Time { // the newest SystemModstamp on pages 1..upTo
+		var newest time.Time
+		for _, p := range pages[:upTo] {
+			for _, r := range p.Records {
+				ts, err := time.Parse("2006-01-02T15:04:05.000-0700", r["SystemModstamp"].(string))
+				require.NoError(t, err)
+				if ts.After(newest) {
+					newest = ts
+				}
+			}
+		}
+		return newest.UTC()
+	}
+	// Change 1 is an ordinary edit, before the first page: now.
+	require.Equal(t, worldNow, changed[1].SystemModstamp)
+	// Change 2, before page 2, lands exactly on the boundary served by page 1.
+	require.Equal(t, served(1), changed[2].SystemModstamp)
+	// Change 3 commits a second before the boundary of pages 1 and 2.
+	require.Equal(t, served(2).Add(-time.Second), changed[3].SystemModstamp)
+	// Change 4 is an ordinary edit again.
+	require.False(t, changed[4].SystemModstamp.Before(worldNow))
+
+	// The query is a snapshot taken after change 1: it holds change 1, last.
+	require.Contains(t, pages[4].Records[len(pages[4].Records)-1]["Name"], "(changed 1)")
+
+	// Deterministic for a seed.
+	_, again, _ := run()
+	require.Equal(t, accounts, again)
 }
