@@ -182,103 +182,208 @@ func (z *Zendesk) syncOrganizations(ctx context.Context, stats *Stats) error {
 	}
 }
 
-// fetched is a page of the ticket export read ahead.
-type fetched struct {
+// Reading ahead of the ticket export: the reader fetches up to
+// ticketReadAhead pages while the last ones are stored, and the store takes
+// every page already read (up to ticketBatchMax tickets) in one
+// transaction with the cursor after the last of them. The export's rate
+// limit, not the database, sets the pace; only committed pages move the
+// cursor, and in order, so reading ahead risks nothing.
+const (
+	ticketReadAhead = 4
+	ticketBatchMax  = 5000
+)
+
+// pageRead is a page of the ticket export read ahead, or the error that
+// stopped the reading.
+type pageRead struct {
 	page zendesk.TicketPage
 	err  error
 }
 
+// last reports whether p ends the stream.
+func (p *pageRead) last() bool { return p.page.EndOfStream || p.page.AfterCursor == "" }
+
 func (z *Zendesk) syncTickets(ctx context.Context, stats *Stats) error {
+	cur, err := z.Store.GetCursor(ctx, cxaudit.SourceZendesk, ObjectTickets)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// The next page is read while this one is stored: the export's rate
-	// limit, not the database, sets the pace. Only committed pages move
-	// the cursor, so reading ahead risks nothing.
-	var ahead chan fetched
+	reads := make(chan pageRead, ticketReadAhead-1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(reads)
+		z.readTickets(ctx, cur.Value, reads)
+	}()
 	defer func() {
-		if ahead != nil {
-			cancel()
-			<-ahead
-		}
+		cancel()
+		<-done
 	}()
 	for {
-		cur, err := z.Store.GetCursor(ctx, cxaudit.SourceZendesk, ObjectTickets)
-		if err != nil {
+		batch, readErr := z.nextTicketBatch(ctx, reads)
+		if len(batch) == 0 {
+			return readErr
+		}
+		if err := z.storeTickets(ctx, stats, &cur, batch); err != nil {
 			return err
 		}
-		var page zendesk.TicketPage
-		if ahead != nil {
-			f := <-ahead
-			ahead = nil
-			page, err = f.page, f.err
-		} else {
-			page, err = z.Client.ExportTickets(ctx, cur.Value, z.start())
+		if readErr != nil {
+			return readErr
 		}
-		if err != nil {
-			return err
-		}
-		if !page.EndOfStream && page.AfterCursor != "" {
-			ahead = make(chan fetched, 1)
-			go func(cursor string) {
-				p, err := z.Client.ExportTickets(ctx, cursor, z.start())
-				ahead <- fetched{p, err}
-			}(page.AfterCursor)
-		}
-		// Comments of every changed ticket, fetched before the page commits:
-		// a ticket is never stored with stale comments under a newer cursor.
-		keys := make([]store.EntityKey, 0, 2*len(page.Tickets))
-		orgs := map[int64]bool{}
-		for i := range page.Tickets {
-			t := &page.Tickets[i]
-			keys = append(keys, store.EntityKey{Kind: cxaudit.EntityTicket, ID: strconv.FormatInt(t.ID, 10)})
-			if t.OrganizationID != 0 && !orgs[t.OrganizationID] {
-				orgs[t.OrganizationID] = true
-				keys = append(keys, store.EntityKey{Kind: cxaudit.EntityOrganization, ID: strconv.FormatInt(t.OrganizationID, 10)})
-			}
-			if t.Status == cxaudit.StatusDeleted {
-				t.Comments = []cxaudit.Comment{}
-				continue
-			}
-			if z.SkipComments {
-				continue
-			}
-			comments, err := z.Client.TicketComments(ctx, t.ID)
-			if err != nil {
-				return fmt.Errorf("comments of ticket %d: %w", t.ID, err)
-			}
-			if comments == nil {
-				comments = []cxaudit.Comment{}
-			}
-			t.Comments = comments
-		}
-		next := store.Cursor{Value: page.AfterCursor, CompletedAt: cur.CompletedAt}
-		if next.Value == "" {
-			next.Value = cur.Value
-		}
-		if page.EndOfStream {
-			next.CompletedAt = time.Now()
-		}
-		if err := z.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
-			if err := q.UpsertTickets(ctx, page.Tickets); err != nil {
-				return err
-			}
-			if err := q.QueueAudit(ctx, keys); err != nil {
-				return err
-			}
-			return q.PutCursor(ctx, cxaudit.SourceZendesk, ObjectTickets, next)
-		}); err != nil {
-			return err
-		}
-		z.observe(stats, ObjectTickets, len(page.Tickets))
-		var pos time.Time
-		for _, t := range page.Tickets {
-			pos = later2(pos, t.UpdatedAt)
-		}
-		z.progress(stats, ObjectTickets, pos, page.EndOfStream || page.AfterCursor == "")
-		if page.EndOfStream || page.AfterCursor == "" {
+		if batch[len(batch)-1].last() {
 			return nil
 		}
 	}
+}
+
+// readTickets sends the pages of the ticket export after cursor to reads,
+// until the end of the stream or the first error, which it sends too.
+func (z *Zendesk) readTickets(ctx context.Context, cursor string, reads chan<- pageRead) {
+	for {
+		p, err := z.Client.ExportTickets(ctx, cursor, z.start())
+		r := pageRead{page: p, err: err}
+		select {
+		case reads <- r:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil || r.last() {
+			return
+		}
+		cursor = p.AfterCursor
+	}
+}
+
+// nextTicketBatch waits for the next page read and takes those read
+// since, up to ticketBatchMax tickets (one page when comments are fetched:
+// they take long, and a batch commits only when all of them are in). It
+// returns the pages and the error that ended the reading, if it came.
+func (z *Zendesk) nextTicketBatch(ctx context.Context, reads <-chan pageRead) ([]pageRead, error) {
+	var batch []pageRead
+	n := 0
+	for {
+		var r pageRead
+		var ok bool
+		if len(batch) == 0 {
+			select {
+			case r, ok = <-reads:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		} else {
+			select {
+			case r, ok = <-reads:
+			default:
+				return batch, nil
+			}
+		}
+		if !ok {
+			// The reader stopped without a last page: cancelled.
+			if err := ctx.Err(); err != nil || len(batch) > 0 {
+				return batch, err
+			}
+			return nil, context.Canceled
+		}
+		if r.err != nil {
+			return batch, r.err
+		}
+		batch = append(batch, r)
+		n += len(r.page.Tickets)
+		if r.last() || n >= ticketBatchMax || !z.SkipComments {
+			return batch, nil
+		}
+	}
+}
+
+// storeTickets fetches the comments of the tickets of batch and commits
+// them, with the cursor after its last page, in one transaction; cur is
+// the cursor before batch and becomes the one after it. A ticket in two
+// pages is stored as the later page has it.
+func (z *Zendesk) storeTickets(ctx context.Context, stats *Stats, cur *store.Cursor, batch []pageRead) error {
+	tickets := batch[0].page.Tickets
+	if len(batch) > 1 {
+		tickets = mergeTickets(batch)
+	}
+	keys := make([]store.EntityKey, 0, 2*len(tickets))
+	orgs := map[int64]bool{}
+	for i := range tickets {
+		t := &tickets[i]
+		keys = append(keys, store.EntityKey{Kind: cxaudit.EntityTicket, ID: strconv.FormatInt(t.ID, 10)})
+		if t.OrganizationID != 0 && !orgs[t.OrganizationID] {
+			orgs[t.OrganizationID] = true
+			keys = append(keys, store.EntityKey{Kind: cxaudit.EntityOrganization, ID: strconv.FormatInt(t.OrganizationID, 10)})
+		}
+		if t.Status == cxaudit.StatusDeleted {
+			t.Comments = []cxaudit.Comment{}
+			continue
+		}
+		if z.SkipComments {
+			continue
+		}
+		// Comments of every changed ticket, fetched before the page
+		// commits: a ticket is never stored with stale comments under a
+		// newer cursor.
+		comments, err := z.Client.TicketComments(ctx, t.ID)
+		if err != nil {
+			return fmt.Errorf("comments of ticket %d: %w", t.ID, err)
+		}
+		if comments == nil {
+			comments = []cxaudit.Comment{}
+		}
+		t.Comments = comments
+	}
+	last := batch[len(batch)-1].page
+	next := store.Cursor{Value: last.AfterCursor, CompletedAt: cur.CompletedAt}
+	if next.Value == "" {
+		next.Value = cur.Value
+	}
+	if last.EndOfStream {
+		next.CompletedAt = time.Now()
+	}
+	if err := z.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
+		if err := q.UpsertTickets(ctx, tickets); err != nil {
+			return err
+		}
+		if err := q.QueueAudit(ctx, keys); err != nil {
+			return err
+		}
+		return q.PutCursor(ctx, cxaudit.SourceZendesk, ObjectTickets, next)
+	}); err != nil {
+		return err
+	}
+	*cur = next
+	var pos time.Time
+	for _, r := range batch {
+		z.observe(stats, ObjectTickets, len(r.page.Tickets))
+		for _, t := range r.page.Tickets {
+			pos = later2(pos, t.UpdatedAt)
+		}
+	}
+	z.progress(stats, ObjectTickets, pos, batch[len(batch)-1].last())
+	return nil
+}
+
+// mergeTickets returns the tickets of the pages of batch, each once, as
+// the latest page has it, in the order they first came.
+func mergeTickets(batch []pageRead) []cxaudit.Ticket {
+	n := 0
+	for _, r := range batch {
+		n += len(r.page.Tickets)
+	}
+	out := make([]cxaudit.Ticket, 0, n)
+	at := make(map[int64]int, n)
+	for _, r := range batch {
+		for _, t := range r.page.Tickets {
+			if i, ok := at[t.ID]; ok {
+				out[i] = t
+				continue
+			}
+			at[t.ID] = len(out)
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 func later2(a, b time.Time) time.Time {
