@@ -19,29 +19,7 @@ var changed = []string{"Account", "Contact", "Opportunity"}
 
 // rowHead is what the faults read of a rendered record.
 type rowHead struct {
-	Attributes     struct{ Type string } `json:"attributes"`
-	SystemModstamp string
-}
-
-// noteServed remembers the newest SystemModstamp served of each object, the
-// boundary Faults.ChangeEvery aims at. The caller holds s.mu.
-func (s *Sim) noteServed(rows []json.RawMessage) {
-	if s.faults.ChangeEvery <= 0 {
-		return
-	}
-	if s.served == nil {
-		s.served = map[string]time.Time{}
-	}
-	for _, raw := range rows {
-		var r rowHead
-		if json.Unmarshal(raw, &r) != nil || r.SystemModstamp == "" {
-			continue
-		}
-		t, err := time.Parse(dateTimeLayout, r.SystemModstamp)
-		if err == nil && t.After(s.served[r.Attributes.Type]) {
-			s.served[r.Attributes.Type] = t.UTC()
-		}
-	}
+	Attributes struct{ Type string } `json:"attributes"`
 }
 
 // maybeChange counts query requests and, every Faults.ChangeEvery-th, edits
@@ -63,9 +41,13 @@ func (s *Sim) maybeChange(r *http.Request) {
 		return
 	}
 	kind := s.stats.Changes % 3
-	boundary, ok := s.served[object]
-	if !ok {
-		kind = 0 // nothing of it served yet: no boundary to aim at
+	// The boundary: the newest SystemModstamp of the object, deleted
+	// records included. No sync's cursor is past it.
+	var boundary time.Time
+	for _, rec := range s.data[object] {
+		if t, _ := rec["SystemModstamp"].(time.Time); t.After(boundary) {
+			boundary = t
+		}
 	}
 	target := boundary
 	if kind == 2 {

@@ -108,10 +108,10 @@ type Faults struct {
 	// first change the Name and SystemModstamp of a record of that object,
 	// as a user would while a backfill pages. The changes take turns: an ordinary
 	// edit (SystemModstamp now); one that lands exactly on the boundary,
-	// the newest SystemModstamp of that object served so far, which is
-	// where an incremental sync's cursor stands; and one that commits late,
-	// a second before that boundary, which only an overlap window catches.
-	// A SystemModstamp never moves back.
+	// the newest SystemModstamp of that object, where an incremental
+	// sync's cursor may already stand (only >= finds it); and one that
+	// commits late, a second before that boundary, which only an overlap
+	// window catches. A SystemModstamp never moves back.
 	ChangeEvery int
 	// Seed seeds the fault picker.
 	Seed uint64
@@ -135,9 +135,8 @@ type Sim struct {
 	failStatus  int
 	faults      Faults
 	rng         *rand.Rand
-	stormCount  int                  // authorized requests, for StormEvery
-	queryCount  int                  // query requests, for ChangeEvery
-	served      map[string]time.Time // object -> newest SystemModstamp served, for ChangeEvery
+	stormCount  int // authorized requests, for StormEvery
+	queryCount  int // query requests, for ChangeEvery
 
 	hidden       map[string]bool      // "object.field", lower case: left out of describe
 	issued       map[string]time.Time // access token -> expiry (zero: none)
@@ -663,7 +662,6 @@ func (s *Sim) query(soql, version string, all bool) response {
 			p.all = all
 			rows := p.run(s.data, version)
 			if len(rows) <= s.opts.PageSize {
-				s.noteServed(rows)
 				return response{http.StatusOK, queryResult{TotalSize: len(rows), Done: true, Records: rows}}
 			}
 			s.nextCursor++
@@ -700,7 +698,6 @@ func (s *Sim) page(id string, off int, version string) response {
 		start-- // the last record of the page before, again
 	}
 	res := queryResult{TotalSize: len(rows), Done: end == len(rows), Records: rows[start:end]}
-	s.noteServed(res.Records)
 	if !res.Done {
 		res.NextRecordsURL = fmt.Sprintf("/services/data/v%s/query/%s-%d", version, id, end)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -551,7 +552,14 @@ func TestRepeatRecords(t *testing.T) {
 func TestChangeEvery(t *testing.T) {
 	t.Parallel()
 	run := func() ([]result, []cxaudit.Account, Stats) {
-		b := setup(t, Options{PageSize: 10})
+		var mu sync.Mutex
+		clock := worldNow
+		b := setup(t, Options{PageSize: 10, Now: func() time.Time { // a minute a reading
+			mu.Lock()
+			defer mu.Unlock()
+			clock = clock.Add(time.Minute)
+			return clock
+		}})
 		b.sim.SetFaults(Faults{ChangeEvery: 1, Seed: 4})
 		pages := b.pages(t, "SELECT Id, Name, SystemModstamp FROM Account ORDER BY SystemModstamp, Id")
 		// Other objects and queryAll change nothing.
@@ -573,30 +581,25 @@ func TestChangeEvery(t *testing.T) {
 		}
 	}
 	require.Len(t, changed, 5)
-	served := func(upTo int) time.Time { // the newest SystemModstamp on pages 1..upTo
-		var newest time.Time
-		for _, p := range pages[:upTo] {
-			for _, r := range p.Records {
-				ts, err := time.Parse("2006-01-02T15:04:05.000-0700", r["SystemModstamp"].(string))
-				require.NoError(t, err)
-				if ts.After(newest) {
-					newest = ts
-				}
-			}
-		}
-		return newest.UTC()
-	}
-	// Change 1 is an ordinary edit, before the first page: now.
-	require.Equal(t, worldNow, changed[1].SystemModstamp)
-	// Change 2, before page 2, lands exactly on the boundary served by page 1.
-	require.Equal(t, served(1), changed[2].SystemModstamp)
-	// Change 3 commits a second before the boundary of pages 1 and 2.
-	require.Equal(t, served(2).Add(-time.Second), changed[3].SystemModstamp)
-	// Change 4 is an ordinary edit again.
-	require.False(t, changed[4].SystemModstamp.Before(worldNow))
+	// Change 1 is an ordinary edit: now, the newest of all.
+	require.True(t, changed[1].SystemModstamp.After(worldNow))
+	// Change 2 lands exactly on the boundary, the newest SystemModstamp.
+	require.Equal(t, changed[1].SystemModstamp, changed[2].SystemModstamp)
+	// Change 3 commits a second before it.
+	require.Equal(t, changed[1].SystemModstamp.Add(-time.Second), changed[3].SystemModstamp)
+	// Then again: an ordinary edit, one on the new boundary.
+	require.True(t, changed[4].SystemModstamp.After(changed[1].SystemModstamp))
+	require.Equal(t, changed[4].SystemModstamp, changed[5].SystemModstamp)
 
-	// The query is a snapshot taken after change 1: it holds change 1, last.
-	require.Contains(t, pages[4].Records[len(pages[4].Records)-1]["Name"], "(changed 1)")
+	// The query is a snapshot taken after change 1: it holds change 1, last,
+	// and none of the others.
+	last := pages[4].Records[len(pages[4].Records)-1]
+	require.Contains(t, last["Name"], "(changed 1)")
+	for _, p := range pages {
+		for _, r := range p.Records {
+			require.NotRegexp(t, `changed [2-5]`, r["Name"])
+		}
+	}
 
 	// Deterministic for a seed.
 	_, again, _ := run()
