@@ -21,6 +21,7 @@ func (s *Sim) routes() {
 	mux.HandleFunc(EndpointMe, s.me)
 	mux.HandleFunc(EndpointShowUser, s.showUser)
 	mux.HandleFunc(EndpointDeletedTickets, s.deletedTickets)
+	mux.HandleFunc(EndpointExportTicketEvents, s.exportTicketEvents)
 	s.mux = mux
 }
 
