@@ -461,6 +461,7 @@ func (f *fileLoader) compile(r *Rule, src string, n *yaml.Node, p string, want *
 		f.errorf(n, p, "%v", err)
 		return nil
 	}
+	r.reads = r.reads.or(readsOf(ast.NativeRep()))
 	return prg
 }
 

@@ -46,6 +46,7 @@ type Rule struct {
 	Line int
 
 	when, message cel.Program
+	reads         reads
 }
 
 // Set is a compiled rule set. It is immutable and safe for concurrent use.
