@@ -80,14 +80,23 @@ func (a *Auditor) now() time.Time {
 	return time.Now()
 }
 
-// Run drains the audit queue. It reads the next batch (the queue entries
-// after the last one read, and the records their rules read) while it
-// evaluates and stores the last; when that pass reaches the end of the
-// queue it starts again from its head, and returns once the queue is empty.
+// Run audits what is due: it drains the audit queue and, when a sweep was
+// requested (Store.RequestSweep), sweeps every open ticket, organization
+// and account; it returns once neither has anything left.
+//
+// The queue is drained in batches: it reads the next batch (the queue
+// entries after the last one read, and the records their rules read) while
+// it evaluates and stores the last; when that pass reaches the end of the
+// queue it starts again from its head, and stops once the queue is empty.
 // The findings of a batch are read only after the batch before it
 // committed, and an entity of the batch before, queued again meanwhile, is
 // left for a later batch, so every batch sees its entities' findings as
 // they are.
+//
+// The sweep walks the tables in key order, a batch at a time, with the same
+// overlap, and stores how far it got with each batch's findings, so a sweep
+// interrupted by a crash resumes where it stopped. Entities changed while it
+// runs are queued by the sync and audited again after it.
 func (a *Auditor) Run(ctx context.Context) (Stats, error) {
 	stats := Stats{Changes: map[Change]int{}}
 	size := a.BatchSize
@@ -96,15 +105,31 @@ func (a *Auditor) Run(ctx context.Context) (Stats, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	for {
+		if err := a.drain(ctx, size, &stats); err != nil {
+			return stats, err
+		}
+		sw, err := a.Store.GetSweep(ctx)
+		if err != nil || !sw.Due {
+			return stats, err
+		}
+		if err := a.sweep(ctx, sw.Position, size, &stats); err != nil {
+			return stats, err
+		}
+	}
+}
+
+// drain audits the audit queue until it is empty.
+func (a *Auditor) drain(ctx context.Context, size int, stats *Stats) error {
 	next := a.prefetch(ctx, nil, size, nil)
 	for {
 		b := <-next
 		if b.err != nil {
-			return stats, b.err
+			return b.err
 		}
 		if b.read == 0 {
 			if b.from == nil {
-				return stats, nil
+				return nil
 			}
 			// The end of this pass: start again from the head of the queue.
 			next = a.prefetch(ctx, nil, size, nil)
@@ -115,10 +140,101 @@ func (a *Auditor) Run(ctx context.Context) (Stats, error) {
 		if len(b.keys) == 0 {
 			continue
 		}
-		if err := a.auditBatch(ctx, b, &stats); err != nil {
-			return stats, err
+		err := a.auditBatch(ctx, b, stats, func(ctx context.Context, q store.Querier) error {
+			return q.DoneAuditBatch(ctx, b.keys)
+		})
+		if err != nil {
+			return err
 		}
 	}
+}
+
+// sweep audits every open ticket, organization and account after pos, in
+// store.SweepOrder and key order, then marks the sweep finished.
+func (a *Auditor) sweep(ctx context.Context, pos store.EntityKey, size int, stats *Stats) error {
+	next := a.prefetchSweep(ctx, pos, size)
+	for {
+		b := <-next
+		if b.err != nil {
+			return b.err
+		}
+		if b.read == 0 {
+			return a.Store.FinishSweep(ctx)
+		}
+		next = a.prefetchSweep(ctx, b.cursor, size)
+		err := a.auditBatch(ctx, b, stats, func(ctx context.Context, q store.Querier) error {
+			return q.SaveSweepPosition(ctx, b.cursor)
+		})
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// prefetchSweep reads, in the background, the sweep's next batch after pos
+// (the zero key: from the start) and what its rules read. A batch holds one
+// kind of entity; it reads nothing when the sweep is done.
+func (a *Auditor) prefetchSweep(ctx context.Context, pos store.EntityKey, size int) <-chan batch {
+	out := make(chan batch, 1)
+	go func() {
+		b := batch{from: &pos}
+		defer func() { out <- b }()
+		kinds := store.SweepOrder
+		if pos.Kind != "" {
+			i := slices.Index(kinds, pos.Kind)
+			if i < 0 {
+				b.err = fmt.Errorf("audit sweep: unknown position %s %s", pos.Kind, pos.ID)
+				return
+			}
+			kinds = kinds[i:]
+		}
+		b.set, b.now = a.RulesFunc(), a.now().UTC()
+		agents, err := a.Store.AgentIDs(ctx)
+		if err != nil {
+			b.err = err
+			return
+		}
+		managed := managedTags(b.set)
+		after := pos.ID
+		for i, kind := range kinds {
+			if i > 0 {
+				after = ""
+			}
+			if kind == cxaudit.EntityTicket {
+				var afterID int64
+				if after != "" {
+					if afterID, b.err = strconv.ParseInt(after, 10, 64); b.err != nil {
+						return
+					}
+				}
+				tickets, err := a.Store.OpenTicketsAfter(ctx, afterID, size)
+				if err != nil {
+					b.err = err
+					return
+				}
+				if len(tickets) == 0 {
+					continue
+				}
+				b.keys = make([]store.EntityKey, len(tickets))
+				for j, t := range tickets {
+					b.keys[j] = store.EntityKey{Kind: kind, ID: strconv.FormatInt(t.ID, 10)}
+				}
+				b.ins, b.found = make([]rules.Input, len(tickets)), make([]bool, len(tickets))
+				b.err = a.ticketInputs(ctx, a.Store, b.keys, tickets, b.ins, b.found, agents, managed, b.now)
+			} else {
+				if b.keys, b.err = a.Store.SweepKeysAfter(ctx, kind, after, size); b.err != nil {
+					return
+				}
+				if len(b.keys) == 0 {
+					continue
+				}
+				b.ins, b.found, b.err = a.loadInputs(ctx, a.Store, b.keys, agents, managed, b.now)
+			}
+			b.read, b.cursor = len(b.keys), b.keys[len(b.keys)-1]
+			return
+		}
+	}()
+	return out
 }
 
 // batch is a batch of queue entries with what their rules read.
@@ -180,7 +296,9 @@ type entityResult struct {
 	changes  []Change
 }
 
-func (a *Auditor) auditBatch(ctx context.Context, b batch, stats *Stats) error {
+// auditBatch evaluates the rules of a batch and stores what changed, with
+// done (what marks the batch audited) in the same transaction.
+func (a *Auditor) auditBatch(ctx context.Context, b batch, stats *Stats, done func(ctx context.Context, q store.Querier) error) error {
 	keys, set, now, ins, found := b.keys, b.set, b.now, b.ins, b.found
 	existing, err := findingsFor(ctx, a.Store, keys)
 	if err != nil {
@@ -206,7 +324,7 @@ func (a *Auditor) auditBatch(ctx context.Context, b batch, stats *Stats) error {
 	byOrg := map[int64][]int{}
 	var orgs []int64
 	for i, key := range keys {
-		if org, ok := windowOrg(key, ins[i], found[i]); ok {
+		if org, ok := windowOrg(set, key, ins[i], found[i]); ok {
 			if byOrg[org] == nil {
 				orgs = append(orgs, org)
 			}
@@ -215,9 +333,9 @@ func (a *Auditor) auditBatch(ctx context.Context, b batch, stats *Stats) error {
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	windows := a.windows(wctx, orgs, now.Add(-TicketWindow))
+	windows := a.windows(wctx, orgs, now.Add(-TicketWindow), windowComments(set))
 	for i, key := range keys {
-		if _, ok := windowOrg(key, ins[i], found[i]); !ok {
+		if _, ok := windowOrg(set, key, ins[i], found[i]); !ok {
 			evaluate(i)
 		}
 	}
@@ -246,7 +364,7 @@ func (a *Auditor) auditBatch(ctx context.Context, b batch, stats *Stats) error {
 		if err := q.PutFindings(ctx, changed); err != nil {
 			return err
 		}
-		if err := q.DoneAuditBatch(ctx, keys); err != nil {
+		if err := done(ctx, q); err != nil {
 			return err
 		}
 		if len(dirtyKinds) > 0 && a.WritebackJobsFunc != nil {
@@ -352,12 +470,24 @@ func (a *Auditor) input(ctx context.Context, key store.EntityKey, agents map[int
 
 // windowOrg returns the organization whose tickets of the last TicketWindow
 // the rules of an organization or account read (as `tickets`), and whether
-// they read any: an account linked to no organization has none.
-func windowOrg(key store.EntityKey, in rules.Input, found bool) (int64, bool) {
+// they read any: an account linked to no organization has none, and rules
+// that never mention `tickets` need none.
+func windowOrg(set *rules.Set, key store.EntityKey, in rules.Input, found bool) (int64, bool) {
 	if !found || key.Kind == cxaudit.EntityTicket || in.Organization == nil {
 		return 0, false
 	}
+	if reads, _ := set.TicketWindow(key.Kind); !reads {
+		return 0, false
+	}
 	return in.Organization.ID, true
+}
+
+// windowComments reports whether any rule reads the comments of the
+// tickets in a window; when none does they are not read.
+func windowComments(set *rules.Set) bool {
+	_, org := set.TicketWindow(cxaudit.EntityOrganization)
+	_, acc := set.TicketWindow(cxaudit.EntityAccount)
+	return org || acc
 }
 
 // window is an organization's tickets since the start of the window.
@@ -377,7 +507,7 @@ const (
 // windows reads the ticket window of each of orgs in the background and
 // hands them over in the order of orgs. It stops after an error, or when
 // ctx is done.
-func (a *Auditor) windows(ctx context.Context, orgs []int64, since time.Time) <-chan window {
+func (a *Auditor) windows(ctx context.Context, orgs []int64, since time.Time, comments bool) <-chan window {
 	out := make(chan window, 1)
 	results := make([]chan window, len(orgs))
 	for i := range results {
@@ -399,7 +529,7 @@ func (a *Auditor) windows(ctx context.Context, orgs []int64, since time.Time) <-
 				if i >= len(orgs) {
 					return
 				}
-				ts, err := a.Store.TicketsForOrganizations(ctx, []int64{orgs[i]}, since)
+				ts, err := a.Store.TicketsForOrganizations(ctx, []int64{orgs[i]}, since, comments)
 				results[i] <- window{org: orgs[i], tickets: ts[orgs[i]], err: err}
 			}
 		}()
@@ -462,17 +592,17 @@ func LoadInputs(ctx context.Context, q store.Querier, set *rules.Set, keys []sto
 	var orgIDs []int64
 	seen := map[int64]bool{}
 	for i, key := range keys {
-		if org, ok := windowOrg(key, ins[i], found[i]); ok && !seen[org] {
+		if org, ok := windowOrg(set, key, ins[i], found[i]); ok && !seen[org] {
 			seen[org] = true
 			orgIDs = append(orgIDs, org)
 		}
 	}
-	windows, err := q.TicketsForOrganizations(ctx, orgIDs, now.Add(-TicketWindow))
+	windows, err := q.TicketsForOrganizations(ctx, orgIDs, now.Add(-TicketWindow), windowComments(set))
 	if err != nil {
 		return nil, nil, err
 	}
 	for i, key := range keys {
-		if org, ok := windowOrg(key, ins[i], found[i]); ok {
+		if org, ok := windowOrg(set, key, ins[i], found[i]); ok {
 			ins[i].Tickets = windows[org]
 		}
 	}
@@ -499,49 +629,8 @@ func (a *Auditor) loadInputs(ctx context.Context, q store.Querier, keys []store.
 		if err != nil {
 			return nil, nil, err
 		}
-		byID := make(map[string]*cxaudit.Ticket, len(tickets))
-		orgSeen := map[int64]bool{}
-		var orgIDs []int64
-		for i := range tickets {
-			t := &tickets[i]
-			byID[strconv.FormatInt(t.ID, 10)] = t
-			if t.OrganizationID != 0 && !orgSeen[t.OrganizationID] {
-				orgSeen[t.OrganizationID] = true
-				orgIDs = append(orgIDs, t.OrganizationID)
-			}
-		}
-		orgs, err := q.OrganizationsByID(ctx, orgIDs)
-		if err != nil {
+		if err := a.ticketInputs(ctx, q, keys, tickets, ins, found, agents, managed, now); err != nil {
 			return nil, nil, err
-		}
-		accs, err := q.AccountsForOrganizations(ctx, orgs)
-		if err != nil {
-			return nil, nil, err
-		}
-		orgByID := make(map[int64]*cxaudit.Organization, len(orgs))
-		for i := range orgs {
-			orgByID[orgs[i].ID] = &orgs[i]
-		}
-		for i, key := range keys {
-			if key.Kind != cxaudit.EntityTicket {
-				continue
-			}
-			t, ok := byID[key.ID]
-			if !ok || t.Status == cxaudit.StatusDeleted {
-				continue
-			}
-			for j := range t.Comments {
-				c := &t.Comments[j]
-				c.ByAgent = agents[c.AuthorID] && !c.ByCXAudit
-			}
-			t.Tags = slices.DeleteFunc(t.Tags, func(tag string) bool { return managed[tag] })
-			ins[i].Ticket, found[i] = t, true
-			if org := orgByID[t.OrganizationID]; org != nil {
-				ins[i].Organization = org
-				if acc, ok := accs[org.ID]; ok {
-					ins[i].Account = &acc
-				}
-			}
 		}
 	}
 	for i, key := range keys {
@@ -555,6 +644,59 @@ func (a *Auditor) loadInputs(ctx context.Context, q store.Querier, keys []store.
 		ins[i], found[i] = in, ok
 	}
 	return ins, found, nil
+}
+
+// ticketInputs fills in ins and found for the ticket keys among keys from
+// tickets (read in one query with their organizations and linked
+// accounts); a key whose ticket is missing or deleted is left not found.
+func (a *Auditor) ticketInputs(ctx context.Context, q store.Querier, keys []store.EntityKey, tickets []cxaudit.Ticket, ins []rules.Input,
+	found []bool, agents map[int64]bool, managed map[string]bool, now time.Time) error {
+	byID := make(map[string]*cxaudit.Ticket, len(tickets))
+	orgSeen := map[int64]bool{}
+	var orgIDs []int64
+	for i := range tickets {
+		t := &tickets[i]
+		byID[strconv.FormatInt(t.ID, 10)] = t
+		if t.OrganizationID != 0 && !orgSeen[t.OrganizationID] {
+			orgSeen[t.OrganizationID] = true
+			orgIDs = append(orgIDs, t.OrganizationID)
+		}
+	}
+	orgs, err := q.OrganizationsByID(ctx, orgIDs)
+	if err != nil {
+		return err
+	}
+	accs, err := q.AccountsForOrganizations(ctx, orgs)
+	if err != nil {
+		return err
+	}
+	orgByID := make(map[int64]*cxaudit.Organization, len(orgs))
+	for i := range orgs {
+		orgByID[orgs[i].ID] = &orgs[i]
+	}
+	for i, key := range keys {
+		ins[i].Now = now
+		if key.Kind != cxaudit.EntityTicket {
+			continue
+		}
+		t, ok := byID[key.ID]
+		if !ok || t.Status == cxaudit.StatusDeleted {
+			continue
+		}
+		for j := range t.Comments {
+			c := &t.Comments[j]
+			c.ByAgent = agents[c.AuthorID] && !c.ByCXAudit
+		}
+		t.Tags = slices.DeleteFunc(t.Tags, func(tag string) bool { return managed[tag] })
+		ins[i].Ticket, found[i] = t, true
+		if org := orgByID[t.OrganizationID]; org != nil {
+			ins[i].Organization = org
+			if acc, ok := accs[org.ID]; ok {
+				ins[i].Account = &acc
+			}
+		}
+	}
+	return nil
 }
 
 // storeOf lets input, which reads through a Store, run on a Querier.

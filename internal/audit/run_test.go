@@ -19,13 +19,15 @@ import (
 	"github.com/cxaudit/cxaudit/internal/store/storetest"
 )
 
-func TestRunBatchesPostgres(t *testing.T) {
-	testRunBatches(t, func(t *testing.T) store.Store { return storetest.NewPostgres(t) })
+// onBothStores runs test on PostgreSQL and on SQLite.
+func onBothStores(t *testing.T, test func(t *testing.T, newStore func(t *testing.T) store.Store)) {
+	t.Run("Postgres", func(t *testing.T) { test(t, func(t *testing.T) store.Store { return storetest.NewPostgres(t) }) })
+	t.Run("SQLite", func(t *testing.T) { test(t, func(t *testing.T) store.Store { return storetest.NewSQLite(t) }) })
 }
 
-func TestRunBatchesSQLite(t *testing.T) {
-	testRunBatches(t, func(t *testing.T) store.Store { return storetest.NewSQLite(t) })
-}
+func TestRunBatches(t *testing.T) { onBothStores(t, testRunBatches) }
+
+func TestSweep(t *testing.T) { onBothStores(t, testSweep) }
 
 func seed(t *testing.T, s store.Store, w *simworld.World) {
 	ctx := context.Background()
@@ -61,8 +63,7 @@ func testRunBatches(t *testing.T, newStore func(t *testing.T) store.Store) {
 	seed(t, one, w)
 	seed(t, small, w)
 	for _, s := range []store.Store{one, small} {
-		_, err := s.QueueSweep(ctx)
-		require.NoError(t, err)
+		queueAll(t, s)
 	}
 	wantStats, err := auditor(one, 100_000).Run(ctx)
 	require.NoError(t, err)
@@ -76,9 +77,8 @@ func testRunBatches(t *testing.T, newStore func(t *testing.T) store.Store) {
 	require.NoError(t, err)
 	require.Equal(t, want, got)
 
-	// Nothing changed: the second sweep changes nothing.
-	_, err = small.QueueSweep(ctx)
-	require.NoError(t, err)
+	// Nothing changed: the second pass changes nothing.
+	queueAll(t, small)
 	stats, err := auditor(small, 7).Run(ctx)
 	require.NoError(t, err)
 	require.Empty(t, stats.Changes)
@@ -96,8 +96,7 @@ func testRunBatches(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	}
 	require.NotZero(t, target.ID)
-	_, err = small.QueueSweep(ctx)
-	require.NoError(t, err)
+	queueAll(t, small)
 	targetID := strconv.FormatInt(target.ID, 10)
 	solve := func() {
 		solved := target
@@ -120,6 +119,13 @@ func testRunBatches(t *testing.T, newStore func(t *testing.T) store.Store) {
 	left, err := small.NextAuditBatch(ctx, 10)
 	require.NoError(t, err)
 	require.Empty(t, left)
+}
+
+// queueAll queues every entity a sweep audits.
+func queueAll(t *testing.T, s store.Store) {
+	keys, err := s.SweepKeys(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, s.QueueAudit(context.Background(), keys))
 }
 
 func mustID(t *testing.T, s string) int64 {

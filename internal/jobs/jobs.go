@@ -60,9 +60,9 @@ func (AuditArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueAudit, UniqueOpts: uniqueWhileActive, MaxAttempts: 10}
 }
 
-// AuditSweepArgs queues every open ticket, organization and account for
-// audit, for rules whose outcome changes with time alone (backlog aging,
-// first-response targets).
+// AuditSweepArgs asks the audit to sweep every open ticket, organization
+// and account, for rules whose outcome changes with time alone (backlog
+// aging, first-response targets), and starts it.
 type AuditSweepArgs struct{}
 
 func (AuditSweepArgs) Kind() string { return "audit_sweep" }

@@ -150,15 +150,13 @@ type auditSweepWorker struct {
 }
 
 func (w *auditSweepWorker) Work(ctx context.Context, job *river.Job[AuditSweepArgs]) error {
-	var n int
 	err := w.s.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
-		var err error
-		if n, err = q.QueueSweep(ctx); err != nil {
+		if err := q.RequestSweep(ctx); err != nil {
 			return err
 		}
 		return q.Enqueue(ctx, Params(AuditArgs{})...)
 	})
-	w.s.Logger.Info("audit sweep", "queued", n, "error", err)
+	w.s.Logger.Info("audit sweep requested", "error", err)
 	return outcome(w.s.Logger, job.Kind, err)
 }
 

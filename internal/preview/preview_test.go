@@ -123,11 +123,10 @@ func TestPreviewWritesNothing(t *testing.T) {
 	require.NoError(t, s.RecordWrite(ctx, store.WriteEvent{System: cxaudit.SourceZendesk, Kind: store.WriteZendeskNote, Target: "zendesk:ticket:1", At: now}))
 	// The audit with the current rules opens the findings of today.
 	cur := ruleSet(t, current)
-	_, err := s.QueueSweep(ctx)
-	require.NoError(t, err)
+	require.NoError(t, s.RequestSweep(ctx))
 	a := &audit.Auditor{Store: s, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), RulesFunc: func() *rules.Set { return cur },
 		NowFunc: func() time.Time { return now }}
-	_, err = a.Run(ctx)
+	_, err := a.Run(ctx)
 	require.NoError(t, err)
 	open, err := s.ListFindings(ctx, store.FindingFilter{Status: cxaudit.FindingOpen})
 	require.NoError(t, err)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -40,18 +39,8 @@ func (q *queries) TicketsByID(ctx context.Context, ids []int64) ([]cxaudit.Ticke
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	out := make([]cxaudit.Ticket, 0, len(ids))
-	err := q.queryEach(ctx, `SELECT data, comments FROM zendesk_ticket WHERE id IN (`+placeholders(1, len(ids))+`) ORDER BY id`,
-		anys(ids), func(r rows) error {
-			var data, comments []byte
-			if err := r.Scan(&data, &comments); err != nil {
-				return err
-			}
-			t, err := decodeTicket(data, comments)
-			out = append(out, t)
-			return err
-		})
-	return out, err
+	return q.queryTickets(ctx, len(ids), `SELECT data, comments FROM zendesk_ticket WHERE id IN (`+placeholders(1, len(ids))+`) ORDER BY id`,
+		anys(ids)...)
 }
 
 func (q *queries) OrganizationsByID(ctx context.Context, ids []int64) ([]cxaudit.Organization, error) {
@@ -105,7 +94,7 @@ func (q *queries) AccountsForOrganizations(ctx context.Context, orgs []cxaudit.O
 				return nil
 			}
 			var a cxaudit.Account
-			if err := json.Unmarshal(data, &a); err != nil {
+			if err := unmarshal(data, &a); err != nil {
 				return err
 			}
 			out[orgID] = a
@@ -266,12 +255,16 @@ func (q *queries) PutFindings(ctx context.Context, fs []cxaudit.Finding) error {
 	return nil
 }
 
-func (q *queries) TicketsForOrganizations(ctx context.Context, orgIDs []int64, since time.Time) (map[int64][]cxaudit.Ticket, error) {
+func (q *queries) TicketsForOrganizations(ctx context.Context, orgIDs []int64, since time.Time, withComments bool) (map[int64][]cxaudit.Ticket, error) {
 	out := make(map[int64][]cxaudit.Ticket, len(orgIDs))
 	if len(orgIDs) == 0 {
 		return out, nil
 	}
-	err := q.queryEach(ctx, `SELECT organization_id, data, comments FROM zendesk_ticket WHERE organization_id IN (`+placeholders(2, len(orgIDs))+`)
+	comments := "NULL"
+	if withComments {
+		comments = "comments"
+	}
+	err := q.queryEach(ctx, `SELECT organization_id, data, `+comments+` FROM zendesk_ticket WHERE organization_id IN (`+placeholders(2, len(orgIDs))+`)
 		AND created_at >= $1 ORDER BY organization_id, id`, append([]any{ms(since)}, anys(orgIDs)...), func(r rows) error {
 		var org int64
 		var data, comments []byte

@@ -57,8 +57,6 @@ type Querier interface {
 
 	// Audit queue.
 	QueueAudit(ctx context.Context, keys []EntityKey) error
-	// QueueSweep queues every open ticket, organization and account.
-	QueueSweep(ctx context.Context) (int, error)
 	// QueueAccountDependents queues the organizations linked to accounts and
 	// their open tickets, whose cross-system rules read the accounts.
 	QueueAccountDependents(ctx context.Context, accountIDs []string) error
@@ -108,9 +106,26 @@ type Querier interface {
 	FindingsForEntities(ctx context.Context, kind cxaudit.EntityKind, ids []string) (map[string][]cxaudit.Finding, error)
 	// DoneAuditBatch is DoneAudit in one statement.
 	DoneAuditBatch(ctx context.Context, keys []EntityKey) error
-	// SweepKeys lists, without queueing them, the entities QueueSweep
-	// queues: every open ticket, organization and account.
+	// SweepKeys lists the entities a sweep audits: every open ticket,
+	// organization and account.
 	SweepKeys(ctx context.Context) ([]EntityKey, error)
+
+	// The audit sweep (sweep.go).
+	// RequestSweep asks the audit to sweep every open ticket, organization
+	// and account; requests made while a sweep runs are met by it.
+	RequestSweep(ctx context.Context) error
+	GetSweep(ctx context.Context) (Sweep, error)
+	// SaveSweepPosition records the last entity the sweep audited, in the
+	// transaction that stores its findings.
+	SaveSweepPosition(ctx context.Context, pos EntityKey) error
+	// FinishSweep marks the sweep done, requests made while it ran included.
+	FinishSweep(ctx context.Context) error
+	// OpenTicketsAfter returns up to limit open tickets with ids above
+	// afterID, in id order, with their comments.
+	OpenTicketsAfter(ctx context.Context, afterID int64, limit int) ([]cxaudit.Ticket, error)
+	// SweepKeysAfter lists up to limit organizations or accounts after
+	// afterID ("" for the first), in id order.
+	SweepKeysAfter(ctx context.Context, kind cxaudit.EntityKind, afterID string, limit int) ([]EntityKey, error)
 
 	// Batch writes for the audit (audit_batch.go).
 	// PutFindings is PutFinding for many findings, in a few statements;
@@ -118,7 +133,8 @@ type Querier interface {
 	PutFindings(ctx context.Context, fs []cxaudit.Finding) error
 	// TicketsForOrganizations is TicketsForOrganization for many
 	// organizations, by organization id; one with no tickets is missing.
-	TicketsForOrganizations(ctx context.Context, orgIDs []int64, since time.Time) (map[int64][]cxaudit.Ticket, error)
+	// Without withComments the tickets' comments are not read.
+	TicketsForOrganizations(ctx context.Context, orgIDs []int64, since time.Time, withComments bool) (map[int64][]cxaudit.Ticket, error)
 
 	// Deletions read by the sync (sync_more.go).
 	// DeleteTickets removes tickets deleted in Zendesk, with their

@@ -143,9 +143,11 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		require.NoError(t, s.UpsertOrganizations(ctx, []cxaudit.Organization{{ID: 5, UpdatedAt: now}}))
 		require.NoError(t, s.UpsertAccounts(ctx, []cxaudit.Account{{ID: "001X", SystemModstamp: now}}))
 
-		n, err := s.QueueSweep(ctx)
+		keys, err := s.SweepKeys(ctx)
 		require.NoError(t, err)
-		require.Equal(t, 3, n, "open ticket, organization, account")
+		require.ElementsMatch(t, []store.EntityKey{{Kind: cxaudit.EntityTicket, ID: "1"}, {Kind: cxaudit.EntityOrganization, ID: "5"},
+			{Kind: cxaudit.EntityAccount, ID: "001X"}}, keys, "open ticket, organization, account")
+		require.NoError(t, s.QueueAudit(ctx, keys))
 		require.NoError(t, s.QueueAudit(ctx, []store.EntityKey{{Kind: cxaudit.EntityTicket, ID: "1"}, {Kind: cxaudit.EntityTicket, ID: "2"}}))
 		batch, err := s.NextAuditBatch(ctx, 10)
 		require.NoError(t, err)
@@ -358,9 +360,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 
 		keys, err := s.SweepKeys(ctx)
 		require.NoError(t, err)
-		n, err := s.QueueSweep(ctx)
-		require.NoError(t, err)
-		require.Len(t, keys, n, "SweepKeys lists what QueueSweep queues")
+		require.NoError(t, s.QueueAudit(ctx, keys))
 		batch, err := s.NextAuditBatch(ctx, 100)
 		require.NoError(t, err)
 		require.ElementsMatch(t, keysOnly(batch), keys)
@@ -453,19 +453,96 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 		require.NoError(t, s.UpsertTickets(ctx, ts))
 		since := now.Add(-20 * 24 * time.Hour)
-		got, err := s.TicketsForOrganizations(ctx, []int64{3, 1, 2, 9}, since)
+		got, err := s.TicketsForOrganizations(ctx, []int64{3, 1, 2, 9}, since, true)
+		require.NoError(t, err)
+		bare, err := s.TicketsForOrganizations(ctx, []int64{3, 1, 2, 9}, since, false)
 		require.NoError(t, err)
 		for _, org := range []int64{1, 2, 3, 9} {
 			want, err := s.TicketsForOrganization(ctx, org, since)
 			require.NoError(t, err)
 			require.Equal(t, want, got[org], "organization %d", org)
+			for i := range want {
+				require.NotEmpty(t, want[i].Comments)
+				want[i].Comments = nil
+			}
+			require.Equal(t, want, bare[org], "organization %d without comments", org)
 		}
 		_, ok := got[9]
 		require.False(t, ok, "an organization with no tickets is missing")
-		empty, err := s.TicketsForOrganizations(ctx, nil, since)
+		empty, err := s.TicketsForOrganizations(ctx, nil, since, true)
 		require.NoError(t, err)
 		require.Empty(t, empty)
 	})
+	t.Run("Sweep", func(t *testing.T) {
+		s := newStore(t)
+		var ts []cxaudit.Ticket
+		for i := range 7 {
+			tk := ticket(int64(i+1), now)
+			if i == 3 {
+				tk.Status = cxaudit.StatusSolved
+			}
+			ts = append(ts, tk)
+		}
+		require.NoError(t, s.UpsertTickets(ctx, ts))
+		require.NoError(t, s.UpsertOrganizations(ctx, []cxaudit.Organization{{ID: 9, UpdatedAt: now}, {ID: 10, UpdatedAt: now}}))
+		require.NoError(t, s.UpsertAccounts(ctx, []cxaudit.Account{{ID: "001B", SystemModstamp: now}, {ID: "001A", SystemModstamp: now}}))
+
+		sw, err := s.GetSweep(ctx)
+		require.NoError(t, err)
+		require.Equal(t, store.Sweep{}, sw, "no sweep before one is asked for")
+		require.NoError(t, s.RequestSweep(ctx))
+		sw, err = s.GetSweep(ctx)
+		require.NoError(t, err)
+		require.Equal(t, store.Sweep{Due: true}, sw)
+
+		// Open tickets by id, in pages; the solved one is left out.
+		page, err := s.OpenTicketsAfter(ctx, 0, 3)
+		require.NoError(t, err)
+		require.Equal(t, []int64{1, 2, 3}, ticketIDs(page))
+		want, err := s.Ticket(ctx, 2)
+		require.NoError(t, err)
+		require.Equal(t, want, page[1], "tickets come with what Ticket reads")
+		page, err = s.OpenTicketsAfter(ctx, 3, 3)
+		require.NoError(t, err)
+		require.Equal(t, []int64{5, 6, 7}, ticketIDs(page))
+		// Organizations numerically (10 after 9), accounts by id.
+		orgs, err := s.SweepKeysAfter(ctx, cxaudit.EntityOrganization, "", 10)
+		require.NoError(t, err)
+		require.Equal(t, []store.EntityKey{{Kind: cxaudit.EntityOrganization, ID: "9"}, {Kind: cxaudit.EntityOrganization, ID: "10"}}, orgs)
+		orgs, err = s.SweepKeysAfter(ctx, cxaudit.EntityOrganization, "9", 10)
+		require.NoError(t, err)
+		require.Equal(t, []store.EntityKey{{Kind: cxaudit.EntityOrganization, ID: "10"}}, orgs)
+		accs, err := s.SweepKeysAfter(ctx, cxaudit.EntityAccount, "001A", 10)
+		require.NoError(t, err)
+		require.Equal(t, []store.EntityKey{{Kind: cxaudit.EntityAccount, ID: "001B"}}, accs)
+		_, err = s.SweepKeysAfter(ctx, cxaudit.EntityOrganization, "x", 10)
+		require.Equal(t, cxaudit.EINVALID, cxaudit.ErrorCode(err))
+
+		// The position survives; a request made while the sweep runs is met
+		// by it; finishing clears the position.
+		pos := store.EntityKey{Kind: cxaudit.EntityOrganization, ID: "9"}
+		require.NoError(t, s.SaveSweepPosition(ctx, pos))
+		require.NoError(t, s.RequestSweep(ctx))
+		sw, err = s.GetSweep(ctx)
+		require.NoError(t, err)
+		require.Equal(t, store.Sweep{Due: true, Position: pos}, sw)
+		require.NoError(t, s.FinishSweep(ctx))
+		sw, err = s.GetSweep(ctx)
+		require.NoError(t, err)
+		require.Equal(t, store.Sweep{}, sw)
+		require.NoError(t, s.RequestSweep(ctx))
+		sw, err = s.GetSweep(ctx)
+		require.NoError(t, err)
+		require.True(t, sw.Due, "a request right after a finish is not lost within the same millisecond")
+	})
+}
+
+func ticketIDs(ts []cxaudit.Ticket) []int64 {
+	out := make([]int64, len(ts))
+	for i, t := range ts {
+		out[i] = t.ID
+	}
+	return out
 }
 
 func ticket(id int64, at time.Time) cxaudit.Ticket {
