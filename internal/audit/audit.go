@@ -152,7 +152,10 @@ func (a *Auditor) drain(ctx context.Context, size int, stats *Stats) error {
 // sweep audits every open ticket, organization and account after pos, in
 // store.SweepOrder and key order, then marks the sweep finished.
 func (a *Auditor) sweep(ctx context.Context, pos store.EntityKey, size int, stats *Stats) error {
-	next := a.prefetchSweep(ctx, pos, size)
+	// Batches are read one after another, never two at once: they can
+	// share the cache without a lock.
+	cache := &links{}
+	next := a.prefetchSweep(ctx, pos, size, cache)
 	for {
 		b := <-next
 		if b.err != nil {
@@ -161,7 +164,7 @@ func (a *Auditor) sweep(ctx context.Context, pos store.EntityKey, size int, stat
 		if b.read == 0 {
 			return a.Store.FinishSweep(ctx)
 		}
-		next = a.prefetchSweep(ctx, b.cursor, size)
+		next = a.prefetchSweep(ctx, b.cursor, size, cache)
 		err := a.auditBatch(ctx, b, stats, func(ctx context.Context, q store.Querier) error {
 			return q.SaveSweepPosition(ctx, b.cursor)
 		})
@@ -174,7 +177,7 @@ func (a *Auditor) sweep(ctx context.Context, pos store.EntityKey, size int, stat
 // prefetchSweep reads, in the background, the sweep's next batch after pos
 // (the zero key: from the start) and what its rules read. A batch holds one
 // kind of entity; it reads nothing when the sweep is done.
-func (a *Auditor) prefetchSweep(ctx context.Context, pos store.EntityKey, size int) <-chan batch {
+func (a *Auditor) prefetchSweep(ctx context.Context, pos store.EntityKey, size int, cache *links) <-chan batch {
 	out := make(chan batch, 1)
 	go func() {
 		b := batch{from: &pos}
@@ -220,7 +223,7 @@ func (a *Auditor) prefetchSweep(ctx context.Context, pos store.EntityKey, size i
 					b.keys[j] = store.EntityKey{Kind: kind, ID: strconv.FormatInt(t.ID, 10)}
 				}
 				b.ins, b.found = make([]rules.Input, len(tickets)), make([]bool, len(tickets))
-				b.err = a.ticketInputs(ctx, a.Store, b.keys, tickets, b.ins, b.found, agents, managed, b.now)
+				b.err = a.ticketInputs(ctx, a.Store, b.keys, tickets, b.ins, b.found, agents, managed, b.now, cache)
 			} else {
 				if b.keys, b.err = a.Store.SweepKeysAfter(ctx, kind, after, size); b.err != nil {
 					return
@@ -629,7 +632,7 @@ func (a *Auditor) loadInputs(ctx context.Context, q store.Querier, keys []store.
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := a.ticketInputs(ctx, q, keys, tickets, ins, found, agents, managed, now); err != nil {
+		if err := a.ticketInputs(ctx, q, keys, tickets, ins, found, agents, managed, now, nil); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -647,18 +650,22 @@ func (a *Auditor) loadInputs(ctx context.Context, q store.Querier, keys []store.
 }
 
 // ticketInputs fills in ins and found for the ticket keys among keys from
-// tickets (read in one query with their organizations and linked
-// accounts); a key whose ticket is missing or deleted is left not found.
+// tickets, with their organizations and linked accounts, read in a few
+// queries, or taken from cache when it is not nil; a key whose ticket is
+// missing or deleted is left not found.
 func (a *Auditor) ticketInputs(ctx context.Context, q store.Querier, keys []store.EntityKey, tickets []cxaudit.Ticket, ins []rules.Input,
-	found []bool, agents map[int64]bool, managed map[string]bool, now time.Time) error {
+	found []bool, agents map[int64]bool, managed map[string]bool, now time.Time, cache *links) error {
+	if cache == nil {
+		cache = &links{}
+	}
 	byID := make(map[string]*cxaudit.Ticket, len(tickets))
-	orgSeen := map[int64]bool{}
+	want := map[int64]bool{}
 	var orgIDs []int64
 	for i := range tickets {
 		t := &tickets[i]
 		byID[strconv.FormatInt(t.ID, 10)] = t
-		if t.OrganizationID != 0 && !orgSeen[t.OrganizationID] {
-			orgSeen[t.OrganizationID] = true
+		if t.OrganizationID != 0 && !want[t.OrganizationID] && cache.get(t.OrganizationID) == nil {
+			want[t.OrganizationID] = true
 			orgIDs = append(orgIDs, t.OrganizationID)
 		}
 	}
@@ -670,9 +677,12 @@ func (a *Auditor) ticketInputs(ctx context.Context, q store.Querier, keys []stor
 	if err != nil {
 		return err
 	}
-	orgByID := make(map[int64]*cxaudit.Organization, len(orgs))
 	for i := range orgs {
-		orgByID[orgs[i].ID] = &orgs[i]
+		l := &link{org: orgs[i]}
+		if acc, ok := accs[orgs[i].ID]; ok {
+			l.acc = &acc
+		}
+		cache.put(l)
 	}
 	for i, key := range keys {
 		ins[i].Now = now
@@ -689,14 +699,38 @@ func (a *Auditor) ticketInputs(ctx context.Context, q store.Querier, keys []stor
 		}
 		t.Tags = slices.DeleteFunc(t.Tags, func(tag string) bool { return managed[tag] })
 		ins[i].Ticket, found[i] = t, true
-		if org := orgByID[t.OrganizationID]; org != nil {
-			ins[i].Organization = org
-			if acc, ok := accs[org.ID]; ok {
-				ins[i].Account = &acc
-			}
+		if l := cache.get(t.OrganizationID); l != nil {
+			ins[i].Organization, ins[i].Account = &l.org, l.acc
 		}
 	}
 	return nil
+}
+
+// links holds organizations with their linked accounts. A sweep keeps them
+// while it runs, since every batch of tickets names much the same
+// customers: an organization or account changed meanwhile is queued by
+// the sync, and its tickets audited again once the sweep is done. Rules
+// only read what they are handed, so one value serves every ticket.
+type links struct {
+	orgs map[int64]*link
+}
+
+type link struct {
+	org cxaudit.Organization
+	acc *cxaudit.Account // nil: linked to no account
+}
+
+// maxLinks bounds what a sweep keeps: a tenant with more organizations
+// starts over when it is full.
+const maxLinks = 20_000
+
+func (c *links) get(org int64) *link { return c.orgs[org] }
+
+func (c *links) put(l *link) {
+	if c.orgs == nil || len(c.orgs) >= maxLinks {
+		c.orgs = make(map[int64]*link)
+	}
+	c.orgs[l.org.ID] = l
 }
 
 // storeOf lets input, which reads through a Store, run on a Querier.
