@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 )
 
@@ -201,7 +203,8 @@ func (q *queries) SweepKeys(ctx context.Context) ([]EntityKey, error) {
 	return out, err
 }
 
-// findingChunk is how many findings one PutFindings statement stores: 21
+// findingChunk is how many findings one PutFindings statement stores on
+// SQLite (and on PostgreSQL outside a transaction): findingFields
 // parameters each, well under PostgreSQL's 65,535 and SQLite's 32,766.
 const findingChunk = 500
 
@@ -222,35 +225,70 @@ func (q *queries) PutFindings(ctx context.Context, fs []cxaudit.Finding) error {
 			rowsOf = append(rowsOf, f)
 		}
 	}
-	for start := 0; start < len(rowsOf); start += findingChunk {
-		chunk := rowsOf[start:min(start+findingChunk, len(rowsOf))]
+	rows := make([][]any, len(rowsOf))
+	for i, f := range rowsOf {
+		actions, err := marshal(f.Actions)
+		if err != nil {
+			return err
+		}
+		rows[i] = []any{f.Fingerprint, f.RuleID, f.RuleVersion, f.Title, string(f.Category), string(f.Severity), string(f.Mode),
+			string(f.EntityKind), f.EntityID, f.Message, string(f.Status), ms(f.OpenedAt), ms(f.UpdatedAt), optMS(f.ResolvedAt), actions,
+			string(f.WrittenStatus), f.WrittenHash, optMS(f.AcknowledgedAt), optMS(f.SnoozedUntil), f.ContentHash(), f.Dirty()}
+	}
+	if c, ok := q.c.(pgConn); ok {
+		if tx, ok := c.db.(pgx.Tx); ok {
+			return putFindingsPostgres(ctx, tx, rows)
+		}
+	}
+	for start := 0; start < len(rows); start += findingChunk {
+		chunk := rows[start:min(start+findingChunk, len(rows))]
 		var b strings.Builder
-		args := make([]any, 0, 21*len(chunk))
-		for i, f := range chunk {
-			actions, err := marshal(f.Actions)
-			if err != nil {
-				return err
-			}
+		args := make([]any, 0, findingFields*len(chunk))
+		for i, r := range chunk {
 			if i > 0 {
 				b.WriteString(", ")
 			}
 			b.WriteByte('(')
-			b.WriteString(placeholders(21*i+1, 21))
+			b.WriteString(placeholders(findingFields*i+1, findingFields))
 			b.WriteByte(')')
-			args = append(args, f.Fingerprint, f.RuleID, f.RuleVersion, f.Title, string(f.Category), string(f.Severity), string(f.Mode),
-				string(f.EntityKind), f.EntityID, f.Message, string(f.Status), ms(f.OpenedAt), ms(f.UpdatedAt), optMS(f.ResolvedAt), actions,
-				string(f.WrittenStatus), f.WrittenHash, optMS(f.AcknowledgedAt), optMS(f.SnoozedUntil), f.ContentHash(), f.Dirty())
+			args = append(args, r...)
 		}
-		_, err := q.c.exec(ctx, `INSERT INTO finding (`+findingColumns+`, content_hash, dirty)
-		VALUES `+b.String()+`
-		ON CONFLICT (fingerprint) DO UPDATE SET rule_version = excluded.rule_version, title = excluded.title, category = excluded.category,
-			severity = excluded.severity, mode = excluded.mode, message = excluded.message, status = excluded.status,
-			opened_at = excluded.opened_at, updated_at = excluded.updated_at, resolved_at = excluded.resolved_at, actions = excluded.actions,
-			written_status = excluded.written_status, written_hash = excluded.written_hash, content_hash = excluded.content_hash, dirty = excluded.dirty,
-			acknowledged_at = excluded.acknowledged_at, snoozed_until = excluded.snoozed_until`, args...)
-		if err != nil {
+		if _, err := q.c.exec(ctx, `INSERT INTO finding (`+findingColumns+`, content_hash, dirty) VALUES `+b.String()+findingConflict, args...); err != nil {
 			return fmt.Errorf("store %d findings: %w", len(chunk), err)
 		}
+	}
+	return nil
+}
+
+// findingFields is how many columns PutFindings stores a finding in.
+const findingFields = 21
+
+// findingConflict is how PutFindings updates a finding stored before.
+const findingConflict = `
+	ON CONFLICT (fingerprint) DO UPDATE SET rule_version = excluded.rule_version, title = excluded.title, category = excluded.category,
+		severity = excluded.severity, mode = excluded.mode, message = excluded.message, status = excluded.status,
+		opened_at = excluded.opened_at, updated_at = excluded.updated_at, resolved_at = excluded.resolved_at, actions = excluded.actions,
+		written_status = excluded.written_status, written_hash = excluded.written_hash, content_hash = excluded.content_hash, dirty = excluded.dirty,
+		acknowledged_at = excluded.acknowledged_at, snoozed_until = excluded.snoozed_until`
+
+// putFindingsPostgres stores findings on PostgreSQL with COPY into a
+// temporary table (created once per session, emptied at commit) and one
+// INSERT … ON CONFLICT from it: the first sweep of a large tenant opens a
+// finding or two per open ticket.
+func putFindingsPostgres(ctx context.Context, tx pgx.Tx, rows [][]any) error {
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS cxaudit_finding_stage (LIKE finding) ON COMMIT DELETE ROWS`); err != nil {
+		return fmt.Errorf("store findings: stage table: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `TRUNCATE cxaudit_finding_stage`); err != nil {
+		return err
+	}
+	cols := strings.Split(strings.Join(strings.Fields(findingColumns), "")+",content_hash,dirty", ",")
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"cxaudit_finding_stage"}, cols, pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("store %d findings: copy: %w", len(rows), err)
+	}
+	list := strings.Join(cols, ", ")
+	if _, err := tx.Exec(ctx, `INSERT INTO finding (`+list+`) SELECT `+list+` FROM cxaudit_finding_stage`+findingConflict); err != nil {
+		return fmt.Errorf("store %d findings: %w", len(rows), err)
 	}
 	return nil
 }

@@ -373,7 +373,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("BatchWritesMatchSingleWrites", func(t *testing.T) {
-		one, many := newStore(t), newStore(t)
+		one, many, inTx := newStore(t), newStore(t), newStore(t)
 		finding := func(i int) cxaudit.Finding {
 			id := strconv.Itoa(i % 400)
 			rule := "r" + strconv.Itoa(i/400)
@@ -414,11 +414,18 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 		require.NoError(t, many.PutFindings(ctx, batch))
 		require.NoError(t, many.PutFindings(ctx, nil))
+		// In a transaction (PostgreSQL takes the batch by COPY there), over
+		// findings stored before.
+		require.NoError(t, inTx.PutFindings(ctx, batch[:700]))
+		require.NoError(t, inTx.InTx(ctx, func(ctx context.Context, q store.Querier) error { return q.PutFindings(ctx, batch) }))
 		want, err := one.ListFindings(ctx, store.FindingFilter{})
 		require.NoError(t, err)
 		got, err := many.ListFindings(ctx, store.FindingFilter{})
 		require.NoError(t, err)
 		require.Len(t, got, 1300)
+		require.Equal(t, want, got)
+		got, err = inTx.ListFindings(ctx, store.FindingFilter{})
+		require.NoError(t, err)
 		require.Equal(t, want, got)
 		wantDirty, err := one.DirtyEntities(ctx, cxaudit.EntityTicket, "", 1000)
 		require.NoError(t, err)
