@@ -30,8 +30,15 @@ func newWindow(name string, limit int, match string, per time.Duration, burst fl
 		span: per + per/120, burst: burst}
 }
 
+// maxLimit caps the limit a server may advertise (X-Rate-Limit): the
+// window keeps a send time per allowed request, and a server claiming a
+// billion must not make it allocate gigabytes. Zendesk's largest plan
+// allows 2,500 a minute.
+const maxLimit = 100_000
+
 // resize changes the limit, keeping the most recent send times.
 func (w *window) resize(limit int) {
+	limit = min(limit, maxLimit)
 	if limit == w.limit || limit <= 0 {
 		return
 	}
