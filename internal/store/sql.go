@@ -422,13 +422,38 @@ func (q *queries) OrganizationForAccount(ctx context.Context, acc cxaudit.Accoun
 	return orgs[0], nil
 }
 
+// queueChunk is how many entities one QueueAudit statement queues.
+const queueChunk = 500
+
 func (q *queries) QueueAudit(ctx context.Context, keys []EntityKey) error {
 	now := time.Now().UnixNano()
+	// One statement per chunk, not per key (a page of a thousand tickets
+	// was a thousand round trips), and each key once in it: ON CONFLICT
+	// DO UPDATE may not touch a row twice in one statement.
+	seen := make(map[EntityKey]bool, len(keys))
+	unique := make([]EntityKey, 0, len(keys))
 	for _, k := range keys {
-		if _, err := q.c.exec(ctx, `INSERT INTO audit_queue (entity_kind, entity_id, queued_at) VALUES ($1, $2, $3)
-			ON CONFLICT (entity_kind, entity_id) DO UPDATE SET queued_at = excluded.queued_at`,
-			string(k.Kind), k.ID, now); err != nil {
-			return fmt.Errorf("queue audit of %s %s: %w", k.Kind, k.ID, err)
+		k.QueuedAt = 0
+		if !seen[k] {
+			seen[k] = true
+			unique = append(unique, k)
+		}
+	}
+	for start := 0; start < len(unique); start += queueChunk {
+		chunk := unique[start:min(start+queueChunk, len(unique))]
+		var b strings.Builder
+		args := make([]any, 0, 2*len(chunk)+1)
+		args = append(args, now)
+		for i, k := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "($%d, $%d, CAST($1 AS BIGINT))", 2*i+2, 2*i+3)
+			args = append(args, string(k.Kind), k.ID)
+		}
+		if _, err := q.c.exec(ctx, `INSERT INTO audit_queue (entity_kind, entity_id, queued_at) VALUES `+b.String()+`
+			ON CONFLICT (entity_kind, entity_id) DO UPDATE SET queued_at = excluded.queued_at`, args...); err != nil {
+			return fmt.Errorf("queue audit of %d entities: %w", len(chunk), err)
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -164,6 +165,24 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		again, err := s.NextAuditBatch(ctx, 10)
 		require.NoError(t, err)
 		require.Equal(t, keysOnly(rest), keysOnly(again))
+	})
+
+	t.Run("AuditQueueMany", func(t *testing.T) {
+		s := newStore(t)
+		// More than one statement's worth, each key twice: queued once.
+		var keys []store.EntityKey
+		for i := range 1200 {
+			k := store.EntityKey{Kind: cxaudit.EntityTicket, ID: strconv.Itoa(i / 2)}
+			if i%2 == 1 {
+				k.Kind = cxaudit.EntityOrganization
+			}
+			keys = append(keys, k, k)
+		}
+		require.NoError(t, s.QueueAudit(ctx, keys))
+		all, err := s.NextAuditBatch(ctx, 5000)
+		require.NoError(t, err)
+		require.Len(t, all, 1200)
+		require.ElementsMatch(t, keysOnly(all), slices.Compact(keys))
 	})
 
 	t.Run("AuditQueuePages", func(t *testing.T) {
