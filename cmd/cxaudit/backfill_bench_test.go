@@ -17,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cxaudit/cxaudit/internal/apptest"
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/simworld"
 	"github.com/cxaudit/cxaudit/internal/store"
@@ -88,8 +89,7 @@ func backfillPeakRSS(b *testing.B, bin string, n int) (float64, time.Duration) {
 	defer srv.Close()
 	dir := b.TempDir()
 	db := filepath.Join(dir, "cxaudit.db")
-	rulesDir, err := filepath.Abs("../../rules")
-	require.NoError(b, err)
+	rulesDir := apptest.RulesDir(b)
 	days := int(time.Duration(n)*time.Second/(24*time.Hour)) + 2
 
 	cmd := exec.Command(os.Args[0], bin, "sync", "--once", "--progress", "log")
@@ -101,7 +101,7 @@ func backfillPeakRSS(b *testing.B, bin string, n int) (float64, time.Duration) {
 	cmd.Stdout, cmd.Stderr = &rss, &out
 	b.StartTimer()
 	start := time.Now()
-	err = cmd.Run()
+	err := cmd.Run()
 	elapsed := time.Since(start)
 	b.StopTimer()
 	require.NoError(b, err, "cxaudit sync --once: %s", out.String())

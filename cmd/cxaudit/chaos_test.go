@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cxaudit/cxaudit/internal/apptest"
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/salesforce/salesforcetest"
 	"github.com/cxaudit/cxaudit/internal/simworld"
@@ -116,8 +116,7 @@ func TestWritebackChaos(t *testing.T) {
 	t.Cleanup(ssrv.Close)
 
 	dbURL := storetest.NewPostgresSchema(t)
-	rulesDir, err := filepath.Abs("../../rules")
-	require.NoError(t, err)
+	rulesDir := apptest.RulesDir(t)
 	env := append(os.Environ(),
 		"CXAUDIT_DATABASE_URL="+dbURL, "CXAUDIT_RULES_DIR="+rulesDir,
 		"ZENDESK_URL="+zsrv.URL, "ZENDESK_EMAIL="+zendesktest.DefaultEmail, "ZENDESK_API_TOKEN="+zendesktest.DefaultAPIToken,

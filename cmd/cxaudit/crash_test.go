@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cxaudit/cxaudit/internal/apptest"
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/demo"
 	"github.com/cxaudit/cxaudit/internal/store"
@@ -41,8 +42,7 @@ func TestSyncSurvivesSIGKILL(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(sims.Close)
 	dbURL := storetest.NewPostgresSchema(t)
-	rulesDir, err := filepath.Abs("../../rules")
-	require.NoError(t, err)
+	rulesDir := apptest.RulesDir(t)
 	env := append(os.Environ(), sims.Env()...)
 	env = append(env, "CXAUDIT_DATABASE_URL="+dbURL, "CXAUDIT_RULES_DIR="+rulesDir,
 		"CXAUDIT_BACKFILL_DAYS=3650", "ZENDESK_EXPORT_RATE_LIMIT=100000")

@@ -335,7 +335,7 @@ store (a fresh temporary file unless --database-url is given), then a second
 cycle that must write nothing, and prints a summary.`, stderr)
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
 	dbURL := fs.String("database-url", "", "store to use (postgres://… or an SQLite path); default a temporary SQLite file")
-	rulesDir := fs.String("rules", "", "rules directory (default $CXAUDIT_RULES_DIR or ./rules)")
+	rulesDir := fs.String("rules", "", "rules directory (default $CXAUDIT_RULES_DIR, else the built-in rule pack with the simulated tenant's field map)")
 	accounts := fs.Int("accounts", 300, "accounts to generate")
 	tickets := fs.Int("tickets", 3000, "tickets to generate")
 	seed := fs.Uint64("seed", 42, "seed of the generated data")
@@ -346,9 +346,6 @@ cycle that must write nothing, and prints a summary.`, stderr)
 	dir := *rulesDir
 	if dir == "" {
 		dir = getenv("CXAUDIT_RULES_DIR")
-	}
-	if dir == "" {
-		dir = config.DefaultRulesDir
 	}
 	level := slog.LevelWarn
 	if *verbose {

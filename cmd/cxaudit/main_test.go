@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cxaudit/cxaudit/internal/apptest"
 	"github.com/cxaudit/cxaudit/internal/demo"
 	"github.com/cxaudit/cxaudit/internal/store/storetest"
 )
@@ -73,7 +74,7 @@ func TestRunOnceTwiceOnPostgres(t *testing.T) {
 	t.Cleanup(sims.Close)
 	env := map[string]string{
 		"CXAUDIT_DATABASE_URL": storetest.NewPostgresSchema(t),
-		"CXAUDIT_RULES_DIR":    "../../rules",
+		"CXAUDIT_RULES_DIR":    apptest.RulesDir(t),
 	}
 	for _, kv := range sims.Env() {
 		k, v, _ := strings.Cut(kv, "=")
@@ -113,7 +114,7 @@ func cycleWrites(t *testing.T, log string) map[string]int {
 
 func TestDemoJSON(t *testing.T) {
 	t.Parallel()
-	code, out, errOut := runCLI(t, nil, "demo", "--json", "--accounts", "40", "--tickets", "400", "--rules", "../../rules")
+	code, out, errOut := runCLI(t, nil, "demo", "--json", "--accounts", "40", "--tickets", "400")
 	require.Equal(t, 0, code, errOut)
 	var sum struct {
 		Findings    map[string]int `json:"findings"`

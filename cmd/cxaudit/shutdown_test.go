@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cxaudit/cxaudit/internal/apptest"
 	"github.com/cxaudit/cxaudit/internal/demo"
 	"github.com/cxaudit/cxaudit/internal/store/storetest"
 )
@@ -41,7 +42,7 @@ func TestSIGTERMLosesNothing(t *testing.T) {
 	dbURL := storetest.NewPostgresSchema(t)
 	env := append(os.Environ(),
 		"CXAUDIT_DATABASE_URL="+dbURL,
-		"CXAUDIT_RULES_DIR=../../rules",
+		"CXAUDIT_RULES_DIR="+apptest.RulesDir(t),
 		"CXAUDIT_LISTEN_ADDR=127.0.0.1:0",
 		"CXAUDIT_SYNC_INTERVAL=1h",
 		"CXAUDIT_LOG_LEVEL=debug",

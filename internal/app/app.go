@@ -30,6 +30,7 @@ import (
 	"github.com/cxaudit/cxaudit/internal/salesforce"
 	"github.com/cxaudit/cxaudit/internal/store"
 	"github.com/cxaudit/cxaudit/internal/syncer"
+	"github.com/cxaudit/cxaudit/internal/tenant"
 	"github.com/cxaudit/cxaudit/internal/writeback"
 	"github.com/cxaudit/cxaudit/internal/zendesk"
 )
@@ -125,11 +126,13 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		return nil, err
 	}
 	progress := a.progressMetrics()
-	svc := &jobs.Services{Store: st, Logger: logger, WaitForFirstSync: opts.Periodic}
+	svc := &jobs.Services{Store: st, Logger: logger}
 	svc.Auditor = &audit.Auditor{
 		Store: st, Logger: logger, RulesFunc: a.Rules, NowFunc: opts.NowFunc,
 		WritebackJobsFunc: svc.WritebackJobs, ObserveFunc: a.Metrics.ObserveFinding,
-		SnoozeFor: time.Duration(cfg.SnoozeDays) * 24 * time.Hour,
+		SnoozeFor:    time.Duration(cfg.SnoozeDays) * 24 * time.Hour,
+		Sources:      map[cxaudit.Source][]string{},
+		DisabledFunc: a.observeDisabled,
 	}
 	observeWrite := func(system cxaudit.Source) func(string) {
 		return func(kind string) { a.Metrics.Writes.WithLabelValues(string(system), kind).Inc() }
@@ -151,6 +154,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 			return nil, fmt.Errorf("ZENDESK_URL: %w", err)
 		}
 		svc.ZendeskSync = &syncer.Zendesk{Client: zc, Store: st, Logger: logger, Start: start, ObserveFunc: observeSync(cxaudit.SourceZendesk), ProgressFunc: progress}
+		svc.Auditor.Sources[cxaudit.SourceZendesk] = syncer.ReadyObjects[cxaudit.SourceZendesk]
 		svc.ZendeskWriteback = &writeback.Zendesk{Client: zc, Store: st, Logger: logger, RulesFunc: a.Rules,
 			DryRun: cfg.DryRun, ResolutionNote: cfg.ResolutionNote, Budget: cfg.ZendeskWriteBudget,
 			ObserveFunc: observeWrite(cxaudit.SourceZendesk), HeldFunc: heldGauge(cxaudit.SourceZendesk)}
@@ -171,10 +175,17 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 			}
 			return nil, fmt.Errorf("%s: %w", variable, err)
 		}
-		svc.SalesforceSync = &syncer.Salesforce{Client: sc, Store: st, Logger: logger, ObserveFunc: observeSync(cxaudit.SourceSalesforce), ProgressFunc: progress}
+		svc.SalesforceSync = &syncer.Salesforce{Client: sc, Store: st, Logger: logger,
+			FieldMapFunc: func() *tenant.FieldMap { return a.Rules().FieldMap() },
+			WantFunc:     func(object string) []string { return a.Rules().FieldsRead(object) },
+			ObserveFunc:  observeSync(cxaudit.SourceSalesforce), ProgressFunc: progress}
 		svc.SalesforceWriteback = &writeback.Salesforce{Client: sc, Store: st, Logger: logger, RulesFunc: a.Rules,
 			FallbackOwnerID: cfg.Salesforce.FallbackOwnerID, DryRun: cfg.DryRun, Budget: cfg.SalesforceWriteBudget,
-			ObserveFunc: observeWrite(cxaudit.SourceSalesforce), HeldFunc: heldGauge(cxaudit.SourceSalesforce)}
+			ObserveFunc: observeWrite(cxaudit.SourceSalesforce), HeldFunc: heldGauge(cxaudit.SourceSalesforce),
+			TenantFunc: func(ctx context.Context) (*tenant.Tenant, error) {
+				return audit.LoadTenant(ctx, st, a.Rules().FieldMap())
+			}}
+		svc.Auditor.Sources[cxaudit.SourceSalesforce] = syncer.ReadyObjects[cxaudit.SourceSalesforce]
 	} else {
 		logger.Info("salesforce not configured (SALESFORCE_INSTANCE_URL unset): skipping its sync and write-back")
 	}
@@ -229,6 +240,26 @@ func startRiver[TTx any](a *App, driver riverdriver.Driver[TTx], cfg *river.Conf
 
 // Rules returns the active rule set.
 func (a *App) Rules() *rules.Set { return a.rules.Load() }
+
+// observeDisabled sets cxaudit_rule_disabled to the rules the audit sets
+// aside.
+func (a *App) observeDisabled(disabled map[string]rules.Disabled) {
+	a.Metrics.RulesDisabled.Reset()
+	for id, d := range disabled {
+		reason := "waiting"
+		if len(d.Problems) > 0 {
+			reason = "field"
+		}
+		a.Metrics.RulesDisabled.WithLabelValues(id, reason).Set(1)
+	}
+}
+
+// Availability returns the rules that cannot run on this tenant now and
+// why (see audit.Availability).
+func (a *App) Availability(ctx context.Context) (map[string]rules.Disabled, error) {
+	disabled, _, err := audit.Availability(ctx, a.Store, a.Rules(), a.Services.Auditor.Sources)
+	return disabled, err
+}
 
 func (a *App) setRules(s *rules.Set) {
 	a.rules.Store(s)

@@ -10,7 +10,8 @@ import (
 )
 
 // Handler serves /healthz (the process is alive), /readyz (the store
-// answers, rules are loaded and no system rejects the credentials),
+// answers, rules are loaded and no system rejects the credentials; the
+// body lists the rules set aside and why),
 // /metrics and, when CXAUDIT_RIVERUI_USERNAME and _PASSWORD are set, the
 // River UI at /riverui/ behind basic auth (it can cancel, retry and delete
 // jobs and pause queues, so nothing of it answers without credentials).
@@ -22,7 +23,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		checks := map[string]string{"store": "ok", "rules": "ok"}
+		checks := map[string]any{"store": "ok", "rules": "ok"}
 		status := http.StatusOK
 		if _, err := a.Store.JobCounts(ctx); err != nil {
 			checks["store"], status = "unavailable", http.StatusServiceUnavailable
@@ -39,6 +40,18 @@ func (a *App) Handler() http.Handler {
 				checks[string(h.System)], status = "unauthorized: "+h.Reason, http.StatusServiceUnavailable
 			} else if h.PauseReason != "" {
 				checks[string(h.System)] = "paused until " + h.PausedUntil.UTC().Format(time.RFC3339) + ": " + h.PauseReason
+			}
+		}
+		// Rules set aside (a field this tenant lacks, a first sync not
+		// done) leave the worker ready: everything else runs. They are
+		// listed for the operator.
+		if a.Rules() != nil && status == http.StatusOK {
+			if disabled, err := a.Availability(ctx); err == nil && len(disabled) > 0 {
+				reasons := make(map[string]string, len(disabled))
+				for id, d := range disabled {
+					reasons[id] = d.Reason()
+				}
+				checks["rules_disabled"] = reasons
 			}
 		}
 		writeJSON(w, status, checks)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cxaudit/cxaudit/internal/app"
+	"github.com/cxaudit/cxaudit/internal/apptest"
 	"github.com/cxaudit/cxaudit/internal/config"
 	"github.com/cxaudit/cxaudit/internal/salesforce/salesforcetest"
 	"github.com/cxaudit/cxaudit/internal/simworld"
@@ -38,7 +39,7 @@ func TestSalesforceJWTBearer(t *testing.T) {
 	}})
 	t.Cleanup(srv.Close)
 	env := map[string]string{
-		"CXAUDIT_DATABASE_URL": storetest.NewPostgresSchema(t), "CXAUDIT_RULES_DIR": "../../rules",
+		"CXAUDIT_DATABASE_URL": storetest.NewPostgresSchema(t), "CXAUDIT_RULES_DIR": apptest.RulesDir(t),
 		"SALESFORCE_INSTANCE_URL": srv.URL, "SALESFORCE_LOGIN_URL": srv.URL,
 		"SALESFORCE_CLIENT_ID": "3MVG9-cxaudit", "SALESFORCE_USERNAME": "integration@acme.example",
 		"SALESFORCE_PRIVATE_KEY": keyPEM,

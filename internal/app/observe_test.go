@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/cxaudit/cxaudit/internal/app"
+	"github.com/cxaudit/cxaudit/internal/apptest"
 	"github.com/cxaudit/cxaudit/internal/config"
 	"github.com/cxaudit/cxaudit/internal/demo"
 	"github.com/cxaudit/cxaudit/internal/jobs"
@@ -77,7 +78,7 @@ func setupObs(t *testing.T) *obsBundle {
 	u.User = url.UserPassword(u.User.Username(), dbPassword)
 	env := map[string]string{
 		"CXAUDIT_DATABASE_URL":     u.String(),
-		"CXAUDIT_RULES_DIR":        "../../rules",
+		"CXAUDIT_RULES_DIR":        apptest.RulesDir(t),
 		"CXAUDIT_RIVERUI_USERNAME": riverUIUser,
 		"CXAUDIT_RIVERUI_PASSWORD": riverUIPassword,
 	}

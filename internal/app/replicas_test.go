@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cxaudit/cxaudit/internal/app"
+	"github.com/cxaudit/cxaudit/internal/apptest"
 	"github.com/cxaudit/cxaudit/internal/config"
 	"github.com/cxaudit/cxaudit/internal/demo"
 	"github.com/cxaudit/cxaudit/internal/salesforce/salesforcetest"
@@ -21,7 +22,7 @@ import (
 
 func newReplica(t *testing.T, sims *demo.Simulators, databaseURL string, migrate bool) *app.App {
 	t.Helper()
-	env := map[string]string{"CXAUDIT_DATABASE_URL": databaseURL, "CXAUDIT_RULES_DIR": "../../rules",
+	env := map[string]string{"CXAUDIT_DATABASE_URL": databaseURL, "CXAUDIT_RULES_DIR": apptest.RulesDir(t),
 		"CXAUDIT_LISTEN_ADDR": "127.0.0.1:0", "CXAUDIT_SYNC_INTERVAL": "1h", "CXAUDIT_SWEEP_INTERVAL": "1h"}
 	for _, kv := range sims.Env() {
 		k, v, _ := strings.Cut(kv, "=")

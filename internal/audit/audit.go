@@ -45,6 +45,15 @@ type Auditor struct {
 	SnoozeFor time.Duration
 	// ObserveFunc, when set, is told of every finding change.
 	ObserveFunc func(f cxaudit.Finding, change Change)
+	// Sources are the systems synced, each with the cursor objects whose
+	// first full pass makes its data whole (syncer.ReadyObjects). Rules
+	// that read one wait for it; nil waits for nothing.
+	Sources map[cxaudit.Source][]string
+	// DisabledFunc, when set, is told at every batch which rules are set
+	// aside (see Availability).
+	DisabledFunc func(map[string]rules.Disabled)
+
+	gate gate
 }
 
 // Change is what happened to a finding in an audit.
@@ -192,12 +201,12 @@ func (a *Auditor) prefetchSweep(ctx context.Context, pos store.EntityKey, size i
 			kinds = kinds[i:]
 		}
 		b.set, b.now = a.RulesFunc(), a.now().UTC()
-		agents, err := a.Store.AgentIDs(ctx)
+		l, err := a.loader(ctx, &b)
 		if err != nil {
 			b.err = err
 			return
 		}
-		managed := managedTags(b.set)
+		l.links = cache
 		after := pos.ID
 		for i, kind := range kinds {
 			if i > 0 {
@@ -223,7 +232,7 @@ func (a *Auditor) prefetchSweep(ctx context.Context, pos store.EntityKey, size i
 					b.keys[j] = store.EntityKey{Kind: kind, ID: strconv.FormatInt(t.ID, 10)}
 				}
 				b.ins, b.found = make([]rules.Input, len(tickets)), make([]bool, len(tickets))
-				b.err = a.ticketInputs(ctx, a.Store, b.keys, tickets, b.ins, b.found, agents, managed, b.now, cache)
+				b.err = l.tickets(ctx, b.keys, tickets, b.ins, b.found)
 			} else {
 				if b.keys, b.err = a.Store.SweepKeysAfter(ctx, kind, after, size); b.err != nil {
 					return
@@ -231,7 +240,7 @@ func (a *Auditor) prefetchSweep(ctx context.Context, pos store.EntityKey, size i
 				if len(b.keys) == 0 {
 					continue
 				}
-				b.ins, b.found, b.err = a.loadInputs(ctx, a.Store, b.keys, agents, managed, b.now)
+				b.ins, b.found, b.err = l.load(ctx, b.keys)
 			}
 			b.read, b.cursor = len(b.keys), b.keys[len(b.keys)-1]
 			return
@@ -246,7 +255,9 @@ type batch struct {
 	read   int              // entries read, before skipping any
 	cursor store.EntityKey  // the last entry read
 	keys   []store.EntityKey
-	set    *rules.Set
+	set    *rules.Set // every rule
+	fit    fit        // the rules that run, and those set aside
+	loader *loader
 	now    time.Time
 	ins    []rules.Input
 	found  []bool
@@ -281,16 +292,36 @@ func (a *Auditor) prefetch(ctx context.Context, from *store.EntityKey, size int,
 			return
 		}
 		b.keys, b.set, b.now = keys, a.RulesFunc(), a.now().UTC()
-		agents, err := a.Store.AgentIDs(ctx)
+		l, err := a.loader(ctx, &b)
 		if err != nil {
 			b.err = err
 			return
 		}
 		// Read and evaluate outside the write transaction: SQLite has a
 		// single connection, and PostgreSQL holds locks for less time this way.
-		b.ins, b.found, b.err = a.loadInputs(ctx, a.Store, keys, agents, managedTags(b.set), b.now)
+		b.ins, b.found, b.err = l.load(ctx, keys)
 	}()
 	return out
+}
+
+// loader judges which rules of b's set can run on this tenant now (and
+// reports what changed), and returns the loader of b's inputs.
+func (a *Auditor) loader(ctx context.Context, b *batch) (*loader, error) {
+	disabled, t, err := Availability(ctx, a.Store, b.set, a.Sources)
+	if err != nil {
+		return nil, err
+	}
+	a.gate.report(a.Logger, disabled)
+	if a.DisabledFunc != nil {
+		a.DisabledFunc(disabled)
+	}
+	b.fit = fit{set: b.set.Except(disabled), disabled: disabled}
+	l, err := newLoader(ctx, a.Store, b.set, b.now, t)
+	if err != nil {
+		return nil, err
+	}
+	b.loader = l
+	return l, nil
 }
 
 type entityResult struct {
@@ -302,7 +333,7 @@ type entityResult struct {
 // auditBatch evaluates the rules of a batch and stores what changed, with
 // done (what marks the batch audited) in the same transaction.
 func (a *Auditor) auditBatch(ctx context.Context, b batch, stats *Stats, done func(ctx context.Context, q store.Querier) error) error {
-	keys, set, now, ins, found := b.keys, b.set, b.now, b.ins, b.found
+	keys, set, now, ins, found := b.keys, b.fit.set, b.now, b.ins, b.found
 	existing, err := findingsFor(ctx, a.Store, keys)
 	if err != nil {
 		return err
@@ -319,7 +350,7 @@ func (a *Auditor) auditBatch(ctx context.Context, b batch, stats *Stats, done fu
 				a.Logger.Warn("rule evaluation failed", "entity_kind", key.Kind, "entity_id", key.ID, "error", e)
 			}
 		}
-		results[i] = reconcile(key, matches, existing[key], a.signals(ins[i]), now)
+		results[i] = reconcile(key, matches, existing[key], a.signals(ins[i]), now, b.fit.disabled)
 	}
 	// Organizations and accounts read their customer's ticket window: it is
 	// read once for the organization and its account, one customer at a
@@ -336,7 +367,7 @@ func (a *Auditor) auditBatch(ctx context.Context, b batch, stats *Stats, done fu
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	windows := a.windows(wctx, orgs, now.Add(-TicketWindow), windowComments(set))
+	windows := a.windows(wctx, orgs, now.Add(-TicketWindow), windowComments(set), b.loader)
 	for i, key := range keys {
 		if _, ok := windowOrg(set, key, ins[i], found[i]); !ok {
 			evaluate(i)
@@ -393,84 +424,6 @@ func (a *Auditor) auditBatch(ctx context.Context, b batch, stats *Stats, done fu
 	return nil
 }
 
-// input loads what the rules of key's kind read, but for the ticket window
-// of an organization or account (see windowOrg). found is false when the
-// entity is gone (or, for a ticket, deleted): its findings all resolve.
-func (a *Auditor) input(ctx context.Context, key store.EntityKey, agents map[int64]bool, managed map[string]bool, now time.Time) (rules.Input, bool, error) {
-	in := rules.Input{Now: now}
-	switch key.Kind {
-	case cxaudit.EntityTicket:
-		id, err := strconv.ParseInt(key.ID, 10, 64)
-		if err != nil {
-			return in, false, err
-		}
-		t, err := a.Store.Ticket(ctx, id)
-		if cxaudit.ErrorCode(err) == cxaudit.ENOTFOUND {
-			return in, false, nil
-		} else if err != nil {
-			return in, false, err
-		}
-		if t.Status == cxaudit.StatusDeleted {
-			return in, false, nil
-		}
-		for i := range t.Comments {
-			c := &t.Comments[i]
-			c.ByAgent = agents[c.AuthorID] && !c.ByCXAudit
-		}
-		t.Tags = slices.DeleteFunc(t.Tags, func(tag string) bool { return managed[tag] })
-		in.Ticket = &t
-		if t.OrganizationID != 0 {
-			org, err := a.Store.Organization(ctx, t.OrganizationID)
-			if err == nil {
-				in.Organization = &org
-				if acc, err := a.Store.AccountForOrganization(ctx, org); err == nil {
-					in.Account = &acc
-				} else if cxaudit.ErrorCode(err) != cxaudit.ENOTFOUND {
-					return in, false, err
-				}
-			} else if cxaudit.ErrorCode(err) != cxaudit.ENOTFOUND {
-				return in, false, err
-			}
-		}
-		return in, true, nil
-
-	case cxaudit.EntityOrganization:
-		id, err := strconv.ParseInt(key.ID, 10, 64)
-		if err != nil {
-			return in, false, err
-		}
-		org, err := a.Store.Organization(ctx, id)
-		if cxaudit.ErrorCode(err) == cxaudit.ENOTFOUND {
-			return in, false, nil
-		} else if err != nil {
-			return in, false, err
-		}
-		in.Organization = &org
-		if acc, err := a.Store.AccountForOrganization(ctx, org); err == nil {
-			in.Account = &acc
-		} else if cxaudit.ErrorCode(err) != cxaudit.ENOTFOUND {
-			return in, false, err
-		}
-		return in, true, nil
-
-	case cxaudit.EntityAccount:
-		acc, err := a.Store.Account(ctx, key.ID)
-		if cxaudit.ErrorCode(err) == cxaudit.ENOTFOUND {
-			return in, false, nil
-		} else if err != nil {
-			return in, false, err
-		}
-		in.Account = &acc
-		if org, err := a.Store.OrganizationForAccount(ctx, acc); err == nil {
-			in.Organization = &org
-		} else if cxaudit.ErrorCode(err) != cxaudit.ENOTFOUND {
-			return in, false, err
-		}
-		return in, true, nil
-	}
-	return in, false, fmt.Errorf("unknown entity kind %q", key.Kind)
-}
-
 // windowOrg returns the organization whose tickets of the last TicketWindow
 // the rules of an organization or account read (as `tickets`), and whether
 // they read any: an account linked to no organization has none, and rules
@@ -510,7 +463,7 @@ const (
 // windows reads the ticket window of each of orgs in the background and
 // hands them over in the order of orgs. It stops after an error, or when
 // ctx is done.
-func (a *Auditor) windows(ctx context.Context, orgs []int64, since time.Time, comments bool) <-chan window {
+func (a *Auditor) windows(ctx context.Context, orgs []int64, since time.Time, comments bool, l *loader) <-chan window {
 	out := make(chan window, 1)
 	results := make([]chan window, len(orgs))
 	for i := range results {
@@ -533,7 +486,11 @@ func (a *Auditor) windows(ctx context.Context, orgs []int64, since time.Time, co
 					return
 				}
 				ts, err := a.Store.TicketsForOrganizations(ctx, []int64{orgs[i]}, since, comments)
-				results[i] <- window{org: orgs[i], tickets: ts[orgs[i]], err: err}
+				w := ts[orgs[i]]
+				for j := range w {
+					prepareTicket(&w[j], l.agents, l.managed, l.tenant)
+				}
+				results[i] <- window{org: orgs[i], tickets: w, err: err}
 			}
 		}()
 	}
@@ -578,134 +535,6 @@ func (a *Auditor) signals(in rules.Input) signals {
 	return sig
 }
 
-// LoadInputs loads what the rules of set read for each key, as the audit
-// does: found[i] is false when the entity is gone (or, for a ticket,
-// deleted), and then its findings all resolve. Tickets, their organizations
-// and linked accounts are read in a few batch queries; organizations and
-// accounts one by one, and the ticket windows of all in one query. `rules preview` uses it to see what the audit would.
-func LoadInputs(ctx context.Context, q store.Querier, set *rules.Set, keys []store.EntityKey, now time.Time) ([]rules.Input, []bool, error) {
-	agents, err := q.AgentIDs(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	ins, found, err := (&Auditor{}).loadInputs(ctx, q, keys, agents, managedTags(set), now)
-	if err != nil {
-		return nil, nil, err
-	}
-	var orgIDs []int64
-	seen := map[int64]bool{}
-	for i, key := range keys {
-		if org, ok := windowOrg(set, key, ins[i], found[i]); ok && !seen[org] {
-			seen[org] = true
-			orgIDs = append(orgIDs, org)
-		}
-	}
-	windows, err := q.TicketsForOrganizations(ctx, orgIDs, now.Add(-TicketWindow), windowComments(set))
-	if err != nil {
-		return nil, nil, err
-	}
-	for i, key := range keys {
-		if org, ok := windowOrg(set, key, ins[i], found[i]); ok {
-			ins[i].Tickets = windows[org]
-		}
-	}
-	return ins, found, nil
-}
-
-func (a *Auditor) loadInputs(ctx context.Context, q store.Querier, keys []store.EntityKey, agents map[int64]bool, managed map[string]bool, now time.Time) ([]rules.Input, []bool, error) {
-	ins := make([]rules.Input, len(keys))
-	found := make([]bool, len(keys))
-	var ticketIDs []int64
-	for i, key := range keys {
-		ins[i].Now = now
-		if key.Kind != cxaudit.EntityTicket {
-			continue
-		}
-		id, err := strconv.ParseInt(key.ID, 10, 64)
-		if err != nil {
-			return nil, nil, fmt.Errorf("audit %s %s: %w", key.Kind, key.ID, err)
-		}
-		ticketIDs = append(ticketIDs, id)
-	}
-	if len(ticketIDs) > 0 {
-		tickets, err := q.TicketsByID(ctx, ticketIDs)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := a.ticketInputs(ctx, q, keys, tickets, ins, found, agents, managed, now, nil); err != nil {
-			return nil, nil, err
-		}
-	}
-	for i, key := range keys {
-		if key.Kind == cxaudit.EntityTicket {
-			continue
-		}
-		in, ok, err := (&Auditor{Store: storeOf(q)}).input(ctx, key, agents, managed, now)
-		if err != nil {
-			return nil, nil, fmt.Errorf("audit %s %s: %w", key.Kind, key.ID, err)
-		}
-		ins[i], found[i] = in, ok
-	}
-	return ins, found, nil
-}
-
-// ticketInputs fills in ins and found for the ticket keys among keys from
-// tickets, with their organizations and linked accounts, read in a few
-// queries, or taken from cache when it is not nil; a key whose ticket is
-// missing or deleted is left not found.
-func (a *Auditor) ticketInputs(ctx context.Context, q store.Querier, keys []store.EntityKey, tickets []cxaudit.Ticket, ins []rules.Input,
-	found []bool, agents map[int64]bool, managed map[string]bool, now time.Time, cache *links) error {
-	if cache == nil {
-		cache = &links{}
-	}
-	byID := make(map[string]*cxaudit.Ticket, len(tickets))
-	want := map[int64]bool{}
-	var orgIDs []int64
-	for i := range tickets {
-		t := &tickets[i]
-		byID[strconv.FormatInt(t.ID, 10)] = t
-		if t.OrganizationID != 0 && !want[t.OrganizationID] && cache.get(t.OrganizationID) == nil {
-			want[t.OrganizationID] = true
-			orgIDs = append(orgIDs, t.OrganizationID)
-		}
-	}
-	orgs, err := q.OrganizationsByID(ctx, orgIDs)
-	if err != nil {
-		return err
-	}
-	accs, err := q.AccountsForOrganizations(ctx, orgs)
-	if err != nil {
-		return err
-	}
-	for i := range orgs {
-		l := &link{org: orgs[i]}
-		if acc, ok := accs[orgs[i].ID]; ok {
-			l.acc = &acc
-		}
-		cache.put(l)
-	}
-	for i, key := range keys {
-		ins[i].Now = now
-		if key.Kind != cxaudit.EntityTicket {
-			continue
-		}
-		t, ok := byID[key.ID]
-		if !ok || t.Status == cxaudit.StatusDeleted {
-			continue
-		}
-		for j := range t.Comments {
-			c := &t.Comments[j]
-			c.ByAgent = agents[c.AuthorID] && !c.ByCXAudit
-		}
-		t.Tags = slices.DeleteFunc(t.Tags, func(tag string) bool { return managed[tag] })
-		ins[i].Ticket, found[i] = t, true
-		if l := cache.get(t.OrganizationID); l != nil {
-			ins[i].Organization, ins[i].Account = &l.org, l.acc
-		}
-	}
-	return nil
-}
-
 // links holds organizations with their linked accounts. A sweep keeps them
 // while it runs, since every batch of tickets names much the same
 // customers: an organization or account changed meanwhile is queued by
@@ -733,22 +562,6 @@ func (c *links) put(l *link) {
 	c.orgs[l.org.ID] = l
 }
 
-// storeOf lets input, which reads through a Store, run on a Querier.
-func storeOf(q store.Querier) store.Store {
-	if s, ok := q.(store.Store); ok {
-		return s
-	}
-	return querierStore{q}
-}
-
-type querierStore struct{ store.Querier }
-
-func (s querierStore) InTx(ctx context.Context, fn func(ctx context.Context, q store.Querier) error) error {
-	return fn(ctx, s.Querier)
-}
-func (querierStore) Dialect() string { return "" }
-func (querierStore) Close() error    { return nil }
-
 // findingsFor returns the stored findings of each key's entity.
 func findingsFor(ctx context.Context, q store.Querier, keys []store.EntityKey) (map[store.EntityKey][]cxaudit.Finding, error) {
 	ids := map[cxaudit.EntityKind][]string{}
@@ -770,18 +583,6 @@ func findingsFor(ctx context.Context, q store.Querier, keys []store.EntityKey) (
 	return out, nil
 }
 
-// managedTags are the tags cxaudit itself adds and removes. Rules never see
-// them: cxaudit's own write-back must not change what the rules find.
-func managedTags(set *rules.Set) map[string]bool {
-	out := map[string]bool{}
-	for _, r := range set.Rules() {
-		for _, t := range r.Actions.ZendeskTags {
-			out[t] = true
-		}
-	}
-	return out
-}
-
 // DefaultSnooze is how long cxaudit_snooze silences a ticket's findings.
 const DefaultSnooze = 7 * 24 * time.Hour
 
@@ -792,8 +593,11 @@ type signals struct {
 }
 
 // reconcile compares what the rules matched with the stored findings and
-// returns the findings that changed.
-func reconcile(key store.EntityKey, matches []rules.Match, existing []cxaudit.Finding, sig signals, now time.Time) entityResult {
+// returns the findings that changed. The findings of rules set aside
+// (disabled) stay as they are: a rule that cannot judge says nothing of
+// whether its finding still holds.
+func reconcile(key store.EntityKey, matches []rules.Match, existing []cxaudit.Finding, sig signals, now time.Time,
+	disabled map[string]rules.Disabled) entityResult {
 	res := entityResult{key: key}
 	byRule := make(map[string]*cxaudit.Finding, len(existing))
 	for i := range existing {
@@ -850,7 +654,7 @@ func reconcile(key store.EntityKey, matches []rules.Match, existing []cxaudit.Fi
 	}
 	for i := range existing {
 		f := existing[i]
-		if f.Status != cxaudit.FindingOpen || matched[f.RuleID] {
+		if _, aside := disabled[f.RuleID]; f.Status != cxaudit.FindingOpen || matched[f.RuleID] || aside {
 			continue
 		}
 		f.Status, f.UpdatedAt = cxaudit.FindingResolved, now

@@ -55,9 +55,27 @@ type Ticket struct {
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
 
+	// CustomFields are the ticket's custom field values as Zendesk sends
+	// them (by field id, values as JSON decodes them); those without a
+	// value are left out. Fields holds them typed and named for rules: the
+	// audit fills it from the tenant's ticket fields (package tenant).
+	CustomFields []CustomFieldValue `json:"custom_fields,omitempty"`
+	Fields       Fields             `json:"-"`
+
 	Metrics  *TicketMetrics `json:"metrics,omitempty"`
 	Comments []Comment      `json:"comments,omitempty"`
 }
+
+// CustomFieldValue is one entry of a Zendesk ticket's custom_fields.
+type CustomFieldValue struct {
+	ID    int64 `json:"id"`
+	Value any   `json:"value"`
+}
+
+// Fields are a record's custom fields as rules see them, by name, with
+// typed values: string, float64, bool, time.Time or []string. A field
+// without a value is absent.
+type Fields map[string]any
 
 // Open reports whether the ticket still waits on the support team or the
 // customer (new, open, pending or on hold).
@@ -113,6 +131,10 @@ type Organization struct {
 	Tags        []string  `json:"tags"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+	// RawFields are the organization_fields Zendesk sends, by key; Fields
+	// holds them typed (filled by the audit, see Ticket.Fields).
+	RawFields map[string]any `json:"organization_fields,omitempty"`
+	Fields    Fields         `json:"-"`
 }
 
 // User is a Zendesk user: an end user, an agent or an admin.
@@ -123,12 +145,23 @@ type User struct {
 	Role           string    `json:"role"`
 	OrganizationID int64     `json:"organization_id"`
 	UpdatedAt      time.Time `json:"updated_at"`
+	// RawFields are the user_fields Zendesk sends, by key; Fields holds
+	// them typed (filled by the audit, see Ticket.Fields).
+	RawFields map[string]any `json:"user_fields,omitempty"`
+	Fields    Fields         `json:"-"`
 }
 
 // IsAgent reports whether the user works tickets (agent or admin).
 func (u *User) IsAgent() bool { return u.Role == "agent" || u.Role == "admin" }
 
 // Account is a Salesforce Account with its contacts and opportunities.
+//
+// Of its fields, ID, Name, OwnerID, OwnerActive, Website and SystemModstamp
+// come from standard fields every org has. The others (Type, Industry,
+// Tier, Health, RenewalDate) come from whichever field of the org the field
+// map (rules/fields.yaml) names, and Fields holds every other field typed;
+// both are filled from Raw by package tenant when the audit loads the
+// record, so an edited field map applies without a new sync.
 type Account struct {
 	ID             string     `json:"id"`
 	Name           string     `json:"name"`
@@ -141,6 +174,14 @@ type Account struct {
 	Health         string     `json:"health"`
 	RenewalDate    *time.Time `json:"renewal_date,omitempty"`
 	SystemModstamp time.Time  `json:"system_modstamp"`
+	// IsCustomer: Type is one of the field map's customer account types.
+	IsCustomer bool `json:"is_customer,omitempty"`
+
+	// Raw holds every field the sync selected, by API name, as the REST API
+	// returned it (null fields left out). Fields is the typed view rules
+	// read as account.fields.<ApiName>.
+	Raw    map[string]any `json:"raw,omitempty"`
+	Fields Fields         `json:"-"`
 
 	Contacts      []Contact     `json:"contacts,omitempty"`
 	Opportunities []Opportunity `json:"opportunities,omitempty"`
@@ -164,12 +205,30 @@ func NormalizeDomain(s string) string {
 
 // Contact is a Salesforce Contact on an account.
 type Contact struct {
+	ID        string `json:"id"`
+	AccountID string `json:"account_id"`
+	Name      string `json:"name"`
+	Email     string `json:"email"`
+	Title     string `json:"title"`
+	// Roles are the contact's roles on its account: by default from the
+	// AccountContactRelation (its Roles multi-select picklist), or from the
+	// Contact field the field map names. Role is the first of them.
+	Roles          []string  `json:"roles,omitempty"`
+	Role           string    `json:"role"`
+	SystemModstamp time.Time `json:"system_modstamp"`
+
+	Raw    map[string]any `json:"raw,omitempty"`
+	Fields Fields         `json:"-"`
+}
+
+// ContactRelation is a Salesforce AccountContactRelation: a contact's
+// relation to an account, with the roles it plays there.
+type ContactRelation struct {
 	ID             string    `json:"id"`
 	AccountID      string    `json:"account_id"`
-	Name           string    `json:"name"`
-	Email          string    `json:"email"`
-	Title          string    `json:"title"`
-	Role           string    `json:"role"`
+	ContactID      string    `json:"contact_id"`
+	Roles          []string  `json:"roles,omitempty"`
+	IsActive       bool      `json:"is_active"`
 	SystemModstamp time.Time `json:"system_modstamp"`
 }
 
@@ -185,6 +244,11 @@ type Opportunity struct {
 	IsClosed       bool       `json:"is_closed"`
 	IsWon          bool       `json:"is_won"`
 	SystemModstamp time.Time  `json:"system_modstamp"`
+	// IsRenewal: Type is one of the field map's renewal opportunity types.
+	IsRenewal bool `json:"is_renewal,omitempty"`
+
+	Raw    map[string]any `json:"raw,omitempty"`
+	Fields Fields         `json:"-"`
 }
 
 // Task is a Salesforce Task as cxaudit writes and reads it.

@@ -21,10 +21,12 @@ import (
 	"github.com/cxaudit/cxaudit/internal/app"
 	"github.com/cxaudit/cxaudit/internal/config"
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/rules"
 	"github.com/cxaudit/cxaudit/internal/salesforce/salesforcetest"
 	"github.com/cxaudit/cxaudit/internal/simworld"
 	"github.com/cxaudit/cxaudit/internal/store"
 	"github.com/cxaudit/cxaudit/internal/zendesk/zendesktest"
+	rulepack "github.com/cxaudit/cxaudit/rules"
 )
 
 // Simulator credentials: what `cxaudit sim` accepts and prints.
@@ -111,11 +113,23 @@ func (s *Simulators) Env() []string {
 	}
 }
 
+// WriteSimRules writes the default rule pack into dir, with the field map
+// of the simulated tenant (simworld.FieldMapYAML) as its fields.yaml: the
+// rules directory a user of that tenant would have.
+func WriteSimRules(dir string) error {
+	if err := rulepack.WriteTo(dir); err != nil {
+		return fmt.Errorf("write the rule pack: %w", err)
+	}
+	return os.WriteFile(filepath.Join(dir, rules.FieldMapFile), simworld.FieldMapYAML, 0o644)
+}
+
 // Options configure a demo run.
 type Options struct {
 	// DatabaseURL is the store; empty means a fresh temporary SQLite file.
 	DatabaseURL string
-	RulesDir    string
+	// RulesDir is the rules directory; empty means the default pack with
+	// the simulated tenant's field map (WriteSimRules).
+	RulesDir string
 	Seed        uint64
 	Accounts    int
 	Tickets     int
@@ -191,14 +205,23 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	}
 	defer sims.Close()
 
+	tmp, err := os.MkdirTemp("", "cxaudit-demo-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
 	dbURL := opts.DatabaseURL
 	if dbURL == "" {
-		dir, err := os.MkdirTemp("", "cxaudit-demo-")
-		if err != nil {
+		dbURL = filepath.Join(tmp, "cxaudit.db")
+	}
+	if opts.RulesDir == "" {
+		opts.RulesDir = filepath.Join(tmp, "rules")
+		if err := os.Mkdir(opts.RulesDir, 0o755); err != nil {
 			return nil, err
 		}
-		defer os.RemoveAll(dir)
-		dbURL = filepath.Join(dir, "cxaudit.db")
+		if err := WriteSimRules(opts.RulesDir); err != nil {
+			return nil, err
+		}
 	}
 	// No write budget: the demo tenant's first cycle writes more than a
 	// production hour's default allows, and the point is to see it all.

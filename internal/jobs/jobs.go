@@ -97,8 +97,9 @@ func Params(args ...river.JobArgs) []river.InsertManyParams {
 
 // outcome maps a service error to what River should do with the job: a
 // rate limit snoozes it (no attempt burnt, no request inside the window),
-// bad credentials cancel it (retrying cannot help until they change; the
-// next periodic run tries again), anything else is retried with back-off.
+// bad credentials and other permanent errors cancel it (retrying cannot
+// help until they change; the next periodic run tries again), anything
+// else is retried with back-off.
 func outcome(logger *slog.Logger, kind string, err error) error {
 	if err == nil {
 		return nil
@@ -109,8 +110,16 @@ func outcome(logger *slog.Logger, kind string, err error) error {
 		logger.Warn("rate limited; snoozing job", "job_kind", kind, "source", rl.Source, "retry_after", wait)
 		return river.JobSnooze(wait)
 	}
-	if cxaudit.ErrorCode(err) == cxaudit.EUNAUTHORIZED {
+	switch cxaudit.ErrorCode(err) {
+	case cxaudit.EUNAUTHORIZED:
 		logger.Error("credentials rejected; cancelling job until the next run", "job_kind", kind, "error", err)
+		return river.JobCancel(err)
+	case cxaudit.EINVALID:
+		// A permanent error (a configuration the system refuses, an object
+		// the integration user may not read): retrying cannot help. The
+		// next scheduled run tries again, and picks up a fixed field map or
+		// permission then.
+		logger.Error("permanent error; cancelling job until the next run", "job_kind", kind, "error", err)
 		return river.JobCancel(err)
 	}
 	if errors.Is(err, context.Canceled) {

@@ -24,10 +24,6 @@ type Services struct {
 	Auditor             *audit.Auditor
 	ZendeskWriteback    *writeback.Zendesk
 	SalesforceWriteback *writeback.Salesforce
-	// WaitForFirstSync holds audits back until every configured source has
-	// completed a full sync, so that cross-system rules never see one side
-	// only and open findings that would resolve minutes later.
-	WaitForFirstSync bool
 }
 
 // AddWorkers registers every worker with ws.
@@ -106,42 +102,11 @@ type auditWorker struct {
 func (w *auditWorker) Timeout(*river.Job[AuditArgs]) time.Duration { return time.Hour }
 
 func (w *auditWorker) Work(ctx context.Context, job *river.Job[AuditArgs]) error {
-	if w.s.WaitForFirstSync {
-		ready, err := w.s.firstSyncsDone(ctx)
-		if err != nil {
-			return err
-		}
-		if !ready {
-			w.s.Logger.Info("audit waits for the first full sync of every source")
-			return river.JobSnooze(30 * time.Second)
-		}
-	}
+	// Rules that read a system whose first full sync has not completed
+	// wait for it (audit.Availability); the others run now.
 	stats, err := w.s.Auditor.Run(ctx)
 	w.s.Logger.Info("audit", "entities", stats.Entities, "changes", stats.Changes, "eval_errors", stats.EvalErrors, "error", err)
 	return outcome(w.s.Logger, job.Kind, err)
-}
-
-func (s *Services) firstSyncsDone(ctx context.Context) (bool, error) {
-	check := func(src cxaudit.Source, objects ...string) (bool, error) {
-		for _, o := range objects {
-			c, err := s.Store.GetCursor(ctx, src, o)
-			if err != nil || c.CompletedAt.IsZero() {
-				return false, err
-			}
-		}
-		return true, nil
-	}
-	if s.ZendeskSync != nil {
-		if ok, err := check(cxaudit.SourceZendesk, syncer.ObjectUsers, syncer.ObjectOrganizations, syncer.ObjectTickets); !ok || err != nil {
-			return false, err
-		}
-	}
-	if s.SalesforceSync != nil {
-		if ok, err := check(cxaudit.SourceSalesforce, syncer.ObjectAccounts, syncer.ObjectContacts, syncer.ObjectOpportunities); !ok || err != nil {
-			return false, err
-		}
-	}
-	return true, nil
 }
 
 type auditSweepWorker struct {

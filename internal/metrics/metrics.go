@@ -28,6 +28,9 @@ type Metrics struct {
 	WritebackHeld      *prometheus.GaugeVec
 	RulesReloadOK      prometheus.Gauge
 	RulesLoaded        prometheus.Gauge
+	// RulesDisabled is 1 for each rule set aside, by why: "field" (it
+	// reads a field the tenant lacks) or "waiting" (for a first sync).
+	RulesDisabled *prometheus.GaugeVec
 
 	// RateLimitRemaining is the API budget left as the system last
 	// reported it (X-Rate-Limit-Remaining, Sforce-Limit-Info).
@@ -83,6 +86,10 @@ func New() *Metrics {
 			Name: "cxaudit_rules_loaded",
 			Help: "Rules in the active rule set.",
 		}),
+		RulesDisabled: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cxaudit_rule_disabled",
+			Help: "1 for each rule the audit sets aside, by rule and reason: field (it reads a field this tenant lacks; see the log or /readyz) or waiting (for the first full sync of a system it reads).",
+		}, []string{"rule", "reason"}),
 		RateLimitRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "cxaudit_api_rate_limit_remaining",
 			Help: "API budget left as the system last reported it, by system and limit: Zendesk's requests left this minute (X-Rate-Limit-Remaining), Salesforce's daily API requests left (Sforce-Limit-Info).",
@@ -104,7 +111,7 @@ func New() *Metrics {
 	}
 	r.MustRegister(m.WritebackHeld, m.RateLimitRemaining, m.WriteDuration, m.WriteFailures, m.JobDuration)
 	r.MustRegister(m.APIRequests, m.APIRequestDuration, m.SyncRecords, m.FindingChanges, m.Writes, m.Jobs,
-		m.RulesReloadOK, m.RulesLoaded,
+		m.RulesReloadOK, m.RulesLoaded, m.RulesDisabled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -54,7 +54,7 @@ func pending(last time.Time) *cxaudit.Ticket {
 func account(mods ...func(*cxaudit.Account)) *cxaudit.Account {
 	a := &cxaudit.Account{
 		ID: "001000000000000001", Name: "Acme Labs", OwnerID: "005000000000000001", OwnerActive: true,
-		Website: "https://www.acme.example.com", Type: "Customer", Tier: "Growth", Health: "Green",
+		Website: "https://www.acme.example.com", Type: "Customer", IsCustomer: true, Tier: "Growth", Health: "Green",
 		RenewalDate: ptr(now.AddDate(0, 6, 0)),
 		Contacts:    []cxaudit.Contact{{ID: "003000000000000001", Name: "Ada Okafor", Title: "CTO"}},
 	}

@@ -46,6 +46,8 @@ const (
 	varNow             = "now"
 	varHasOrganization = "has_organization"
 	varHasAccount      = "has_account"
+	varRequester       = "requester"
+	varHasRequester    = "has_requester"
 )
 
 // variables returns the variables a rule on kind sees.
@@ -58,7 +60,8 @@ func variables(kind cxaudit.EntityKind) []cel.EnvOption {
 		cel.Variable(varHasAccount, cel.BoolType),
 	}
 	if kind == cxaudit.EntityTicket {
-		return append(common, cel.Variable(varTicket, cel.ObjectType(ticketTypeName)))
+		return append(common, cel.Variable(varTicket, cel.ObjectType(ticketTypeName)),
+			cel.Variable(varRequester, cel.ObjectType(userTypeName)), cel.Variable(varHasRequester, cel.BoolType))
 	}
 	return append(common, cel.Variable(varTickets, cel.ListType(cel.ObjectType(ticketTypeName))))
 }
@@ -67,7 +70,7 @@ func variables(kind cxaudit.EntityKind) []cel.EnvOption {
 func variableNames(kind cxaudit.EntityKind) []string {
 	names := []string{varNow, varOrganization, varAccount, varHasOrganization, varHasAccount}
 	if kind == cxaudit.EntityTicket {
-		return append(names, varTicket)
+		return append(names, varTicket, varRequester, varHasRequester)
 	}
 	return append(names, varTickets)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/cxaudit/cxaudit/internal/hint"
 )
 
 // FileError is one problem in one rule file, at a line and column of it.
@@ -64,55 +66,8 @@ func (e *LoadError) sort() {
 	})
 }
 
-// nearest returns the candidate closest to name by edit distance, if it is
-// close enough to be a plausible misspelling; otherwise "".
-func nearest(name string, candidates []string) string {
-	best, bestDist := "", -1
-	for _, c := range candidates {
-		if c == name {
-			continue
-		}
-		d := levenshtein(strings.ToLower(name), strings.ToLower(c))
-		if bestDist < 0 || d < bestDist || (d == bestDist && c < best) {
-			best, bestDist = c, d
-		}
-	}
-	limit := 2
-	if n := len([]rune(name)); n <= 3 {
-		limit = 1
-	} else if n >= 9 {
-		limit = 3
-	}
-	if bestDist < 0 || bestDist > limit {
-		return ""
-	}
-	return best
-}
+// nearest returns the candidate closest to name, if it is a plausible
+// misspelling; otherwise "".
+func nearest(name string, candidates []string) string { return hint.Nearest(name, candidates) }
 
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
-}
-
-func didYouMean(s string) string {
-	if s == "" {
-		return ""
-	}
-	return " (did you mean '" + s + "'?)"
-}
+func didYouMean(s string) string { return hint.DidYouMean(s) }

@@ -26,6 +26,8 @@ type Input struct {
 	// Tickets are the customer's recent tickets (last 90 days), for
 	// organization and account rules; may be empty.
 	Tickets []cxaudit.Ticket
+	// Requester is the ticket's requester, for ticket rules; may be nil.
+	Requester *cxaudit.User
 }
 
 // Match is a rule whose condition held, with its rendered message.
@@ -51,6 +53,7 @@ var (
 	emptyOrganization cxaudit.Organization
 	emptyAccount      cxaudit.Account
 	emptyTicket       cxaudit.Ticket
+	emptyUser         cxaudit.User
 )
 
 // activation resolves the rule variables for one Input. It is built once
@@ -62,6 +65,7 @@ type activation struct {
 	ticket  *ticketVal
 	org     organizationVal
 	account *accountVal
+	user    userVal
 	tickets ref.Val
 }
 
@@ -81,6 +85,10 @@ func newActivation(in *Input) *activation {
 		acc = &emptyAccount
 	}
 	a.account = &accountVal{a: acc}
+	a.user = userVal{u: in.Requester}
+	if a.user.u == nil {
+		a.user.u = &emptyUser
+	}
 	return a
 }
 
@@ -98,6 +106,10 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return types.Bool(a.in.Organization != nil), true
 	case varHasAccount:
 		return types.Bool(a.in.Account != nil), true
+	case varRequester:
+		return a.user, true
+	case varHasRequester:
+		return types.Bool(a.in.Requester != nil), true
 	case varTickets:
 		if a.tickets == nil {
 			vals := make([]ref.Val, len(a.in.Tickets))

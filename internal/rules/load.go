@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/tenant"
 )
 
 // LoadDir loads and compiles every rule file in dir: the *.yaml and *.yml
@@ -37,6 +38,9 @@ func LoadFS(fsys fs.FS, dir string) (*Set, error) {
 
 // isRuleFile reports whether name is a rule file (not a test file).
 func isRuleFile(name string) bool {
+	if isFieldMapFile(name) {
+		return false
+	}
 	ext := path.Ext(name)
 	if ext != ".yaml" && ext != ".yml" {
 		return false
@@ -67,12 +71,30 @@ func load(fsys fs.FS, dir string, display func(string) string) (*Set, error) {
 		l.files++
 		l.loadFile(name, data)
 	}
+	for _, e := range entries {
+		if e.IsDir() || !isFieldMapFile(e.Name()) {
+			continue
+		}
+		name := display(e.Name())
+		if l.fieldMap != nil {
+			l.errs = append(l.errs, FileError{File: name, Msg: "a second field map: keep one of fields.yaml and fields.yml"})
+			continue
+		}
+		data, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
+		if err != nil {
+			l.errs = append(l.errs, FileError{File: name, Msg: err.Error()})
+			continue
+		}
+		l.loadFieldMap(name, data)
+	}
 	if len(l.errs) > 0 {
 		le := &LoadError{Errors: l.errs}
 		le.sort()
 		return nil, le
 	}
-	return newSet(l.rules, l.files), nil
+	set := newSet(l.rules, l.files)
+	set.setFieldMap(l.fieldMap)
+	return set, nil
 }
 
 // ParseFile parses and compiles the rules of one file's contents. name is
@@ -90,10 +112,11 @@ func ParseFile(name string, data []byte) ([]*Rule, error) {
 }
 
 type loader struct {
-	rules []*Rule
-	seen  map[string]*Rule
-	errs  []FileError
-	files int
+	rules    []*Rule
+	seen     map[string]*Rule
+	errs     []FileError
+	files    int
+	fieldMap *tenant.FieldMap // nil: the directory has none
 }
 
 // fileLoader loads one file.
@@ -118,16 +141,7 @@ func (l *loader) loadFile(name string, data []byte) {
 	f := &fileLoader{loader: l, name: name}
 	var doc yaml.Node
 	if err := safeUnmarshal(data, &doc); err != nil {
-		msg := err.Error()
-		fe := FileError{File: name, Line: 1, Column: 1}
-		if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
-			fe.Line, _ = strconv.Atoi(m[1])
-			msg = m[2]
-		} else {
-			msg = strings.TrimPrefix(msg, "yaml: ")
-		}
-		fe.Msg = "invalid YAML: " + msg
-		l.errs = append(l.errs, fe)
+		l.errs = append(l.errs, yamlError(name, err))
 		return
 	}
 	for _, line := range strings.Split(string(data), "\n") {
@@ -165,6 +179,20 @@ func (l *loader) loadFile(name string, data []byte) {
 	}
 }
 
+// yamlError places a YAML syntax error at its line.
+func yamlError(name string, err error) FileError {
+	msg := err.Error()
+	fe := FileError{File: name, Line: 1, Column: 1}
+	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
+		fe.Line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	fe.Msg = "invalid YAML: " + msg
+	return fe
+}
+
 // safeUnmarshal parses YAML, turning a panic of the parser into an error.
 func safeUnmarshal(data []byte, n *yaml.Node) (err error) {
 	defer func() {
@@ -198,8 +226,9 @@ func kindName(n *yaml.Node) string {
 	return "an alias"
 }
 
-// mapping checks that n is a mapping with keys from known only, each once,
-// and returns its values by key. It returns nil when n is no mapping.
+// mapping checks that n is a mapping with keys from known only (any keys
+// when known is nil), each once, and returns its values by key. It returns
+// nil when n is no mapping.
 func (f *fileLoader) mapping(n *yaml.Node, path string, known []string) map[string]*yaml.Node {
 	if n.Kind != yaml.MappingNode {
 		f.errorf(n, path, "expected a mapping, got %s", kindName(n))
@@ -213,7 +242,7 @@ func (f *fileLoader) mapping(n *yaml.Node, path string, known []string) map[stri
 			f.errorf(k, path, "expected a field name, got %s", kindName(k))
 			continue
 		}
-		if !slices.Contains(known, k.Value) {
+		if known != nil && !slices.Contains(known, k.Value) {
 			f.errorf(k, path, "unknown field '%s'%s", k.Value, didYouMean(nearest(k.Value, known)))
 			continue
 		}
@@ -257,7 +286,7 @@ func (f *fileLoader) parseRule(n *yaml.Node, p string) *Rule {
 		return nil
 	}
 	before := len(f.errs)
-	r := &Rule{File: f.name, Line: n.Line, Mode: cxaudit.ModeEnforce}
+	r := &Rule{File: f.name, Line: n.Line, Mode: cxaudit.ModeEnforce, path: p}
 	str := func(key string, required bool) (string, *yaml.Node) {
 		v, ok := fields[key]
 		if !ok {
@@ -461,7 +490,16 @@ func (f *fileLoader) compile(r *Rule, src string, n *yaml.Node, p string, want *
 		f.errorf(n, p, "%v", err)
 		return nil
 	}
-	r.reads = r.reads.or(readsOf(ast.NativeRep()))
+	native := ast.NativeRep()
+	posOf := f.positions(n)
+	at := func(id int64) (int, int) {
+		loc := native.SourceInfo().GetStartLocation(id)
+		if loc.Line() <= 0 {
+			return n.Line, n.Column
+		}
+		return posOf(exprOffset(src, loc.Line(), loc.Column()))
+	}
+	r.reads = r.reads.or(readsOf(native, strings.TrimPrefix(path.Ext(p), "."), at))
 	return prg
 }
 

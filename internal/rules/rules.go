@@ -25,6 +25,7 @@ import (
 	"github.com/google/cel-go/cel"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/tenant"
 )
 
 // Rule is one compiled audit rule.
@@ -47,27 +48,51 @@ type Rule struct {
 
 	when, message cel.Program
 	reads         reads
+	path          string // $.rules[i] in its file
 }
 
 // Set is a compiled rule set. It is immutable and safe for concurrent use.
 type Set struct {
-	rules   []*Rule
-	byKind  map[cxaudit.EntityKind][]*Rule
-	version string
-	files   int
+	rules    []*Rule
+	byKind   map[cxaudit.EntityKind][]*Rule
+	byID     map[string]*Rule
+	version  string
+	files    int
+	fieldMap *tenant.FieldMap
 }
 
 func newSet(rules []*Rule, files int) *Set {
-	s := &Set{rules: rules, byKind: map[cxaudit.EntityKind][]*Rule{}, files: files}
+	s := &Set{rules: rules, byKind: map[cxaudit.EntityKind][]*Rule{}, byID: map[string]*Rule{}, files: files}
 	sortRules(s.rules)
-	h := sha256.New()
 	for _, r := range s.rules {
 		s.byKind[r.Entity] = append(s.byKind[r.Entity], r)
-		h.Write([]byte(r.ID + "\x00" + r.Version + "\n"))
+		s.byID[r.ID] = r
 	}
-	s.version = hex.EncodeToString(h.Sum(nil)[:6])
+	s.seal()
 	return s
 }
+
+// seal computes the set's version from its rules and field map.
+func (s *Set) seal() {
+	h := sha256.New()
+	for _, r := range s.rules {
+		h.Write([]byte(r.ID + "\x00" + r.Version + "\n"))
+	}
+	if s.fieldMap != nil {
+		h.Write([]byte("fields\x00" + s.fieldMap.Version + "\n"))
+	}
+	s.version = hex.EncodeToString(h.Sum(nil)[:6])
+}
+
+// setFieldMap attaches the directory's field map (nil: none).
+func (s *Set) setFieldMap(fm *tenant.FieldMap) {
+	s.fieldMap = fm
+	s.seal()
+}
+
+// FieldMap returns the field map loaded with the rules (rules/fields.yaml),
+// or nil when the directory has none: every default applies.
+func (s *Set) FieldMap() *tenant.FieldMap { return s.fieldMap }
 
 func sortRules(rules []*Rule) {
 	slices.SortFunc(rules, func(a, b *Rule) int { return strings.Compare(a.ID, b.ID) })
@@ -76,8 +101,9 @@ func sortRules(rules []*Rule) {
 // Rules returns every rule, sorted by ID. The caller must not modify them.
 func (s *Set) Rules() []*Rule { return s.rules }
 
-// Version is a hash over every rule's version: it changes when any rule
-// changes, is added or is removed.
+// Version is a hash over every rule's version and the field map's: it
+// changes when any rule changes, is added or is removed, and when the
+// field map changes.
 func (s *Set) Version() string { return s.version }
 
 // Files returns how many rule files the set was loaded from.
@@ -87,11 +113,4 @@ func (s *Set) Files() int { return s.files }
 func (s *Set) ForEntity(kind cxaudit.EntityKind) []*Rule { return s.byKind[kind] }
 
 // Rule returns the rule with id, or nil.
-func (s *Set) Rule(id string) *Rule {
-	for _, r := range s.rules {
-		if r.ID == id {
-			return r
-		}
-	}
-	return nil
-}
+func (s *Set) Rule(id string) *Rule { return s.byID[id] }

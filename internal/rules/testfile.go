@@ -32,6 +32,7 @@ type testCase struct {
 	Now           *fixtureTime          `yaml:"now"`
 	Tickets       []ticketFixture       `yaml:"tickets"`
 	Organizations []orgFixture          `yaml:"organizations"`
+	Users         []userFixture         `yaml:"users"`
 	Accounts      []accountFixture      `yaml:"accounts"`
 	Expect        []expectedRule        `yaml:"expect"`
 	line, column  int                   // of the test in its file
@@ -70,6 +71,7 @@ type ticketFixture struct {
 	UpdatedAt      *fixtureTime     `yaml:"updated_at"`
 	Metrics        *metricsFixture  `yaml:"metrics"`
 	Comments       []commentFixture `yaml:"comments"`
+	Fields         fieldsFixture    `yaml:"fields"`
 }
 
 type commentFixture struct {
@@ -100,8 +102,20 @@ type orgFixture struct {
 	ExternalID  string       `yaml:"external_id"`
 	DomainNames []string     `yaml:"domain_names"`
 	Tags        []string     `yaml:"tags"`
-	CreatedAt   *fixtureTime `yaml:"created_at"`
-	UpdatedAt   *fixtureTime `yaml:"updated_at"`
+	CreatedAt   *fixtureTime  `yaml:"created_at"`
+	UpdatedAt   *fixtureTime  `yaml:"updated_at"`
+	Fields      fieldsFixture `yaml:"fields"`
+}
+
+// userFixture is a Zendesk user: a ticket's requester (rules read it as
+// requester) or an agent.
+type userFixture struct {
+	ID             int64         `yaml:"id"`
+	Name           string        `yaml:"name"`
+	Email          string        `yaml:"email"`
+	Role           string        `yaml:"role"`
+	OrganizationID int64         `yaml:"organization_id"`
+	Fields         fieldsFixture `yaml:"fields"`
 }
 
 type accountFixture struct {
@@ -118,15 +132,18 @@ type accountFixture struct {
 	SystemModstamp *fixtureTime         `yaml:"system_modstamp"`
 	Contacts       []contactFixture     `yaml:"contacts"`
 	Opportunities  []opportunityFixture `yaml:"opportunities"`
+	Fields         fieldsFixture        `yaml:"fields"`
 }
 
 type contactFixture struct {
 	ID             string       `yaml:"id"`
 	Name           string       `yaml:"name"`
 	Email          string       `yaml:"email"`
-	Title          string       `yaml:"title"`
-	Role           string       `yaml:"role"`
-	SystemModstamp *fixtureTime `yaml:"system_modstamp"`
+	Title          string        `yaml:"title"`
+	Role           string        `yaml:"role"`
+	Roles          []string      `yaml:"roles"`
+	SystemModstamp *fixtureTime  `yaml:"system_modstamp"`
+	Fields         fieldsFixture `yaml:"fields"`
 }
 
 type opportunityFixture struct {
@@ -137,8 +154,74 @@ type opportunityFixture struct {
 	Amount         float64      `yaml:"amount"`
 	CloseDate      *fixtureTime `yaml:"close_date"`
 	IsClosed       bool         `yaml:"is_closed"`
-	IsWon          bool         `yaml:"is_won"`
-	SystemModstamp *fixtureTime `yaml:"system_modstamp"`
+	IsWon          bool          `yaml:"is_won"`
+	SystemModstamp *fixtureTime  `yaml:"system_modstamp"`
+	Fields         fieldsFixture `yaml:"fields"`
+}
+
+// fieldsFixture is a record's custom fields in a test: text, numbers,
+// true/false, lists of text, and times (2025-03-12, 2025-03-12T15:00:00Z,
+// now-3d), as the tenant's schema types them for rules.
+type fieldsFixture map[string]fieldValue
+
+// fieldValue is one custom field value of a fixture.
+type fieldValue struct {
+	v  any
+	at *fixtureTime // a time, resolved against the test's now
+}
+
+func (f *fieldValue) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		var list []string
+		if err := n.Decode(&list); err != nil {
+			return fmt.Errorf("line %d: a list field holds text values only", n.Line)
+		}
+		f.v = list
+		return nil
+	case yaml.ScalarNode:
+	default:
+		return fmt.Errorf("line %d: expected a field value, got %s", n.Line, kindName(n))
+	}
+	switch n.Tag {
+	case "!!bool":
+		var b bool
+		_ = n.Decode(&b)
+		f.v = b
+	case "!!int", "!!float":
+		var x float64
+		if err := n.Decode(&x); err != nil {
+			return fmt.Errorf("line %d: %v", n.Line, err)
+		}
+		f.v = x
+	case "!!null":
+		f.v = nil
+	default:
+		var t fixtureTime
+		if n.Style == 0 && t.UnmarshalYAML(n) == nil {
+			f.at = &t
+			return nil
+		}
+		f.v = n.Value
+	}
+	return nil
+}
+
+// at returns the fields with times resolved against now.
+func (ff fieldsFixture) at(now time.Time) cxaudit.Fields {
+	if len(ff) == 0 {
+		return nil
+	}
+	out := make(cxaudit.Fields, len(ff))
+	for k, f := range ff {
+		switch {
+		case f.at != nil:
+			out[k] = f.at.at(now)
+		case f.v != nil:
+			out[k] = f.v
+		}
+	}
+	return out
 }
 
 // fixtureTime is a point in time in a test file: an RFC 3339 timestamp
@@ -216,7 +299,7 @@ var (
 var fixtureNames = map[string]string{
 	"testFile": "test file", "testCase": "test", "expectedRule": "expectation", "expectedFinding": "expected finding",
 	"ticketFixture": "ticket", "commentFixture": "comment", "metricsFixture": "metrics", "orgFixture": "organization",
-	"accountFixture": "account", "contactFixture": "contact", "opportunityFixture": "opportunity",
+	"accountFixture": "account", "contactFixture": "contact", "opportunityFixture": "opportunity", "userFixture": "user",
 }
 
 // parseTestFile decodes a test file strictly: unknown fields are errors,
@@ -337,28 +420,30 @@ func yamlFields(typeName string) []string {
 	case "testFile":
 		return []string{"now", "tests"}
 	case "testCase":
-		return []string{"name", "now", "tickets", "organizations", "accounts", "expect"}
+		return []string{"name", "now", "tickets", "organizations", "users", "accounts", "expect"}
 	case "expectedRule":
 		return []string{"rule", "findings"}
 	case "expectedFinding":
 		return []string{"entity", "severity", "message"}
 	case "ticketFixture":
 		return []string{"id", "subject", "description", "status", "priority", "type", "tags", "requester_id", "assignee_id",
-			"group_id", "organization_id", "created_at", "updated_at", "metrics", "comments"}
+			"group_id", "organization_id", "created_at", "updated_at", "metrics", "comments", "fields"}
 	case "commentFixture":
 		return []string{"id", "author_id", "public", "body", "created_at", "by_agent", "by_cxaudit"}
 	case "metricsFixture":
 		return []string{"reply_time_calendar_minutes", "reply_time_business_minutes", "first_resolution_calendar_minutes",
 			"reopens", "replies", "assigned_at", "solved_at", "latest_comment_added_at", "status_updated_at"}
 	case "orgFixture":
-		return []string{"id", "name", "external_id", "domain_names", "tags", "created_at", "updated_at"}
+		return []string{"id", "name", "external_id", "domain_names", "tags", "created_at", "updated_at", "fields"}
+	case "userFixture":
+		return []string{"id", "name", "email", "role", "organization_id", "fields"}
 	case "accountFixture":
 		return []string{"id", "name", "owner_id", "owner_active", "website", "type", "industry", "tier", "health",
-			"renewal_date", "system_modstamp", "contacts", "opportunities"}
+			"renewal_date", "system_modstamp", "contacts", "opportunities", "fields"}
 	case "contactFixture":
-		return []string{"id", "name", "email", "title", "role", "system_modstamp"}
+		return []string{"id", "name", "email", "title", "role", "roles", "system_modstamp", "fields"}
 	case "opportunityFixture":
-		return []string{"id", "name", "stage_name", "type", "amount", "close_date", "is_closed", "is_won", "system_modstamp"}
+		return []string{"id", "name", "stage_name", "type", "amount", "close_date", "is_closed", "is_won", "system_modstamp", "fields"}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/cel-go/common/types/ref"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/tenant"
 )
 
 // The CEL object types rules see. Each wraps a domain record without copying
@@ -22,6 +23,7 @@ const (
 	accountTypeName      = "cxaudit.Account"
 	contactTypeName      = "cxaudit.Contact"
 	opportunityTypeName  = "cxaudit.Opportunity"
+	userTypeName         = "cxaudit.User"
 )
 
 var (
@@ -32,9 +34,29 @@ var (
 	accountType      = types.NewObjectType(accountTypeName)
 	contactType      = types.NewObjectType(contactTypeName)
 	opportunityType  = types.NewObjectType(opportunityTypeName)
+	userType         = types.NewObjectType(userTypeName)
 
 	stringList = types.NewListType(types.StringType)
+	// fieldsMap is the type of every record's `fields`: custom fields by
+	// name, each typed as the tenant's schema says (string, double, bool,
+	// timestamp or list of strings).
+	fieldsMap = types.NewMapType(types.StringType, types.DynType)
 )
+
+// tenantObjects maps the CEL object types whose fields come from the
+// tenant's schema to the names package tenant gives them in refs.
+var tenantObjects = map[string]string{
+	ticketTypeName: tenant.ObjectTicket, organizationTypeName: tenant.ObjectOrganization, userTypeName: tenant.ObjectUser,
+	accountTypeName: tenant.ObjectAccount, contactTypeName: tenant.ObjectContact, opportunityTypeName: tenant.ObjectOpportunity,
+}
+
+// fieldsVal turns a record's typed custom fields into a CEL map.
+func fieldsVal(f cxaudit.Fields) ref.Val {
+	if f == nil {
+		f = cxaudit.Fields{}
+	}
+	return types.NewStringInterfaceMap(types.DefaultTypeAdapter, f)
+}
 
 // field describes one field of an object type: its CEL type, how to read it
 // and, for fields that may be absent, whether it is set (CEL's has()).
@@ -96,6 +118,7 @@ func init() {
 		"comments": {typ: types.NewListType(commentType), get: func(o any) ref.Val { return o.(*ticketVal).commentList() }},
 		"open":     {typ: types.BoolType, get: func(o any) ref.Val { return boolean(tk(o).Open()) }},
 		"p_level":  {typ: types.StringType, get: func(o any) ref.Val { return str(pLevel(tk(o).Priority)) }},
+		"fields":   {typ: fieldsMap, get: func(o any) ref.Val { return fieldsVal(tk(o).Fields) }},
 	}
 
 	cm := func(o any) *cxaudit.Comment { return o.(commentVal).c }
@@ -144,6 +167,18 @@ func init() {
 		"created_at":   {typ: types.TimestampType, get: func(o any) ref.Val { return timestamp(og(o).CreatedAt) }},
 		"updated_at":   {typ: types.TimestampType, get: func(o any) ref.Val { return timestamp(og(o).UpdatedAt) }},
 		"linked":       {typ: types.BoolType, get: func(o any) ref.Val { return boolean(og(o).ExternalID != "") }},
+		"fields":       {typ: fieldsMap, get: func(o any) ref.Val { return fieldsVal(og(o).Fields) }},
+	}
+
+	us := func(o any) *cxaudit.User { return o.(userVal).u }
+	objectFields[userTypeName] = map[string]*field{
+		"id":              {typ: types.IntType, get: func(o any) ref.Val { return integer(us(o).ID) }},
+		"name":            {typ: types.StringType, get: func(o any) ref.Val { return str(us(o).Name) }},
+		"email":           {typ: types.StringType, get: func(o any) ref.Val { return str(us(o).Email) }},
+		"role":            {typ: types.StringType, get: func(o any) ref.Val { return str(us(o).Role) }},
+		"organization_id": {typ: types.IntType, get: func(o any) ref.Val { return integer(us(o).OrganizationID) }},
+		"is_agent":        {typ: types.BoolType, get: func(o any) ref.Val { return boolean(us(o).IsAgent()) }},
+		"fields":          {typ: fieldsMap, get: func(o any) ref.Val { return fieldsVal(us(o).Fields) }},
 	}
 
 	ac := func(o any) *cxaudit.Account { return o.(*accountVal).a }
@@ -163,6 +198,8 @@ func init() {
 		"system_modstamp": {typ: types.TimestampType, get: func(o any) ref.Val { return timestamp(ac(o).SystemModstamp) }},
 		"contacts":        {typ: types.NewListType(contactType), get: func(o any) ref.Val { return o.(*accountVal).contactList() }},
 		"opportunities":   {typ: types.NewListType(opportunityType), get: func(o any) ref.Val { return o.(*accountVal).opportunityList() }},
+		"is_customer":     {typ: types.BoolType, get: func(o any) ref.Val { return boolean(ac(o).IsCustomer) }},
+		"fields":          {typ: fieldsMap, get: func(o any) ref.Val { return fieldsVal(ac(o).Fields) }},
 	}
 
 	ct := func(o any) *cxaudit.Contact { return o.(contactVal).c }
@@ -173,7 +210,9 @@ func init() {
 		"email":           {typ: types.StringType, get: func(o any) ref.Val { return str(ct(o).Email) }},
 		"title":           {typ: types.StringType, get: func(o any) ref.Val { return str(ct(o).Title) }},
 		"role":            {typ: types.StringType, get: func(o any) ref.Val { return str(ct(o).Role) }},
+		"roles":           {typ: stringList, get: func(o any) ref.Val { return strList(ct(o).Roles) }},
 		"system_modstamp": {typ: types.TimestampType, get: func(o any) ref.Val { return timestamp(ct(o).SystemModstamp) }},
+		"fields":          {typ: fieldsMap, get: func(o any) ref.Val { return fieldsVal(ct(o).Fields) }},
 	}
 
 	op := func(o any) *cxaudit.Opportunity { return o.(opportunityVal).o }
@@ -188,7 +227,9 @@ func init() {
 		"close_date":      {typ: types.TimestampType, get: closeGet, isSet: closeSet},
 		"is_closed":       {typ: types.BoolType, get: func(o any) ref.Val { return boolean(op(o).IsClosed) }},
 		"is_won":          {typ: types.BoolType, get: func(o any) ref.Val { return boolean(op(o).IsWon) }},
+		"is_renewal":      {typ: types.BoolType, get: func(o any) ref.Val { return boolean(op(o).IsRenewal) }},
 		"system_modstamp": {typ: types.TimestampType, get: func(o any) ref.Val { return timestamp(op(o).SystemModstamp) }},
+		"fields":          {typ: fieldsMap, get: func(o any) ref.Val { return fieldsVal(op(o).Fields) }},
 	}
 
 	for _, fields := range objectFields {
@@ -343,6 +384,22 @@ func (v metricsVal) Type() ref.Type { return metricsType }
 func (v metricsVal) Value() any     { return v }
 func (v metricsVal) Get(name ref.Val) ref.Val {
 	return getField(metricsTypeName, v, string(name.(types.String)))
+}
+
+type userVal struct {
+	object
+	u *cxaudit.User
+}
+
+func (v userVal) ConvertToType(t ref.Type) ref.Val { return convertObject(v, t) }
+func (v userVal) Equal(o ref.Val) ref.Val {
+	w, ok := o.(userVal)
+	return types.Bool(ok && w.u == v.u)
+}
+func (v userVal) Type() ref.Type { return userType }
+func (v userVal) Value() any     { return v }
+func (v userVal) Get(name ref.Val) ref.Val {
+	return getField(userTypeName, v, string(name.(types.String)))
 }
 
 type organizationVal struct {

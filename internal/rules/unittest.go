@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/tenant"
 )
 
 // TicketWindow is how far back the tickets organization and account rules
@@ -141,6 +142,12 @@ func runTest(set *Set, tf *testFile, tc *testCase) []string {
 	}
 	now := pinned.at(time.Time{})
 	w := buildWorld(tc, now)
+	// Records are typed as the audit types them: with the field map of the
+	// rules' directory (customer and renewal types), fixtures' own fields.
+	tn := tenant.Resolve(set.FieldMap(), nil, nil)
+	for i := range w.accounts {
+		tn.Account(&w.accounts[i])
+	}
 	got := map[string][]gotFinding{}
 	var failures []string
 	record := func(kind cxaudit.EntityKind, id string, in Input) {
@@ -152,11 +159,11 @@ func runTest(set *Set, tf *testFile, tc *testCase) []string {
 			got[m.Rule.ID] = append(got[m.Rule.ID], gotFinding{entity: string(kind) + "/" + id, severity: string(m.Rule.Severity), message: m.Message})
 		}
 	}
-	managed := set.managedTags()
+	managed := set.ManagedTags()
 	for i := range w.tickets {
 		t := w.tickets[i] // a copy: hiding managed tags must not touch the fixture
 		t.Tags = slices.DeleteFunc(slices.Clone(t.Tags), func(tag string) bool { return managed[tag] })
-		in := Input{Now: now, Ticket: &t}
+		in := Input{Now: now, Ticket: &t, Requester: w.user(t.RequesterID)}
 		if org := w.org(t.OrganizationID); org != nil {
 			in.Organization = org
 			in.Account = w.accountFor(org)
@@ -258,10 +265,10 @@ func formatGot(got []gotFinding) string {
 	return "[" + strings.Join(parts, ",\n        ") + "]"
 }
 
-// managedTags are the Zendesk tags the set's rules add and remove. The
+// ManagedTags are the Zendesk tags the set's rules add and remove. The
 // audit hides them from rules so that cxaudit's own write-back never changes
 // what the rules find; tests do the same.
-func (s *Set) managedTags() map[string]bool {
+func (s *Set) ManagedTags() map[string]bool {
 	out := map[string]bool{}
 	for _, r := range s.rules {
 		for _, t := range r.Actions.ZendeskTags {
@@ -276,7 +283,17 @@ func (s *Set) managedTags() map[string]bool {
 type world struct {
 	tickets  []cxaudit.Ticket
 	orgs     []cxaudit.Organization
+	users    []cxaudit.User
 	accounts []cxaudit.Account
+}
+
+func (w *world) user(id int64) *cxaudit.User {
+	for i := range w.users {
+		if id != 0 && w.users[i].ID == id {
+			return &w.users[i]
+		}
+	}
+	return nil
 }
 
 func buildWorld(tc *testCase, now time.Time) *world {
@@ -291,6 +308,7 @@ func buildWorld(tc *testCase, now time.Time) *world {
 		if t.Description == "" {
 			t.Description = t.Subject
 		}
+		t.Fields = f.Fields.at(now)
 		if m := f.Metrics; m != nil {
 			t.Metrics = &cxaudit.TicketMetrics{
 				ReplyTimeCalendarMinutes: m.ReplyTimeCalendarMinutes, ReplyTimeBusinessMinutes: m.ReplyTimeBusinessMinutes,
@@ -312,20 +330,28 @@ func buildWorld(tc *testCase, now time.Time) *world {
 	for _, f := range tc.Organizations {
 		created := timeOr(f.CreatedAt, now, now)
 		w.orgs = append(w.orgs, cxaudit.Organization{ID: f.ID, Name: f.Name, ExternalID: f.ExternalID, DomainNames: f.DomainNames,
-			Tags: f.Tags, CreatedAt: created, UpdatedAt: timeOr(f.UpdatedAt, now, created)})
+			Tags: f.Tags, CreatedAt: created, UpdatedAt: timeOr(f.UpdatedAt, now, created), Fields: f.Fields.at(now)})
+	}
+	for _, f := range tc.Users {
+		w.users = append(w.users, cxaudit.User{ID: f.ID, Name: f.Name, Email: f.Email, Role: cmp.Or(f.Role, "end-user"),
+			OrganizationID: f.OrganizationID, Fields: f.Fields.at(now)})
 	}
 	for _, f := range tc.Accounts {
 		a := cxaudit.Account{ID: f.ID, Name: f.Name, OwnerID: f.OwnerID, OwnerActive: f.OwnerActive == nil || *f.OwnerActive,
 			Website: f.Website, Type: f.Type, Industry: f.Industry, Tier: f.Tier, Health: f.Health,
-			RenewalDate: optTimeAt(f.RenewalDate, now), SystemModstamp: timeOr(f.SystemModstamp, now, now)}
+			RenewalDate: optTimeAt(f.RenewalDate, now), SystemModstamp: timeOr(f.SystemModstamp, now, now), Fields: f.Fields.at(now)}
 		for _, c := range f.Contacts {
+			roles := c.Roles
+			if c.Role != "" && !slices.Contains(roles, c.Role) {
+				roles = append([]string{c.Role}, roles...)
+			}
 			a.Contacts = append(a.Contacts, cxaudit.Contact{ID: c.ID, AccountID: f.ID, Name: c.Name, Email: c.Email, Title: c.Title,
-				Role: c.Role, SystemModstamp: timeOr(c.SystemModstamp, now, now)})
+				Roles: roles, SystemModstamp: timeOr(c.SystemModstamp, now, now), Fields: c.Fields.at(now)})
 		}
 		for _, o := range f.Opportunities {
 			a.Opportunities = append(a.Opportunities, cxaudit.Opportunity{ID: o.ID, AccountID: f.ID, Name: o.Name, StageName: o.StageName,
 				Type: o.Type, Amount: o.Amount, CloseDate: optTimeAt(o.CloseDate, now), IsClosed: o.IsClosed, IsWon: o.IsWon,
-				SystemModstamp: timeOr(o.SystemModstamp, now, now)})
+				SystemModstamp: timeOr(o.SystemModstamp, now, now), Fields: o.Fields.at(now)})
 		}
 		w.accounts = append(w.accounts, a)
 	}

@@ -12,19 +12,32 @@ import (
 
 // Deleted is a record in the recycle bin.
 type Deleted struct {
-	ID             string
+	ID string
+	// AccountID is the account of a deleted Contact, Opportunity or
+	// AccountContactRelation ("" for an Account).
+	AccountID      string
 	SystemModstamp time.Time
 }
 
-// DeletedAccounts calls fn with each page of Accounts deleted at or after
-// since (all of those still in the recycle bin when since is zero), in
-// SystemModstamp order. It reads through the queryAll resource, which
-// unlike query returns deleted records (IsDeleted = true). Deleting an
-// Account deletes its Contacts and Opportunities, so Accounts are all a
-// caller needs.
+// DeletedAccounts is DeletedRecords for Accounts. Deleting an Account
+// deletes its Contacts and Opportunities with it.
 func (c *Client) DeletedAccounts(ctx context.Context, since time.Time, fn func([]Deleted) error) error {
-	const op = "read deleted Account"
-	soql := "SELECT Id, SystemModstamp FROM Account WHERE IsDeleted = true"
+	return c.DeletedRecords(ctx, "Account", since, fn)
+}
+
+// DeletedRecords calls fn with each page of the records of object (Account,
+// Contact, Opportunity, AccountContactRelation) deleted at or after since
+// (all of those still in the recycle bin when since is zero), in
+// SystemModstamp order. It reads through the queryAll resource, which
+// unlike query returns deleted records (IsDeleted = true):
+// https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_queryall.htm
+func (c *Client) DeletedRecords(ctx context.Context, object string, since time.Time, fn func([]Deleted) error) error {
+	op := "read deleted " + object
+	fields := "Id, SystemModstamp"
+	if object != "Account" {
+		fields = "Id, AccountId, SystemModstamp"
+	}
+	soql := "SELECT " + fields + " FROM " + object + " WHERE IsDeleted = true"
 	if !since.IsZero() {
 		soql += " AND SystemModstamp >= " + since.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05Z")
 	}
@@ -33,7 +46,7 @@ func (c *Client) DeletedAccounts(ctx context.Context, since time.Time, fn func([
 		page := make([]Deleted, 0, len(recs))
 		for i, r := range recs {
 			so := &sobject{raw: r}
-			d := Deleted{ID: so.requiredStr("Id"), SystemModstamp: so.dateTime("SystemModstamp")}
+			d := Deleted{ID: so.requiredStr("Id"), AccountID: so.str("AccountId"), SystemModstamp: so.dateTime("SystemModstamp")}
 			if so.err != nil {
 				return malformedf(op, "record %d (%s): %v", i, so.id(), so.err)
 			}

@@ -3,41 +3,101 @@ package salesforce
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/simpleforce/simpleforce"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/tenant"
 )
 
 // Incremental reads on SystemModstamp. Each read orders by SystemModstamp,
 // then Id, and hands fn one page at a time, so a caller can commit each
 // page with the largest SystemModstamp in it as its cursor and resume from
 // there: records sharing that stamp are read again, never skipped.
+//
+// Every org names its custom fields its own way, so the fields read are
+// not fixed here: a read selects the standard fields every org has
+// (FixedFields) and the fields the caller asks for, usually every field
+// describe lists (SelectFields). Those other fields travel undecoded in the
+// records' Raw, typed later by package tenant against the describe.
 
-const (
-	accountFields     = "Id, Name, OwnerId, Owner.IsActive, Website, Type, Industry, Renewal_Date__c, Health__c, Tier__c, SystemModstamp"
-	contactFields     = "Id, AccountId, Name, Email, Title, SystemModstamp"
-	opportunityFields = "Id, AccountId, Name, StageName, Type, Amount, CloseDate, IsClosed, IsWon, SystemModstamp"
-	taskFields        = "Id, WhatId, OwnerId, Subject, Description, Priority, Status, ActivityDate"
-)
+// FixedFields are the fields read of every object, which every org has
+// and cxaudit decodes itself. Relationship fields (Owner.IsActive) are
+// selected through their lookup.
+var FixedFields = map[string][]string{
+	tenant.ObjectAccount:         {"Id", "Name", "OwnerId", "Owner.IsActive", "Website", "SystemModstamp"},
+	tenant.ObjectContact:         {"Id", "AccountId", "Name", "Email", "SystemModstamp"},
+	tenant.ObjectOpportunity:     {"Id", "AccountId", "Name", "IsClosed", "IsWon", "SystemModstamp"},
+	tenant.ObjectContactRelation: {"Id", "AccountId", "ContactId", "Roles", "IsActive", "SystemModstamp"},
+}
+
+const taskFields = "Id, WhatId, OwnerId, Subject, Description, Priority, Status, ActivityDate"
+
+// maxSelectSOQL bounds the select list of a read: a query travels in the
+// URL of a GET, and Salesforce refuses URLs over 16,384 characters. An
+// object with more fields than fit is read with the fields rules and the
+// field map name only.
+const maxSelectSOQL = 12_000
+
+// SelectFields returns the fields a read of obj selects besides the fixed
+// ones: every field describe lists that a query can read, when they fit
+// into one query, else those in want (the fields the field map and the
+// rules read) that obj has. full reports whether every field is read.
+func SelectFields(obj *tenant.Object, want []string) (fields []string, full bool) {
+	fixed := map[string]bool{}
+	for _, f := range FixedFields[obj.Name] {
+		fixed[strings.ToLower(f)] = true
+	}
+	size := 0
+	for _, f := range obj.Fields {
+		if !tenant.Queryable(f.Type) || fixed[strings.ToLower(f.Name)] {
+			continue
+		}
+		fields = append(fields, f.Name)
+		size += len(f.Name) + 2
+	}
+	if size <= maxSelectSOQL {
+		return fields, true
+	}
+	fields = fields[:0]
+	for _, w := range want {
+		if f := obj.Field(w); f != nil && tenant.Queryable(f.Type) && !fixed[strings.ToLower(f.Name)] && !slices.Contains(fields, f.Name) {
+			fields = append(fields, f.Name)
+		}
+	}
+	return fields, false
+}
 
 // Accounts calls fn with each page of Accounts modified at or after since
-// (all of them when since is zero), in SystemModstamp order. An error from
-// fn stops the read and is returned as is.
-func (c *Client) Accounts(ctx context.Context, since time.Time, fn func([]cxaudit.Account) error) error {
-	return readPages(ctx, c, "Account", accountFields, since, decodeAccount, fn)
+// (all of them when since is zero), in SystemModstamp order, with fields
+// selected besides FixedFields. An error from fn stops the read and is
+// returned as is.
+func (c *Client) Accounts(ctx context.Context, since time.Time, fields []string, fn func([]cxaudit.Account) error) error {
+	return readPages(ctx, c, tenant.ObjectAccount, fields, since, decodeAccount, fn)
 }
 
 // Contacts is Accounts for Contacts.
-func (c *Client) Contacts(ctx context.Context, since time.Time, fn func([]cxaudit.Contact) error) error {
-	return readPages(ctx, c, "Contact", contactFields, since, decodeContact, fn)
+func (c *Client) Contacts(ctx context.Context, since time.Time, fields []string, fn func([]cxaudit.Contact) error) error {
+	return readPages(ctx, c, tenant.ObjectContact, fields, since, decodeContact, fn)
 }
 
 // Opportunities is Accounts for Opportunities.
-func (c *Client) Opportunities(ctx context.Context, since time.Time, fn func([]cxaudit.Opportunity) error) error {
-	return readPages(ctx, c, "Opportunity", opportunityFields, since, decodeOpportunity, fn)
+func (c *Client) Opportunities(ctx context.Context, since time.Time, fields []string, fn func([]cxaudit.Opportunity) error) error {
+	return readPages(ctx, c, tenant.ObjectOpportunity, fields, since, decodeOpportunity, fn)
+}
+
+// ContactRelations is Accounts for AccountContactRelations, which hold the
+// roles contacts play on accounts.
+func (c *Client) ContactRelations(ctx context.Context, since time.Time, fn func([]cxaudit.ContactRelation) error) error {
+	return readPages(ctx, c, tenant.ObjectContactRelation, nil, since, decodeContactRelation, fn)
+}
+
+// selectList joins the fixed fields of object with fields.
+func selectList(object string, fields []string) string {
+	return strings.Join(append(slices.Clone(FixedFields[object]), fields...), ", ")
 }
 
 // incrementalSOQL builds the query of an incremental read.
@@ -50,11 +110,11 @@ func incrementalSOQL(object, fields string, since time.Time) string {
 	return q + " ORDER BY SystemModstamp, Id"
 }
 
-func readPages[T any](ctx context.Context, c *Client, object, fields string, since time.Time,
+func readPages[T any](ctx context.Context, c *Client, object string, fields []string, since time.Time,
 	decode func(*sobject) T, fn func([]T) error,
 ) error {
 	op := "read " + object
-	return c.query(ctx, op, incrementalSOQL(object, fields, since), func(recs []simpleforce.SObject) error {
+	return c.query(ctx, op, incrementalSOQL(object, selectList(object, fields), since), func(recs []simpleforce.SObject) error {
 		page := make([]T, 0, len(recs))
 		for i, r := range recs {
 			so := &sobject{raw: r}
@@ -211,12 +271,29 @@ func (s *sobject) related(name string) *sobject {
 	}
 }
 
+// rawFields keeps every field of a record but its attributes and
+// relationships, null ones left out, as JSON decoded them: package tenant
+// types them against the describe.
+func (s *sobject) rawFields() map[string]any {
+	out := make(map[string]any, len(s.raw))
+	for k, v := range s.raw {
+		switch v.(type) {
+		case nil, map[string]any:
+			continue
+		}
+		// simpleforce keeps its client in every record under "__client__".
+		if k == "attributes" || strings.HasPrefix(k, "__") {
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
 func decodeAccount(s *sobject) cxaudit.Account {
 	a := cxaudit.Account{
 		ID: s.requiredStr("Id"), Name: s.str("Name"), OwnerID: s.str("OwnerId"),
-		Website: s.str("Website"), Type: s.str("Type"), Industry: s.str("Industry"),
-		Tier: s.str("Tier__c"), Health: s.str("Health__c"), RenewalDate: s.date("Renewal_Date__c"),
-		SystemModstamp: s.dateTime("SystemModstamp"),
+		Website: s.str("Website"), SystemModstamp: s.dateTime("SystemModstamp"), Raw: s.rawFields(),
 	}
 	if owner := s.related("Owner"); owner != nil {
 		a.OwnerActive = owner.boolean("IsActive")
@@ -230,17 +307,30 @@ func decodeAccount(s *sobject) cxaudit.Account {
 func decodeContact(s *sobject) cxaudit.Contact {
 	return cxaudit.Contact{
 		ID: s.requiredStr("Id"), AccountID: s.str("AccountId"), Name: s.str("Name"),
-		Email: s.str("Email"), Title: s.str("Title"), SystemModstamp: s.dateTime("SystemModstamp"),
+		Email: s.str("Email"), SystemModstamp: s.dateTime("SystemModstamp"), Raw: s.rawFields(),
 	}
 }
 
 func decodeOpportunity(s *sobject) cxaudit.Opportunity {
 	return cxaudit.Opportunity{
 		ID: s.requiredStr("Id"), AccountID: s.str("AccountId"), Name: s.str("Name"),
-		StageName: s.str("StageName"), Type: s.str("Type"), Amount: s.number("Amount"),
-		CloseDate: s.date("CloseDate"), IsClosed: s.boolean("IsClosed"), IsWon: s.boolean("IsWon"),
-		SystemModstamp: s.dateTime("SystemModstamp"),
+		IsClosed: s.boolean("IsClosed"), IsWon: s.boolean("IsWon"),
+		SystemModstamp: s.dateTime("SystemModstamp"), Raw: s.rawFields(),
 	}
+}
+
+// decodeContactRelation reads an AccountContactRelation. Roles is a
+// multi-select picklist, which the REST API writes as one string with its
+// values separated by semicolons.
+func decodeContactRelation(s *sobject) cxaudit.ContactRelation {
+	r := cxaudit.ContactRelation{
+		ID: s.requiredStr("Id"), AccountID: s.str("AccountId"), ContactID: s.str("ContactId"),
+		IsActive: s.boolean("IsActive"), SystemModstamp: s.dateTime("SystemModstamp"),
+	}
+	if roles := s.str("Roles"); roles != "" {
+		r.Roles = strings.Split(roles, ";")
+	}
+	return r
 }
 
 func decodeTask(s *sobject) cxaudit.Task {

@@ -75,9 +75,6 @@ type Client struct {
 	mu sync.Mutex
 	sf *simpleforce.Client
 
-	checkMu sync.Mutex // serializes CheckFields
-	checked bool       // CheckFields succeeded
-
 	limitMu          sync.Mutex
 	limitUsed, limit int
 	limitSeen        bool

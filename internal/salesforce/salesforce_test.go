@@ -19,9 +19,11 @@ import (
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/remote"
+	"github.com/cxaudit/cxaudit/internal/rules"
 	"github.com/cxaudit/cxaudit/internal/salesforce"
 	"github.com/cxaudit/cxaudit/internal/salesforce/salesforcetest"
 	"github.com/cxaudit/cxaudit/internal/simworld"
+	"github.com/cxaudit/cxaudit/internal/tenant"
 )
 
 const testToken = "00Dxx0000001gPL!AR8AQJXg5oH.secret-session-token"
@@ -92,17 +94,49 @@ func setup(t *testing.T, opts salesforcetest.Options) *testBundle {
 	return &testBundle{client: client, sim: sim, world: w, logs: logs, url: srv.URL}
 }
 
-func allAccounts(t *testing.T, c *salesforce.Client, since time.Time) ([]cxaudit.Account, int) {
+// tenant describes the org and resolves the simulated tenant's field map
+// against it, as the sync does.
+func (b *testBundle) tenant(t *testing.T) (*tenant.SalesforceSchema, *tenant.Tenant) {
 	t.Helper()
+	schema, err := b.client.Describe(context.Background())
+	require.NoError(t, err)
+	fm, err := rules.ParseFieldMap("fields.yaml", simworld.FieldMapYAML)
+	require.NoError(t, err)
+	return schema, tenant.Resolve(fm, schema, nil)
+}
+
+// allAccounts reads every account modified since, with every field the
+// org has, typed as the sync types them.
+func allAccounts(t *testing.T, b *testBundle, since time.Time) ([]cxaudit.Account, int) {
+	t.Helper()
+	schema, tn := b.tenant(t)
+	fields, full := salesforce.SelectFields(schema.Objects["Account"], nil)
+	require.True(t, full)
 	var got []cxaudit.Account
 	pages := 0
-	err := c.Accounts(context.Background(), since, func(page []cxaudit.Account) error {
+	err := b.client.Accounts(context.Background(), since, fields, func(page []cxaudit.Account) error {
 		pages++
+		for i := range page {
+			tn.Account(&page[i])
+		}
 		got = append(got, page...)
 		return nil
 	})
 	require.NoError(t, err)
 	return got, pages
+}
+
+// domainOf is what an account read from the org must equal in the World:
+// its domain fields, and the custom fields the World keeps in Raw.
+func domainOf(a cxaudit.Account) cxaudit.Account {
+	custom := map[string]any{}
+	for k, v := range a.Raw {
+		if strings.HasSuffix(k, "__c") && k != simworld.RenewalDateField && k != simworld.HealthField && k != simworld.TierField {
+			custom[k] = v
+		}
+	}
+	a.Raw, a.Fields, a.IsCustomer, a.Contacts, a.Opportunities = custom, nil, false, nil, nil
+	return a
 }
 
 func TestAccountsPagesThroughEveryAccount(t *testing.T) {
@@ -112,7 +146,7 @@ func TestAccountsPagesThroughEveryAccount(t *testing.T) {
 	_, _, ok := b.client.Limits()
 	require.False(t, ok)
 
-	got, pages := allAccounts(t, b.client, time.Time{})
+	got, pages := allAccounts(t, b, time.Time{})
 	require.Equal(t, 9, pages) // 60 accounts, 7 a page
 	require.Len(t, got, len(b.world.Accounts))
 
@@ -127,13 +161,14 @@ func TestAccountsPagesThroughEveryAccount(t *testing.T) {
 		}
 	}
 	for _, want := range b.world.Accounts {
-		want.Contacts, want.Opportunities = nil, nil
-		require.Equal(t, want, byID[want.ID])
+		require.Equal(t, domainOf(want), domainOf(byID[want.ID]))
+		require.True(t, byID[want.ID].IsCustomer, "Customer - Direct and - Channel are customers")
 	}
+	require.Equal(t, b.world.Accounts[0].Raw["ARR__c"], byID[b.world.Accounts[0].ID].Fields["ARR__c"], "custom fields typed for rules")
 
 	used, limit, ok := b.client.Limits()
 	require.True(t, ok)
-	require.Equal(t, 9, used)
+	require.Equal(t, 9+6, used, "9 pages, 4 describes and the Task status and priority queries")
 	require.Equal(t, 100000, limit)
 }
 
@@ -148,7 +183,7 @@ func TestAccountsSince(t *testing.T) {
 	slices.SortFunc(stamps, time.Time.Compare)
 	since := stamps[len(stamps)-12]
 
-	got, _ := allAccounts(t, b.client, since)
+	got, _ := allAccounts(t, b, since)
 	require.Len(t, got, 12)
 	for _, a := range got {
 		require.False(t, a.SystemModstamp.Before(since))
@@ -157,7 +192,7 @@ func TestAccountsSince(t *testing.T) {
 	// A user edit moves the account past any cursor.
 	id := simworld.AccountID(3)
 	b.sim.UpdateAccount(id, func(a *cxaudit.Account) { a.Health = "Red" })
-	got, _ = allAccounts(t, b.client, worldNow)
+	got, _ = allAccounts(t, b, worldNow)
 	require.Len(t, got, 1)
 	require.Equal(t, id, got[0].ID)
 	require.Equal(t, "Red", got[0].Health)
@@ -165,7 +200,7 @@ func TestAccountsSince(t *testing.T) {
 	// An error from fn stops the read and comes back as is.
 	errStop := errors.New("stop")
 	before := b.sim.Stats().Requests
-	err := b.client.Accounts(context.Background(), time.Time{}, func([]cxaudit.Account) error { return errStop })
+	err := b.client.Accounts(context.Background(), time.Time{}, nil, func([]cxaudit.Account) error { return errStop })
 	require.ErrorIs(t, err, errStop)
 	require.Equal(t, before+1, b.sim.Stats().Requests)
 }
@@ -179,23 +214,45 @@ func TestContactsAndOpportunities(t *testing.T) {
 		wantContacts += len(a.Contacts)
 		wantOpps += len(a.Opportunities)
 	}
+	schema, tn := b.tenant(t)
+	fields, _ := salesforce.SelectFields(schema.Objects["Contact"], nil)
 	var contacts []cxaudit.Contact
-	require.NoError(t, b.client.Contacts(context.Background(), time.Time{}, func(p []cxaudit.Contact) error {
+	require.NoError(t, b.client.Contacts(context.Background(), time.Time{}, fields, func(p []cxaudit.Contact) error {
 		contacts = append(contacts, p...)
 		return nil
 	}))
 	require.Len(t, contacts, wantContacts)
+	fields, _ = salesforce.SelectFields(schema.Objects["Opportunity"], nil)
 	var opps []cxaudit.Opportunity
-	require.NoError(t, b.client.Opportunities(context.Background(), time.Time{}, func(p []cxaudit.Opportunity) error {
+	require.NoError(t, b.client.Opportunities(context.Background(), time.Time{}, fields, func(p []cxaudit.Opportunity) error {
+		for i := range p {
+			tn.Opportunity(&p[i])
+		}
 		opps = append(opps, p...)
 		return nil
 	}))
 	require.Len(t, opps, wantOpps)
+	var rels []cxaudit.ContactRelation
+	require.NoError(t, b.client.ContactRelations(context.Background(), time.Time{}, func(p []cxaudit.ContactRelation) error {
+		rels = append(rels, p...)
+		return nil
+	}))
+	require.Len(t, rels, wantContacts, "one direct relation per contact")
 
-	want := b.world.Accounts[0].Opportunities
-	if len(want) > 0 {
-		i := slices.IndexFunc(opps, func(o cxaudit.Opportunity) bool { return o.ID == want[0].ID })
-		require.Equal(t, want[0], opps[i])
+	for _, a := range b.world.Accounts {
+		for _, want := range a.Opportunities {
+			i := slices.IndexFunc(opps, func(o cxaudit.Opportunity) bool { return o.ID == want.ID })
+			got := opps[i]
+			require.Equal(t, want.IsRenewal || want.Type == simworld.RenewalOpportunityType, got.IsRenewal,
+				"the field map names the org's renewal type")
+			got.Raw, got.Fields, got.IsRenewal = nil, nil, false
+			require.Equal(t, want, got)
+		}
+		for _, want := range a.Contacts {
+			i := slices.IndexFunc(rels, func(r cxaudit.ContactRelation) bool { return r.ContactID == want.ID })
+			require.Equal(t, want.Roles, rels[i].Roles)
+			require.Equal(t, a.ID, rels[i].AccountID)
+		}
 	}
 }
 
@@ -343,7 +400,7 @@ func TestReadsRetriedOn5xx(t *testing.T) {
 	b := setup(t, salesforcetest.Options{})
 
 	b.sim.FailNext(2, http.StatusServiceUnavailable)
-	got, _ := allAccounts(t, b.client, time.Time{})
+	got, _ := allAccounts(t, b, time.Time{})
 	require.Len(t, got, len(b.world.Accounts))
 	require.Equal(t, 3, b.sim.Stats().ByEndpoint["GET /query"])
 }
@@ -356,7 +413,7 @@ func TestErrors(t *testing.T) {
 	t.Run("Unauthorized", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, salesforcetest.Options{AccessToken: "another-token"})
-		err := b.client.Accounts(ctx, time.Time{}, noop)
+		err := b.client.Accounts(ctx, time.Time{}, nil, noop)
 		require.Equal(t, cxaudit.EUNAUTHORIZED, cxaudit.ErrorCode(err))
 		require.Contains(t, err.Error(), "INVALID_SESSION_ID")
 		require.NotContains(t, err.Error(), testToken)
@@ -365,7 +422,7 @@ func TestErrors(t *testing.T) {
 	t.Run("DailyLimit", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, salesforcetest.Options{DailyLimit: 2, PageSize: 10})
-		err := b.client.Accounts(ctx, time.Time{}, noop)
+		err := b.client.Accounts(ctx, time.Time{}, nil, noop)
 		var rl *cxaudit.RateLimitError
 		require.ErrorAs(t, err, &rl)
 		require.Equal(t, time.Hour, rl.RetryAfter)
@@ -383,7 +440,7 @@ func TestErrors(t *testing.T) {
 		b := setup(t, salesforcetest.Options{})
 		b.sim.SetFaults(salesforcetest.Faults{MalformedRate: 1, Seed: 3})
 		called := false
-		err := b.client.Accounts(ctx, time.Time{}, func([]cxaudit.Account) error { called = true; return nil })
+		err := b.client.Accounts(ctx, time.Time{}, nil, func([]cxaudit.Account) error { called = true; return nil })
 		require.Equal(t, cxaudit.EUNAVAILABLE, cxaudit.ErrorCode(err))
 		require.Contains(t, err.Error(), "malformed page")
 		require.False(t, called)
@@ -399,7 +456,7 @@ func TestErrors(t *testing.T) {
 		ctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		err := b.client.Accounts(ctx, time.Time{}, noop)
+		err := b.client.Accounts(ctx, time.Time{}, nil, noop)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		require.Equal(t, cxaudit.EUNAVAILABLE, cxaudit.ErrorCode(err))
 		require.Less(t, time.Since(start), 2*time.Second)
@@ -410,7 +467,7 @@ func TestErrors(t *testing.T) {
 		c, err := salesforce.New(salesforce.Config{InstanceURL: "http://127.0.0.1:1", AccessToken: testToken,
 			HTTP: remote.Options{RetryMax: 1, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond}})
 		require.NoError(t, err)
-		err = c.Accounts(ctx, time.Time{}, noop)
+		err = c.Accounts(ctx, time.Time{}, nil, noop)
 		require.Equal(t, cxaudit.EUNAVAILABLE, cxaudit.ErrorCode(err))
 		require.NotContains(t, err.Error(), testToken)
 	})
@@ -450,14 +507,14 @@ func TestConcurrentUse(t *testing.T) {
 			for i := range 5 {
 				switch (g + i) % 4 {
 				case 0:
-					_ = b.client.Accounts(ctx, time.Time{}, func([]cxaudit.Account) error { return nil })
+					_ = b.client.Accounts(ctx, time.Time{}, nil, func([]cxaudit.Account) error { return nil })
 				case 1:
 					_, _ = b.client.CreateTasks(ctx, []cxaudit.Task{{WhatID: b.world.Accounts[g].ID,
 						Subject: fmt.Sprintf("[cxaudit:g%di%d]", g, i)}})
 				case 2:
 					_, _ = b.client.FindTasks(ctx, []string{fmt.Sprintf("[cxaudit:g%d", g)})
 				case 3:
-					_ = b.client.Contacts(ctx, time.Time{}, func([]cxaudit.Contact) error { return nil })
+					_ = b.client.Contacts(ctx, time.Time{}, nil, func([]cxaudit.Contact) error { return nil })
 				}
 				b.client.Limits()
 			}
@@ -479,7 +536,7 @@ func TestNoTokenInErrorsOrLogs(t *testing.T) {
 	_, err := b.client.CreateTasks(ctx, findingTasks(b.world, 2))
 	errs = append(errs, err)
 	b.sim.FailNext(5, http.StatusBadGateway)
-	errs = append(errs, b.client.Accounts(ctx, time.Time{}, func([]cxaudit.Account) error { return nil }))
+	errs = append(errs, b.client.Accounts(ctx, time.Time{}, nil, func([]cxaudit.Account) error { return nil }))
 	b.sim.SetFaults(salesforcetest.Faults{MalformedRate: 1})
 	_, err = b.client.FindTasks(ctx, []string{"x"})
 	errs = append(errs, err)

@@ -41,9 +41,17 @@ type World struct {
 	Users         []cxaudit.User
 	Tickets       []cxaudit.Ticket
 
+	// TicketFields, OrganizationFields and UserFields are the account's
+	// custom fields (tenant.go).
+	TicketFields, OrganizationFields, UserFields []ZendeskField
+
 	// Salesforce.
 	SalesforceUsers []SalesforceUser
 	Accounts        []cxaudit.Account
+	// SalesforceFields are the org's custom fields (tenant.go); accounts'
+	// and opportunities' values of those cxaudit does not read under its
+	// own names are in their Raw, as the REST API writes them.
+	SalesforceFields []SalesforceField
 }
 
 // AccountID returns the Salesforce Id of the i-th account (1-based).
@@ -249,6 +257,7 @@ func Generate(opts Options) *World {
 		t.Metrics = m
 		w.Tickets = append(w.Tickets, t)
 	}
+	fitTenant(w, opts.Seed)
 	return w
 }
 

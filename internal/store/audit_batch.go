@@ -131,6 +131,9 @@ func (q *queries) withChildrenMany(ctx context.Context, accs map[int64]cxaudit.A
 	for _, c := range cs {
 		contacts[c.AccountID] = append(contacts[c.AccountID], c)
 	}
+	if err := q.withRoles(ctx, ids, contacts); err != nil {
+		return err
+	}
 	opps := map[string][]cxaudit.Opportunity{}
 	os, err := queryDocs[cxaudit.Opportunity](ctx, q, `SELECT data FROM salesforce_opportunity WHERE account_id IN (`+placeholders(1, len(ids))+`) ORDER BY id`, anys(ids)...)
 	if err != nil {

@@ -385,6 +385,9 @@ func (q *queries) withChildren(ctx context.Context, a cxaudit.Account) (cxaudit.
 	if a.Contacts, err = queryDocs[cxaudit.Contact](ctx, q, `SELECT data FROM salesforce_contact WHERE account_id = $1 ORDER BY id`, a.ID); err != nil {
 		return a, err
 	}
+	if err := q.withRoles(ctx, []string{a.ID}, map[string][]cxaudit.Contact{a.ID: a.Contacts}); err != nil {
+		return a, err
+	}
 	a.Opportunities, err = queryDocs[cxaudit.Opportunity](ctx, q, `SELECT data FROM salesforce_opportunity WHERE account_id = $1 ORDER BY id`, a.ID)
 	return a, err
 }

@@ -144,6 +144,29 @@ type Querier interface {
 	// contacts and opportunities (Salesforce deletes those with them).
 	DeleteAccounts(ctx context.Context, ids []string) error
 
+	// The tenant's own schema (tenant.go).
+	// PutSchema stores what source (SchemaSalesforce, SchemaZendesk) says
+	// of the tenant's schema; GetSchema decodes it into v, and reports
+	// false when none is stored yet.
+	PutSchema(ctx context.Context, source string, v any) error
+	GetSchema(ctx context.Context, source string, v any) (bool, error)
+	// UpsertContactRelations stores AccountContactRelations, whose active
+	// roles Account and AccountsForOrganizations hand over as the
+	// contacts' Roles.
+	UpsertContactRelations(ctx context.Context, rels []cxaudit.ContactRelation) error
+	// UsersByID returns those of the users that exist, in id order.
+	UsersByID(ctx context.Context, ids []int64) ([]cxaudit.User, error)
+	// MissingOrganizations and MissingUsers return those of the ids the
+	// store has no record of, each once.
+	MissingOrganizations(ctx context.Context, ids []int64) ([]int64, error)
+	MissingUsers(ctx context.Context, ids []int64) ([]int64, error)
+	// DeleteContacts, DeleteOpportunities and DeleteContactRelations
+	// remove records deleted in Salesforce on their own (an account's
+	// deletion takes its children with it: DeleteAccounts).
+	DeleteContacts(ctx context.Context, ids []string) error
+	DeleteOpportunities(ctx context.Context, ids []string) error
+	DeleteContactRelations(ctx context.Context, ids []string) error
+
 	// NextAuditBatchAfter is NextAuditBatch from after on, in the queue's
 	// order (queued_at, kind, id), so the audit can read the next batch
 	// while it still works on the last one (audit_batch.go).

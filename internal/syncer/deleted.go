@@ -9,74 +9,129 @@ import (
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/salesforce"
 	"github.com/cxaudit/cxaudit/internal/store"
+	"github.com/cxaudit/cxaudit/internal/tenant"
 	"github.com/cxaudit/cxaudit/internal/zendesk"
 )
 
 // Cursor objects of the deletion passes.
 const (
 	// ObjectAccountDeletions is the newest SystemModstamp of a deleted
-	// Account read through queryAll.
-	ObjectAccountDeletions = "account_deletions"
+	// Account read through queryAll; the others likewise.
+	ObjectAccountDeletions         = "account_deletions"
+	ObjectContactDeletions         = "contact_deletions"
+	ObjectOpportunityDeletions     = "opportunity_deletions"
+	ObjectContactRelationDeletions = "contact_relation_deletions"
 	// ObjectTicketDeletions is the newest deleted_at read from Zendesk's
 	// deleted tickets.
 	ObjectTicketDeletions = "ticket_deletions"
 )
 
-// syncAccountDeletions reads the Accounts deleted since its cursor (with
-// the same overlap as the other objects) and removes them, with their
-// contacts and opportunities; each page commits with its cursor and queues
-// the accounts, and the organizations and tickets that read them, for
-// audit, which finds them gone and resolves their findings.
-func (s *Salesforce) syncAccountDeletions(ctx context.Context, stats *Stats) error {
-	cur, err := s.Store.GetCursor(ctx, cxaudit.SourceSalesforce, ObjectAccountDeletions)
+// deletion is one object whose deleted records a pass removes.
+type deletion struct {
+	object, cursor string
+	remove         func(ctx context.Context, q store.Querier, ids []string) error
+}
+
+// syncDeletions reads the records deleted since each cursor (with the same
+// overlap as the other objects) and removes them: Accounts with their
+// contacts and opportunities, and contacts, opportunities and contact
+// relations deleted on their own (a deleted Renewal opportunity must not
+// keep satisfying a renewal-readiness rule). Each page commits with its
+// cursor and queues the accounts, and the organizations and tickets that
+// read them, for audit.
+func (s *Salesforce) syncDeletions(ctx context.Context, stats *Stats, schema *syncedSchema) error {
+	passes := []deletion{
+		{tenant.ObjectAccount, ObjectAccountDeletions, func(ctx context.Context, q store.Querier, ids []string) error {
+			// Dependents first: the link to an organization is read from
+			// the account row.
+			if err := q.QueueAccountDependents(ctx, ids); err != nil {
+				return err
+			}
+			return q.DeleteAccounts(ctx, ids)
+		}},
+		{tenant.ObjectContact, ObjectContactDeletions, func(ctx context.Context, q store.Querier, ids []string) error {
+			return q.DeleteContacts(ctx, ids)
+		}},
+		{tenant.ObjectOpportunity, ObjectOpportunityDeletions, func(ctx context.Context, q store.Querier, ids []string) error {
+			return q.DeleteOpportunities(ctx, ids)
+		}},
+	}
+	if rel := schema.Objects[tenant.ObjectContactRelation]; rel != nil && rel.Unavailable == "" {
+		passes = append(passes, deletion{tenant.ObjectContactRelation, ObjectContactRelationDeletions,
+			func(ctx context.Context, q store.Querier, ids []string) error {
+				return q.DeleteContactRelations(ctx, ids)
+			}})
+	}
+	for _, d := range passes {
+		if err := s.syncDeletion(ctx, stats, d); err != nil {
+			return fmt.Errorf("salesforce deleted %s: %w", d.object, err)
+		}
+	}
+	return nil
+}
+
+func (s *Salesforce) syncDeletion(ctx context.Context, stats *Stats, d deletion) error {
+	cur, err := s.Store.GetCursor(ctx, cxaudit.SourceSalesforce, d.cursor)
 	if err != nil {
 		return err
 	}
 	var since time.Time
 	if cur.Value != "" {
 		if since, err = time.Parse(time.RFC3339Nano, cur.Value); err != nil {
-			return fmt.Errorf("stored %s cursor %q is not a timestamp: %w", ObjectAccountDeletions, cur.Value, err)
+			return fmt.Errorf("stored %s cursor %q is not a timestamp: %w", d.cursor, cur.Value, err)
 		}
 		since = since.Add(-cmpOr(s.Overlap, DefaultOverlap))
 	}
 	newest := cur.Value
-	err = s.Client.DeletedAccounts(ctx, since, func(page []salesforce.Deleted) error {
+	err = s.Client.DeletedRecords(ctx, d.object, since, func(page []salesforce.Deleted) error {
 		ids := make([]string, len(page))
-		keys := make([]store.EntityKey, len(page))
-		for i, d := range page {
-			ids[i] = d.ID
-			keys[i] = store.EntityKey{Kind: cxaudit.EntityAccount, ID: d.ID}
-			if v := d.SystemModstamp.UTC().Format(time.RFC3339Nano); newest == "" || later(v, newest) {
+		var accounts []string
+		seen := map[string]bool{}
+		for i, r := range page {
+			ids[i] = r.ID
+			acc := r.AccountID
+			if d.object == tenant.ObjectAccount {
+				acc = r.ID
+			}
+			if acc != "" && !seen[acc] {
+				seen[acc] = true
+				accounts = append(accounts, acc)
+			}
+			if v := r.SystemModstamp.UTC().Format(time.RFC3339Nano); newest == "" || later(v, newest) {
 				newest = v
 			}
 		}
+		keys := make([]store.EntityKey, len(accounts))
+		for i, id := range accounts {
+			keys[i] = store.EntityKey{Kind: cxaudit.EntityAccount, ID: id}
+		}
 		next := store.Cursor{Value: newest, CompletedAt: cur.CompletedAt}
 		if err := s.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
-			// Dependents first: the link to an organization is read from
-			// the account row.
-			if err := q.QueueAccountDependents(ctx, ids); err != nil {
+			if err := d.remove(ctx, q, ids); err != nil {
 				return err
 			}
-			if err := q.DeleteAccounts(ctx, ids); err != nil {
-				return err
+			if d.object != tenant.ObjectAccount {
+				if err := q.QueueAccountDependents(ctx, accounts); err != nil {
+					return err
+				}
 			}
 			if err := q.QueueAudit(ctx, keys); err != nil {
 				return err
 			}
-			return q.PutCursor(ctx, cxaudit.SourceSalesforce, ObjectAccountDeletions, next)
+			return q.PutCursor(ctx, cxaudit.SourceSalesforce, d.cursor, next)
 		}); err != nil {
 			return err
 		}
-		stats.add(ObjectAccountDeletions, len(page))
+		stats.add(d.cursor, len(page))
 		if s.ObserveFunc != nil {
-			s.ObserveFunc(ObjectAccountDeletions, len(page))
+			s.ObserveFunc(d.cursor, len(page))
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return s.Store.PutCursor(ctx, cxaudit.SourceSalesforce, ObjectAccountDeletions, store.Cursor{Value: newest, CompletedAt: time.Now()})
+	return s.Store.PutCursor(ctx, cxaudit.SourceSalesforce, d.cursor, store.Cursor{Value: newest, CompletedAt: time.Now()})
 }
 
 func cmpOr(d, def time.Duration) time.Duration {

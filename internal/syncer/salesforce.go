@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/salesforce"
 	"github.com/cxaudit/cxaudit/internal/store"
+	"github.com/cxaudit/cxaudit/internal/tenant"
 )
 
 // DefaultOverlap is how far before the last stored SystemModstamp a
@@ -17,12 +19,31 @@ import (
 // overlap catches it, and upserts by Id absorb the repeats.
 const DefaultOverlap = 5 * time.Minute
 
-// Salesforce syncs accounts, contacts and opportunities on SystemModstamp.
+// ObjectContactRelations is the cursor object of AccountContactRelations.
+const ObjectContactRelations = "contact_relations"
+
+// DefaultDescribeEvery is how long a describe of the org is reused.
+const DefaultDescribeEvery = time.Hour
+
+// Salesforce syncs accounts, contacts, opportunities and the relations
+// that hold contacts' roles, on SystemModstamp.
 type Salesforce struct {
 	Client  *salesforce.Client
 	Store   store.Store
 	Logger  *slog.Logger
 	Overlap time.Duration
+	// FieldMapFunc returns the tenant's field map (rules/fields.yaml,
+	// reloaded with the rules); nil, or a nil map, means the defaults.
+	FieldMapFunc func() *tenant.FieldMap
+	// WantFunc returns the fields of an object the rules read, for an org
+	// with more fields than one query can select; nil reads the mapped
+	// fields only in that case.
+	WantFunc func(object string) []string
+	// DescribeEvery is how long a describe of the org is used before the
+	// org is described again (six requests); a query the org refuses for
+	// a field it no longer has describes it again at once. Default
+	// DefaultDescribeEvery.
+	DescribeEvery time.Duration
 	// ObserveFunc, when set, is told of every page stored.
 	ObserveFunc func(object string, records int)
 	// ProgressFunc, when set, is told where each object stands after
@@ -30,48 +51,181 @@ type Salesforce struct {
 	ProgressFunc ProgressFunc
 }
 
-// Sync runs one incremental pass over every object.
+// Sync runs one incremental pass: it describes the org, then reads every
+// object. The fields read are the org's own (describe decides), so a
+// field the field map or a rule names that the org lacks is not an error
+// here: the rules that read it are set aside by the audit, and everything
+// else is synced.
 func (s *Salesforce) Sync(ctx context.Context) (Stats, error) {
 	var stats Stats
-	// The fields read must exist (custom ones are created per org): a
-	// missing one fails here, naming it, rather than as a query error.
-	if err := s.Client.CheckFields(ctx); err != nil {
-		return stats, err
+	schema, t, err := s.describe(ctx)
+	if err != nil {
+		return stats, fmt.Errorf("salesforce describe: %w", err)
 	}
-	if err := syncObject(ctx, s, &stats, ObjectAccounts, s.Client.Accounts, func(a cxaudit.Account) (string, time.Time) {
+	stats, err = s.sync(ctx, schema, t)
+	if cxaudit.ErrorCode(err) == cxaudit.EINVALID {
+		// The org refused a query: a field described before may be gone.
+		// The next pass describes it again.
+		if ferr := s.forgetDescribe(ctx, schema); ferr != nil {
+			s.Logger.Warn("salesforce: could not mark the describe stale", "error", ferr)
+		}
+	}
+	return stats, err
+}
+
+// forgetDescribe marks the stored describe stale.
+func (s *Salesforce) forgetDescribe(ctx context.Context, schema *syncedSchema) error {
+	stale := *schema
+	stale.DescribedAt = time.Time{}
+	return s.Store.PutSchema(ctx, store.SchemaSalesforce, &stale)
+}
+
+func (s *Salesforce) sync(ctx context.Context, schema *syncedSchema, t *tenant.Tenant) (Stats, error) {
+	var stats Stats
+	if err := syncObject(ctx, s, &stats, ObjectAccounts, func(ctx context.Context, since time.Time, fn func([]cxaudit.Account) error) error {
+		return s.Client.Accounts(ctx, since, schema.Selected[tenant.ObjectAccount], fn)
+	}, func(a *cxaudit.Account) (string, time.Time) {
+		t.Account(a)
 		return a.ID, a.SystemModstamp
 	}, func(ctx context.Context, q store.Querier, page []cxaudit.Account) error {
 		return q.UpsertAccounts(ctx, page)
 	}); err != nil {
 		return stats, fmt.Errorf("salesforce accounts: %w", err)
 	}
-	if err := syncObject(ctx, s, &stats, ObjectContacts, s.Client.Contacts, func(c cxaudit.Contact) (string, time.Time) {
+	if err := syncObject(ctx, s, &stats, ObjectContacts, func(ctx context.Context, since time.Time, fn func([]cxaudit.Contact) error) error {
+		return s.Client.Contacts(ctx, since, schema.Selected[tenant.ObjectContact], fn)
+	}, func(c *cxaudit.Contact) (string, time.Time) {
+		t.Contact(c)
 		return c.AccountID, c.SystemModstamp
 	}, func(ctx context.Context, q store.Querier, page []cxaudit.Contact) error {
 		return q.UpsertContacts(ctx, page)
 	}); err != nil {
 		return stats, fmt.Errorf("salesforce contacts: %w", err)
 	}
-	if err := syncObject(ctx, s, &stats, ObjectOpportunities, s.Client.Opportunities, func(o cxaudit.Opportunity) (string, time.Time) {
+	if err := syncObject(ctx, s, &stats, ObjectOpportunities, func(ctx context.Context, since time.Time, fn func([]cxaudit.Opportunity) error) error {
+		return s.Client.Opportunities(ctx, since, schema.Selected[tenant.ObjectOpportunity], fn)
+	}, func(o *cxaudit.Opportunity) (string, time.Time) {
+		t.Opportunity(o)
 		return o.AccountID, o.SystemModstamp
 	}, func(ctx context.Context, q store.Querier, page []cxaudit.Opportunity) error {
 		return q.UpsertOpportunities(ctx, page)
 	}); err != nil {
 		return stats, fmt.Errorf("salesforce opportunities: %w", err)
 	}
-	if err := s.syncAccountDeletions(ctx, &stats); err != nil {
-		return stats, fmt.Errorf("salesforce deleted accounts: %w", err)
+	if rel := schema.Objects[tenant.ObjectContactRelation]; rel != nil && rel.Unavailable == "" {
+		if err := syncObject(ctx, s, &stats, ObjectContactRelations, s.Client.ContactRelations, func(r *cxaudit.ContactRelation) (string, time.Time) {
+			return r.AccountID, r.SystemModstamp
+		}, func(ctx context.Context, q store.Querier, page []cxaudit.ContactRelation) error {
+			return q.UpsertContactRelations(ctx, page)
+		}); err != nil {
+			return stats, fmt.Errorf("salesforce contact relations: %w", err)
+		}
+	}
+	if err := s.syncDeletions(ctx, &stats, schema); err != nil {
+		return stats, err
 	}
 	return stats, nil
 }
 
+// syncedSchema is the describe as the sync stores it: with the fields each
+// read selected, so that a later pass knows when it must read again.
+type syncedSchema struct {
+	tenant.SalesforceSchema
+	// Selected are the fields each object's read selects besides
+	// salesforce.FixedFields.
+	Selected map[string][]string `json:"selected"`
+}
+
+// objectCursors are the cursor objects of each described object.
+var objectCursors = map[string]string{
+	tenant.ObjectAccount: ObjectAccounts, tenant.ObjectContact: ObjectContacts,
+	tenant.ObjectOpportunity: ObjectOpportunities, tenant.ObjectContactRelation: ObjectContactRelations,
+}
+
+// describe describes the org, chooses the fields to read and stores both.
+// An object whose read now selects a field it did not before (a field
+// created, made visible, or newly read by a rule of an org too wide to
+// read whole) is read again from the start, so no record lacks the field.
+func (s *Salesforce) describe(ctx context.Context) (*syncedSchema, *tenant.Tenant, error) {
+	var prev syncedSchema
+	hadPrev, err := s.Store.GetSchema(ctx, store.SchemaSalesforce, &prev)
+	if err != nil {
+		return nil, nil, err
+	}
+	described := &prev.SalesforceSchema
+	if !hadPrev || time.Since(prev.DescribedAt) >= cmpOr(s.DescribeEvery, DefaultDescribeEvery) {
+		if described, err = s.Client.Describe(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	var fm *tenant.FieldMap
+	if s.FieldMapFunc != nil {
+		fm = s.FieldMapFunc()
+	}
+	t := tenant.Resolve(fm, described, nil)
+	schema := &syncedSchema{SalesforceSchema: *described, Selected: map[string][]string{}}
+	var reread []string
+	for _, object := range []string{tenant.ObjectAccount, tenant.ObjectContact, tenant.ObjectOpportunity} {
+		obj := described.Objects[object]
+		if obj == nil || obj.Unavailable != "" {
+			why := "not described"
+			if obj != nil {
+				why = obj.Unavailable
+			}
+			return nil, nil, cxaudit.Errorf(cxaudit.EINVALID, "salesforce: %s cannot be read: %s (grant the integration user read access to it)", object, why)
+		}
+		var want []string
+		for _, name := range tenant.MappableNames(object) {
+			if api, _ := fm.SalesforceField(object, name); api != "" {
+				want = append(want, api)
+			}
+		}
+		if s.WantFunc != nil {
+			want = append(want, s.WantFunc(object)...)
+		}
+		fields, full := salesforce.SelectFields(obj, want)
+		if !full {
+			s.Logger.Warn("salesforce: the object has more fields than one query can select; reading those the field map and the rules name",
+				"object", object, "fields", len(obj.Fields), "read", len(fields))
+		}
+		schema.Selected[object] = fields
+		if hadPrev && !subset(fields, prev.Selected[object]) {
+			reread = append(reread, object)
+		}
+	}
+	err = s.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
+		for _, object := range reread {
+			s.Logger.Info("salesforce: reading every record again for fields not read before", "object", object)
+			if err := q.PutCursor(ctx, cxaudit.SourceSalesforce, objectCursors[object], store.Cursor{}); err != nil {
+				return err
+			}
+		}
+		return q.PutSchema(ctx, store.SchemaSalesforce, schema)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return schema, t, nil
+}
+
+// subset reports whether every field of a is in b.
+func subset(a, b []string) bool {
+	for _, f := range a {
+		if !slices.Contains(b, f) {
+			return false
+		}
+	}
+	return true
+}
+
 // syncObject pages through one object since its cursor. Each page commits
 // with the newest SystemModstamp it holds and queues the accounts it
-// touches (and their Zendesk dependents) for audit.
+// touches (and their Zendesk dependents) for audit. prepare types each
+// record against the org and returns its account and SystemModstamp.
 func syncObject[T any](
 	ctx context.Context, s *Salesforce, stats *Stats, object string,
 	read func(context.Context, time.Time, func([]T) error) error,
-	key func(T) (accountID string, modstamp time.Time),
+	prepare func(*T) (accountID string, modstamp time.Time),
 	upsert func(context.Context, store.Querier, []T) error,
 ) error {
 	cur, err := s.Store.GetCursor(ctx, cxaudit.SourceSalesforce, object)
@@ -83,18 +237,14 @@ func syncObject[T any](
 		if since, err = time.Parse(time.RFC3339Nano, cur.Value); err != nil {
 			return fmt.Errorf("stored %s cursor %q is not a timestamp: %w", object, cur.Value, err)
 		}
-		overlap := s.Overlap
-		if overlap == 0 {
-			overlap = DefaultOverlap
-		}
-		since = since.Add(-overlap)
+		since = since.Add(-cmpOr(s.Overlap, DefaultOverlap))
 	}
 	newest := cur.Value
 	err = read(ctx, since, func(page []T) error {
 		var accountIDs []string
 		seen := map[string]bool{}
-		for _, r := range page {
-			id, stamp := key(r)
+		for i := range page {
+			id, stamp := prepare(&page[i])
 			if v := stamp.UTC().Format(time.RFC3339Nano); newest == "" || later(v, newest) {
 				newest = v
 			}

@@ -24,10 +24,21 @@ const (
 	ObjectTickets       = "tickets"
 	ObjectOrganizations = "organizations"
 	ObjectUsers         = "users"
+	ObjectAgents        = "agents"
 	ObjectAccounts      = "accounts"
 	ObjectContacts      = "contacts"
 	ObjectOpportunities = "opportunities"
 )
+
+// ReadyObjects are, by system, the cursor objects whose first complete
+// pass makes the system's data whole enough for rules that read across
+// records: every Salesforce object (an account's contacts and
+// opportunities come after it), and Zendesk's tickets (a customer's
+// window of recent tickets).
+var ReadyObjects = map[cxaudit.Source][]string{
+	cxaudit.SourceSalesforce: {ObjectAccounts, ObjectContacts, ObjectOpportunities},
+	cxaudit.SourceZendesk:    {ObjectTickets},
+}
 
 // Stats counts what a sync pass stored.
 type Stats struct {
@@ -62,9 +73,14 @@ type Zendesk struct {
 }
 
 func (z *Zendesk) progress(stats *Stats, object string, position time.Time, done bool) {
-	if z.ProgressFunc != nil {
-		z.ProgressFunc(Progress{Source: "zendesk", Object: object, Records: stats.Records[object], Position: position, Start: z.start(), Done: done})
+	if z.ProgressFunc == nil {
+		return
 	}
+	start := z.start()
+	if object != ObjectTickets {
+		start = time.Unix(0, 0) // organizations and users are read from the beginning
+	}
+	z.ProgressFunc(Progress{Source: "zendesk", Object: object, Records: stats.Records[object], Position: position, Start: start, Done: done})
 }
 
 func (z *Zendesk) start() time.Time {
@@ -82,11 +98,23 @@ func (z *Zendesk) observe(stats *Stats, object string, n int) {
 }
 
 // Sync runs one incremental pass over every object, to the end of each stream.
+//
+// Organizations and users are synced in full, from the start of their
+// exports, whatever the ticket backfill reaches back to: organizations are
+// rarely edited and agents' profiles often untouched for months, yet every
+// ticket needs its organization (and through it its account) and whether
+// a comment's author is an agent. Agents are read first, in full, from
+// the users list (they are few); the export of every user, which on a
+// large account is the longest stream, comes after the tickets, and a
+// ticket whose organization or requester the store does not have yet
+// fetches them by id.
 func (z *Zendesk) Sync(ctx context.Context) (Stats, error) {
 	var stats Stats
-	// Users first: comments are attributed to agents by their role.
-	if err := z.syncUsers(ctx, &stats); err != nil {
-		return stats, fmt.Errorf("zendesk users: %w", err)
+	if err := z.syncSchema(ctx); err != nil {
+		return stats, fmt.Errorf("zendesk fields: %w", err)
+	}
+	if err := z.syncAgents(ctx, &stats); err != nil {
+		return stats, fmt.Errorf("zendesk agents: %w", err)
 	}
 	if err := z.syncOrganizations(ctx, &stats); err != nil {
 		return stats, fmt.Errorf("zendesk organizations: %w", err)
@@ -94,10 +122,69 @@ func (z *Zendesk) Sync(ctx context.Context) (Stats, error) {
 	if err := z.syncTickets(ctx, &stats); err != nil {
 		return stats, fmt.Errorf("zendesk tickets: %w", err)
 	}
+	if err := z.syncUsers(ctx, &stats); err != nil {
+		return stats, fmt.Errorf("zendesk users: %w", err)
+	}
 	if err := z.syncTicketDeletions(ctx, &stats); err != nil {
 		return stats, fmt.Errorf("zendesk deleted tickets: %w", err)
 	}
 	return stats, nil
+}
+
+// syncSchema reads the account's custom ticket, organization and user
+// fields and stores them for the audit, which names and types the values
+// by them.
+func (z *Zendesk) syncSchema(ctx context.Context) error {
+	schema, err := z.Client.Schema(ctx)
+	if err != nil {
+		return err
+	}
+	schema.FetchedAt = time.Now().UTC()
+	return z.Store.PutSchema(ctx, store.SchemaZendesk, schema)
+}
+
+// syncAgents stores every agent and admin.
+func (z *Zendesk) syncAgents(ctx context.Context, stats *Stats) error {
+	agents, err := z.Client.Agents(ctx)
+	if err != nil {
+		return err
+	}
+	if err := z.Store.UpsertUsers(ctx, agents); err != nil {
+		return err
+	}
+	z.observe(stats, ObjectAgents, len(agents))
+	return nil
+}
+
+// fetchMissing fetches the organizations and requesters the tickets name
+// that the store does not have. The caller stores them with the tickets.
+func (z *Zendesk) fetchMissing(ctx context.Context, tickets []cxaudit.Ticket) ([]cxaudit.Organization, []cxaudit.User, error) {
+	var orgIDs, userIDs []int64
+	for i := range tickets {
+		orgIDs = append(orgIDs, tickets[i].OrganizationID)
+		userIDs = append(userIDs, tickets[i].RequesterID)
+	}
+	orgIDs, err := z.Store.MissingOrganizations(ctx, orgIDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	userIDs, err = z.Store.MissingUsers(ctx, userIDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	var orgs []cxaudit.Organization
+	var users []cxaudit.User
+	if len(orgIDs) > 0 {
+		if orgs, err = z.Client.Organizations(ctx, orgIDs); err != nil {
+			return nil, nil, fmt.Errorf("organizations the tickets name: %w", err)
+		}
+	}
+	if len(userIDs) > 0 {
+		if users, err = z.Client.Users(ctx, userIDs); err != nil {
+			return nil, nil, fmt.Errorf("requesters the tickets name: %w", err)
+		}
+	}
+	return orgs, users, nil
 }
 
 func (z *Zendesk) syncUsers(ctx context.Context, stats *Stats) error {
@@ -106,7 +193,7 @@ func (z *Zendesk) syncUsers(ctx context.Context, stats *Stats) error {
 		if err != nil {
 			return err
 		}
-		page, err := z.Client.ExportUsers(ctx, cur.Value, z.start())
+		page, err := z.Client.ExportUsers(ctx, cur.Value, time.Unix(0, 0))
 		if err != nil {
 			return err
 		}
@@ -143,7 +230,7 @@ func (z *Zendesk) syncOrganizations(ctx context.Context, stats *Stats) error {
 		if err != nil {
 			return err
 		}
-		start := z.start().Unix()
+		var start int64 // the first pass reads every organization
 		if cur.Value != "" {
 			if start, err = strconv.ParseInt(cur.Value, 10, 64); err != nil {
 				return fmt.Errorf("stored organizations cursor %q is not a Unix time: %w", cur.Value, err)
@@ -153,6 +240,9 @@ func (z *Zendesk) syncOrganizations(ctx context.Context, stats *Stats) error {
 		if err != nil {
 			return err
 		}
+		// A server's end_time in the future would skip every change made
+		// until then: the cursor never passes the present.
+		page.EndTime = min(page.EndTime, time.Now().Unix())
 		next := store.Cursor{Value: strconv.FormatInt(max(page.EndTime, start), 10), CompletedAt: cur.CompletedAt}
 		if page.EndOfStream {
 			next.CompletedAt = time.Now()
@@ -341,7 +431,17 @@ func (z *Zendesk) storeTickets(ctx context.Context, stats *Stats, cur *store.Cur
 	if last.EndOfStream {
 		next.CompletedAt = time.Now()
 	}
+	missingOrgs, missingUsers, err := z.fetchMissing(ctx, tickets)
+	if err != nil {
+		return err
+	}
 	if err := z.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
+		if err := q.UpsertOrganizations(ctx, missingOrgs); err != nil {
+			return err
+		}
+		if err := q.UpsertUsers(ctx, missingUsers); err != nil {
+			return err
+		}
 		if err := q.UpsertTickets(ctx, tickets); err != nil {
 			return err
 		}

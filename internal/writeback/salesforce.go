@@ -13,6 +13,7 @@ import (
 	"github.com/cxaudit/cxaudit/internal/rules"
 	"github.com/cxaudit/cxaudit/internal/salesforce"
 	"github.com/cxaudit/cxaudit/internal/store"
+	"github.com/cxaudit/cxaudit/internal/tenant"
 )
 
 // BatchSize is how many Tasks one Salesforce call writes
@@ -40,6 +41,9 @@ type Salesforce struct {
 	// HeldFunc, when set, is told at the end of each run how many
 	// entities the budget held.
 	HeldFunc func(n int)
+	// TenantFunc returns the tenant, whose Task Status and Priority
+	// picklists the Tasks use; nil writes Salesforce's defaults.
+	TenantFunc func(ctx context.Context) (*tenant.Tenant, error)
 }
 
 type taskRecord struct {
@@ -63,8 +67,15 @@ func TaskMarker(fingerprint string) string { return "cxaudit:" + fingerprint }
 func (s *Salesforce) Run(ctx context.Context) (Stats, error) {
 	var stats Stats
 	var errs []error
+	var err error
 	if err := s.acknowledgeCompleted(ctx); err != nil {
 		return stats, fmt.Errorf("read completed tasks: %w", err)
+	}
+	t := tenant.Resolve(nil, nil, nil)
+	if s.TenantFunc != nil {
+		if t, err = s.TenantFunc(ctx); err != nil {
+			return stats, err
+		}
 	}
 	b, err := newBudget(ctx, s.Store, s.Budget, store.WriteSalesforceTask, store.WriteSalesforceTaskUpdate)
 	if err != nil {
@@ -109,7 +120,7 @@ func (s *Salesforce) Run(ctx context.Context) (Stats, error) {
 			break
 		}
 		for _, id := range ids {
-			c, u, err := s.plan(ctx, id)
+			c, u, err := s.plan(ctx, id, t)
 			if err != nil {
 				stats.Failed++
 				errs = append(errs, fmt.Errorf("account %s: %w", id, err))
@@ -198,7 +209,7 @@ func fingerprintIn(subject string) string {
 }
 
 // plan decides the Task writes of one account's dirty findings.
-func (s *Salesforce) plan(ctx context.Context, accountID string) (creates, updates []op, err error) {
+func (s *Salesforce) plan(ctx context.Context, accountID string, t *tenant.Tenant) (creates, updates []op, err error) {
 	findings, err := s.Store.FindingsForEntity(ctx, cxaudit.EntityAccount, accountID)
 	if err != nil {
 		return nil, nil, err
@@ -234,7 +245,7 @@ func (s *Salesforce) plan(ctx context.Context, accountID string) (creates, updat
 			}
 			acc = &a
 		}
-		o.task = s.task(f, acc)
+		o.task = s.task(f, acc, t)
 		if o.rec.RemoteID != "" {
 			o.task.ID = o.rec.RemoteID
 			updates = append(updates, o)
@@ -248,17 +259,21 @@ func (s *Salesforce) plan(ctx context.Context, accountID string) (creates, updat
 	return creates, updates, nil
 }
 
-func (s *Salesforce) task(f cxaudit.Finding, acc *cxaudit.Account) cxaudit.Task {
+// task is the Task of a finding on acc, in the org's own Task statuses
+// and priorities (tn).
+func (s *Salesforce) task(f cxaudit.Finding, acc *cxaudit.Account, tn *tenant.Tenant) cxaudit.Task {
 	ta := f.Actions.SalesforceTask
+	open, completed := tn.TaskStatuses()
 	t := cxaudit.Task{
 		WhatID:   acc.ID,
 		Subject:  truncate(fmt.Sprintf("[cxaudit] %s (%s)", f.Title, TaskMarker(f.Fingerprint)), 255),
 		Priority: ta.Priority,
-		Status:   "Not Started",
+		Status:   open,
 	}
 	if t.Priority == "" {
 		t.Priority = cxaudit.TaskPriority(f.Severity)
 	}
+	t.Priority = tn.TaskPriority(t.Priority)
 	if acc.OwnerID != "" && acc.OwnerActive {
 		t.OwnerID = acc.OwnerID
 	} else {
@@ -278,7 +293,7 @@ func (s *Salesforce) task(f cxaudit.Finding, acc *cxaudit.Account) cxaudit.Task 
 	d.WriteString("\n\nCompleting this Task acknowledges the finding. cxaudit completes it itself when the issue clears.")
 	t.Description = d.String()
 	if f.Status == cxaudit.FindingResolved {
-		t.Status = "Completed"
+		t.Status = completed
 	}
 	return t
 }

@@ -25,6 +25,47 @@ type wireTicket struct {
 	OrganizationID int64     `json:"organization_id"`
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
+	// CustomFields holds every custom field of the ticket's form, those
+	// without a value as null.
+	CustomFields []cxaudit.CustomFieldValue `json:"custom_fields"`
+}
+
+// customValues keeps the custom field values that hold something.
+func customValues(fs []cxaudit.CustomFieldValue) []cxaudit.CustomFieldValue {
+	var out []cxaudit.CustomFieldValue
+	for _, f := range fs {
+		if f.ID != 0 && hasValue(f.Value) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// keyedValues keeps the organization or user field values that hold
+// something.
+func keyedValues(fs map[string]any) map[string]any {
+	var out map[string]any
+	for k, v := range fs {
+		if hasValue(v) {
+			if out == nil {
+				out = map[string]any{}
+			}
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func hasValue(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return false
+	case string:
+		return v != ""
+	case []any:
+		return len(v) > 0
+	}
+	return true
 }
 
 func (t *wireTicket) domain() cxaudit.Ticket {
@@ -42,6 +83,7 @@ func (t *wireTicket) domain() cxaudit.Ticket {
 		OrganizationID: t.OrganizationID,
 		CreatedAt:      t.CreatedAt,
 		UpdatedAt:      t.UpdatedAt,
+		CustomFields:   customValues(t.CustomFields),
 	}
 }
 
@@ -94,13 +136,14 @@ func withMetrics(tickets []wireTicket, sets []wireMetricSet) []cxaudit.Ticket {
 }
 
 type wireOrganization struct {
-	ID          int64     `json:"id"`
-	Name        string    `json:"name"`
-	ExternalID  string    `json:"external_id"`
-	DomainNames []string  `json:"domain_names"`
-	Tags        []string  `json:"tags"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          int64          `json:"id"`
+	Name        string         `json:"name"`
+	ExternalID  string         `json:"external_id"`
+	DomainNames []string       `json:"domain_names"`
+	Tags        []string       `json:"tags"`
+	CreatedAt   time.Time      `json:"created_at"`
+	UpdatedAt   time.Time      `json:"updated_at"`
+	Fields      map[string]any `json:"organization_fields"`
 }
 
 func (o *wireOrganization) domain() cxaudit.Organization {
@@ -112,16 +155,18 @@ func (o *wireOrganization) domain() cxaudit.Organization {
 		Tags:        o.Tags,
 		CreatedAt:   o.CreatedAt,
 		UpdatedAt:   o.UpdatedAt,
+		RawFields:   keyedValues(o.Fields),
 	}
 }
 
 type wireUser struct {
-	ID             int64     `json:"id"`
-	Name           string    `json:"name"`
-	Email          string    `json:"email"`
-	Role           string    `json:"role"`
-	OrganizationID int64     `json:"organization_id"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	ID             int64          `json:"id"`
+	Name           string         `json:"name"`
+	Email          string         `json:"email"`
+	Role           string         `json:"role"`
+	OrganizationID int64          `json:"organization_id"`
+	UpdatedAt      time.Time      `json:"updated_at"`
+	Fields         map[string]any `json:"user_fields"`
 }
 
 func (u *wireUser) domain() cxaudit.User {
@@ -132,6 +177,7 @@ func (u *wireUser) domain() cxaudit.User {
 		Role:           u.Role,
 		OrganizationID: u.OrganizationID,
 		UpdatedAt:      u.UpdatedAt,
+		RawFields:      keyedValues(u.Fields),
 	}
 }
 

@@ -84,10 +84,10 @@ func (s *Sim) maybeChange(r *http.Request) {
 func (s *Sim) queriedObject(r *http.Request, rest string) string {
 	if rest == "query" {
 		q, err := parse(r.URL.Query().Get("q"))
-		if err != nil || schema[strings.ToLower(q.object.name)] == nil {
+		if err != nil || s.schema.object(q.object.name) == nil {
 			return ""
 		}
-		return schema[strings.ToLower(q.object.name)].name
+		return s.schema.object(q.object.name).name
 	}
 	locator, ok := strings.CutPrefix(rest, "query/")
 	id, _, _ := strings.Cut(locator, "-")

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/cxaudit/cxaudit/internal/simworld"
 )
 
 // This file holds the simulator's schema, its generic record store, and
@@ -50,6 +52,10 @@ func (t fieldType) accepts(k litKind) bool {
 type fieldDef struct {
 	name string
 	typ  fieldType
+	// desc is the type describe reports (string, picklist, currency, …);
+	// typ is how SOQL compares it.
+	desc     string
+	picklist []string
 }
 
 // relDef is a lookup relationship: Account.Owner follows OwnerId to a User.
@@ -68,10 +74,18 @@ type objectDef struct {
 
 func (o *objectDef) field(name string) *fieldDef { return o.byName[strings.ToLower(name)] }
 
-func newObject(name string, rels []relDef, fields ...fieldDef) *objectDef {
-	o := &objectDef{name: name, fields: fields, byName: map[string]*fieldDef{}, rels: map[string]*relDef{}}
+func (o *objectDef) add(f fieldDef) {
+	o.fields = append(o.fields, f)
+	o.byName = map[string]*fieldDef{}
 	for i := range o.fields {
 		o.byName[strings.ToLower(o.fields[i].name)] = &o.fields[i]
+	}
+}
+
+func newObject(name string, rels []relDef, fields ...fieldDef) *objectDef {
+	o := &objectDef{name: name, rels: map[string]*relDef{}}
+	for _, f := range fields {
+		o.add(f)
 	}
 	for i := range rels {
 		o.rels[strings.ToLower(rels[i].name)] = &rels[i]
@@ -79,34 +93,76 @@ func newObject(name string, rels []relDef, fields ...fieldDef) *objectDef {
 	return o
 }
 
-// schema is every object the simulator serves, by lower-case name.
-var schema = func() map[string]*objectDef {
-	f := func(name string, t fieldType) fieldDef { return fieldDef{name, t} }
+// schemaDef is every object a simulator serves, by lower-case name.
+type schemaDef map[string]*objectDef
+
+func (sc schemaDef) object(name string) *objectDef { return sc[strings.ToLower(name)] }
+
+// descTypes maps a describe type to how SOQL compares it.
+var descTypes = map[string]fieldType{
+	"id": typeID, "reference": typeID, "string": typeString, "picklist": typeString, "multipicklist": typeString,
+	"textarea": typeString, "url": typeString, "email": typeString, "phone": typeString, "combobox": typeString,
+	"boolean": typeBool, "double": typeNumber, "currency": typeNumber, "percent": typeNumber, "int": typeNumber,
+	"date": typeDate, "datetime": typeDateTime, "address": typeString,
+}
+
+// fd is a field of describe type desc.
+func fd(name, desc string, picklist ...string) fieldDef {
+	return fieldDef{name: name, typ: descTypes[desc], desc: desc, picklist: picklist}
+}
+
+// newSchema returns the objects of an org as Salesforce creates them, with
+// its standard fields and picklists
+// (https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_account.htm
+// and the pages of the other objects), plus the org's custom fields.
+func newSchema(custom []simworld.SalesforceField) schemaDef {
 	objs := []*objectDef{
 		newObject("Account", []relDef{{"Owner", "User", "OwnerId"}},
-			f("Id", typeID), f("Name", typeString), f("OwnerId", typeID), f("Website", typeString),
-			f("Type", typeString), f("Industry", typeString), f("Renewal_Date__c", typeDate),
-			f("Health__c", typeString), f("Tier__c", typeString), f("SystemModstamp", typeDateTime),
-			f("IsDeleted", typeBool)),
+			fd("Id", "id"), fd("IsDeleted", "boolean"), fd("Name", "string"), fd("Type", "picklist", simworld.AccountTypes...),
+			fd("BillingCity", "string"), fd("BillingCountry", "string"), fd("BillingAddress", "address"),
+			fd("Website", "url"), fd("Industry", "picklist", simworld.Industries...), fd("AnnualRevenue", "currency"),
+			fd("NumberOfEmployees", "int"), fd("Description", "textarea"), fd("OwnerId", "reference"),
+			fd("CreatedDate", "datetime"), fd("LastModifiedDate", "datetime"), fd("SystemModstamp", "datetime")),
 		newObject("Contact", []relDef{{"Account", "Account", "AccountId"}},
-			f("Id", typeID), f("AccountId", typeID), f("Name", typeString), f("Email", typeString),
-			f("Title", typeString), f("SystemModstamp", typeDateTime), f("IsDeleted", typeBool)),
+			fd("Id", "id"), fd("IsDeleted", "boolean"), fd("AccountId", "reference"), fd("FirstName", "string"),
+			fd("LastName", "string"), fd("Name", "string"), fd("Email", "email"), fd("Phone", "phone"),
+			fd("Title", "string"), fd("CreatedDate", "datetime"), fd("SystemModstamp", "datetime")),
 		newObject("Opportunity", []relDef{{"Account", "Account", "AccountId"}},
-			f("Id", typeID), f("AccountId", typeID), f("Name", typeString), f("StageName", typeString),
-			f("Type", typeString), f("Amount", typeNumber), f("CloseDate", typeDate), f("IsClosed", typeBool),
-			f("IsWon", typeBool), f("SystemModstamp", typeDateTime), f("IsDeleted", typeBool)),
+			fd("Id", "id"), fd("IsDeleted", "boolean"), fd("AccountId", "reference"), fd("Name", "string"),
+			fd("StageName", "picklist", simworld.OpportunityStages...), fd("Amount", "currency"), fd("Probability", "percent"),
+			fd("CloseDate", "date"), fd("Type", "picklist", simworld.OpportunityTypes...), fd("IsClosed", "boolean"),
+			fd("IsWon", "boolean"), fd("CreatedDate", "datetime"), fd("SystemModstamp", "datetime")),
+		// AccountContactRelation (API 37.0 and later) holds the roles a
+		// contact plays on an account, in a multi-select picklist:
+		// https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_accountcontactrelation.htm
+		newObject("AccountContactRelation", []relDef{{"Account", "Account", "AccountId"}, {"Contact", "Contact", "ContactId"}},
+			fd("Id", "id"), fd("IsDeleted", "boolean"), fd("AccountId", "reference"), fd("ContactId", "reference"),
+			fd("Roles", "multipicklist", simworld.ContactRoles...), fd("IsDirect", "boolean"), fd("IsActive", "boolean"),
+			fd("StartDate", "date"), fd("EndDate", "date"), fd("SystemModstamp", "datetime")),
 		newObject("Task", []relDef{{"Owner", "User", "OwnerId"}},
-			f("Id", typeID), f("WhatId", typeID), f("OwnerId", typeID), f("Subject", typeString),
-			f("Description", typeString), f("Priority", typeString), f("Status", typeString),
-			f("ActivityDate", typeDate), f("IsClosed", typeBool), f("SystemModstamp", typeDateTime)),
-		newObject("User", nil, f("Id", typeID), f("Name", typeString), f("IsActive", typeBool)),
+			fd("Id", "id"), fd("WhatId", "reference"), fd("OwnerId", "reference"), fd("Subject", "combobox"),
+			fd("Description", "textarea"), fd("Priority", "picklist"), fd("Status", "picklist"),
+			fd("ActivityDate", "date"), fd("IsClosed", "boolean"), fd("SystemModstamp", "datetime")),
+		// TaskStatus and TaskPriority are the Task picklists' values with
+		// what they mean (IsClosed, IsDefault, IsHighPriority):
+		// https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_taskstatus.htm
+		newObject("TaskStatus", nil, fd("Id", "id"), fd("ApiName", "string"), fd("MasterLabel", "string"),
+			fd("IsClosed", "boolean"), fd("IsDefault", "boolean"), fd("SortOrder", "int")),
+		newObject("TaskPriority", nil, fd("Id", "id"), fd("ApiName", "string"), fd("MasterLabel", "string"),
+			fd("IsDefault", "boolean"), fd("IsHighPriority", "boolean"), fd("SortOrder", "int")),
+		newObject("User", nil, fd("Id", "id"), fd("Name", "string"), fd("IsActive", "boolean")),
 	}
-	m := map[string]*objectDef{}
+	sc := schemaDef{}
 	for _, o := range objs {
-		m[strings.ToLower(o.name)] = o
+		sc[strings.ToLower(o.name)] = o
 	}
-	return m
-}()
+	for _, c := range custom {
+		if o := sc.object(c.Object); o != nil {
+			o.add(fd(c.Name, c.Type, c.Picklist...))
+		}
+	}
+	return sc
+}
 
 // record is one stored row: canonical field name → value. Values are nil,
 // string, float64, bool or time.Time (UTC; midnight for dates).
@@ -158,8 +214,8 @@ type sortKey struct {
 
 // compile resolves the names of q against the schema and type-checks its
 // conditions.
-func compile(soql string, q *selectStmt, s store) (*plan, error) {
-	obj := schema[strings.ToLower(q.object.name)]
+func compile(soql string, q *selectStmt, sc schemaDef, s store) (*plan, error) {
+	obj := sc.object(q.object.name)
 	if obj == nil {
 		return nil, &queryError{code: "INVALID_TYPE", msg: pointAt(soql, q.object.pos, fmt.Sprintf(
 			"sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.",
@@ -168,7 +224,7 @@ func compile(soql string, q *selectStmt, s store) (*plan, error) {
 	p := &plan{obj: obj, limit: q.limit}
 	seen := map[string]bool{}
 	for _, f := range q.fields {
-		col, err := resolve(soql, obj, f)
+		col, err := resolve(soql, sc, obj, f)
 		if err != nil {
 			return nil, err
 		}
@@ -180,14 +236,14 @@ func compile(soql string, q *selectStmt, s store) (*plan, error) {
 		p.cols = append(p.cols, col)
 	}
 	if q.where != nil {
-		w, err := compileExpr(soql, obj, s, q.where)
+		w, err := compileExpr(soql, sc, obj, s, q.where)
 		if err != nil {
 			return nil, err
 		}
 		p.where = w
 	}
 	for _, o := range q.orderBy {
-		col, err := resolve(soql, obj, o.field)
+		col, err := resolve(soql, sc, obj, o.field)
 		if err != nil {
 			return nil, err
 		}
@@ -196,7 +252,7 @@ func compile(soql string, q *selectStmt, s store) (*plan, error) {
 	return p, nil
 }
 
-func resolve(soql string, obj *objectDef, n nameRef) (column, error) {
+func resolve(soql string, sc schemaDef, obj *objectDef, n nameRef) (column, error) {
 	relName, fieldName, ok := strings.Cut(n.name, ".")
 	if !ok {
 		if f := obj.field(n.name); f != nil {
@@ -210,7 +266,7 @@ func resolve(soql string, obj *objectDef, n nameRef) (column, error) {
 			"Didn't understand relationship '%s' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.",
 			relName))}
 	}
-	f := schema[strings.ToLower(rel.target)].field(fieldName)
+	f := sc.object(rel.target).field(fieldName)
 	if f == nil || strings.Contains(fieldName, ".") {
 		return column{}, invalidField(soql, n, n.name, obj.name)
 	}
@@ -223,7 +279,7 @@ func invalidField(soql string, n nameRef, field, object string) error {
 		field, object))}
 }
 
-func compileExpr(soql string, obj *objectDef, s store, e expr) (func(record) bool, error) {
+func compileExpr(soql string, sc schemaDef, obj *objectDef, s store, e expr) (func(record) bool, error) {
 	switch e := e.(type) {
 	case andExpr, orExpr:
 		var l, r expr
@@ -233,11 +289,11 @@ func compileExpr(soql string, obj *objectDef, s store, e expr) (func(record) boo
 			o := e.(orExpr)
 			l, r = o.l, o.r
 		}
-		lf, err := compileExpr(soql, obj, s, l)
+		lf, err := compileExpr(soql, sc, obj, s, l)
 		if err != nil {
 			return nil, err
 		}
-		rf, err := compileExpr(soql, obj, s, r)
+		rf, err := compileExpr(soql, sc, obj, s, r)
 		if err != nil {
 			return nil, err
 		}
@@ -246,19 +302,19 @@ func compileExpr(soql string, obj *objectDef, s store, e expr) (func(record) boo
 		}
 		return func(rec record) bool { return lf(rec) || rf(rec) }, nil
 	case notExpr:
-		f, err := compileExpr(soql, obj, s, e.e)
+		f, err := compileExpr(soql, sc, obj, s, e.e)
 		if err != nil {
 			return nil, err
 		}
 		return func(rec record) bool { return !f(rec) }, nil
 	case condExpr:
-		return compileCond(soql, obj, s, e)
+		return compileCond(soql, sc, obj, s, e)
 	}
 	panic(fmt.Sprintf("salesforcetest: unknown expression %T", e))
 }
 
-func compileCond(soql string, obj *objectDef, s store, c condExpr) (func(record) bool, error) {
-	col, err := resolve(soql, obj, c.field)
+func compileCond(soql string, sc schemaDef, obj *objectDef, s store, c condExpr) (func(record) bool, error) {
+	col, err := resolve(soql, sc, obj, c.field)
 	if err != nil {
 		return nil, err
 	}

@@ -51,6 +51,22 @@ type Options struct {
 	// accepts the tokens it issues (besides AccessToken, if set; with JWT
 	// and no AccessToken only issued tokens are accepted).
 	JWT *JWTOptions
+	// TaskStatuses are the org's Task Status picklist, in order. Default
+	// Salesforce's: Not Started (the default), In Progress, Completed
+	// (closed), Waiting on someone else, Deferred.
+	TaskStatuses []TaskStatus
+}
+
+// TaskStatus is a value of the org's Task Status picklist.
+type TaskStatus struct {
+	APIName             string
+	IsClosed, IsDefault bool
+}
+
+// DefaultTaskStatuses are the Task statuses of a new org.
+var DefaultTaskStatuses = []TaskStatus{
+	{APIName: "Not Started", IsDefault: true}, {APIName: "In Progress"}, {APIName: "Completed", IsClosed: true},
+	{APIName: "Waiting on someone else"}, {APIName: "Deferred"},
 }
 
 // Stats count what the simulator has served.
@@ -138,7 +154,8 @@ type Sim struct {
 	stormCount  int // authorized requests, for StormEvery
 	queryCount  int // query requests, for ChangeEvery
 
-	hidden       map[string]bool      // "object.field", lower case: left out of describe
+	schema       schemaDef
+	hidden       map[string]bool      // "object.field" or "object", lower case: hidden from the integration user
 	issued       map[string]time.Time // access token -> expiry (zero: none)
 	tokensIssued int
 }
@@ -158,6 +175,9 @@ func New(opts Options) *Sim {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.TaskStatuses == nil {
+		opts.TaskStatuses = DefaultTaskStatuses
+	}
 	s := &Sim{
 		opts:    opts,
 		data:    store{},
@@ -166,8 +186,23 @@ func New(opts Options) *Sim {
 		rng:     rand.New(rand.NewPCG(0, 0)),
 		issued:  map[string]time.Time{},
 	}
-	for _, o := range schema {
+	var custom []simworld.SalesforceField
+	if opts.World != nil {
+		custom = opts.World.SalesforceFields
+	}
+	s.schema = newSchema(custom)
+	for _, o := range s.schema {
 		s.data[o.name] = map[string]record{}
+	}
+	for i, ts := range opts.TaskStatuses {
+		id := fmt.Sprintf("01J%015d", i+1)
+		s.data["TaskStatus"][id] = record{"Id": id, "ApiName": ts.APIName, "MasterLabel": ts.APIName,
+			"IsClosed": ts.IsClosed, "IsDefault": ts.IsDefault, "SortOrder": float64(i + 1)}
+	}
+	for i, name := range taskPriorities {
+		id := fmt.Sprintf("01K%015d", i+1)
+		s.data["TaskPriority"][id] = record{"Id": id, "ApiName": name, "MasterLabel": name,
+			"IsDefault": name == "Normal", "IsHighPriority": name == "High", "SortOrder": float64(i + 1)}
 	}
 	if w := opts.World; w != nil {
 		for _, u := range w.SalesforceUsers {
@@ -176,21 +211,37 @@ func New(opts Options) *Sim {
 		for _, a := range w.Accounts {
 			s.data["Account"][a.ID] = accountRecord(a)
 			for _, c := range a.Contacts {
-				s.data["Contact"][c.ID] = record{
-					"Id": c.ID, "AccountId": c.AccountID, "Name": c.Name, "Email": nullable(c.Email),
-					"Title": nullable(c.Title), "SystemModstamp": stamp(c.SystemModstamp), "IsDeleted": false,
+				s.data["Contact"][c.ID] = contactRecord(c)
+				// Every contact has a direct relation to its account, which
+				// carries its roles.
+				rid := "07k" + c.ID[3:]
+				s.data["AccountContactRelation"][rid] = record{
+					"Id": rid, "AccountId": c.AccountID, "ContactId": c.ID, "Roles": nullable(strings.Join(c.Roles, ";")),
+					"IsDirect": true, "IsActive": true, "SystemModstamp": stamp(c.SystemModstamp), "IsDeleted": false,
 				}
 			}
 			for _, o := range a.Opportunities {
-				s.data["Opportunity"][o.ID] = record{
+				r := record{
 					"Id": o.ID, "AccountId": o.AccountID, "Name": o.Name, "StageName": o.StageName,
 					"Type": nullable(o.Type), "Amount": o.Amount, "CloseDate": dateValue(o.CloseDate),
 					"IsClosed": o.IsClosed, "IsWon": o.IsWon, "SystemModstamp": stamp(o.SystemModstamp), "IsDeleted": false,
 				}
+				for k, v := range o.Raw {
+					r[k] = v
+				}
+				s.data["Opportunity"][o.ID] = r
 			}
 		}
 	}
 	return s
+}
+
+func contactRecord(c cxaudit.Contact) record {
+	first, last, _ := strings.Cut(c.Name, " ")
+	return record{
+		"Id": c.ID, "AccountId": c.AccountID, "Name": c.Name, "FirstName": nullable(first), "LastName": last,
+		"Email": nullable(c.Email), "Title": nullable(c.Title), "SystemModstamp": stamp(c.SystemModstamp), "IsDeleted": false,
+	}
 }
 
 // NewServer starts an httptest.Server in front of a new simulator. The
@@ -200,13 +251,20 @@ func NewServer(opts Options) (*Sim, *httptest.Server) {
 	return s, httptest.NewServer(s)
 }
 
+// accountRecord stores an account as the org has it: its renewal date,
+// health and tier in the org's own custom fields (simworld), its other
+// custom fields from a.Raw.
 func accountRecord(a cxaudit.Account) record {
-	return record{
+	r := record{
 		"Id": a.ID, "Name": a.Name, "OwnerId": a.OwnerID, "Website": nullable(a.Website),
-		"Type": nullable(a.Type), "Industry": nullable(a.Industry), "Renewal_Date__c": dateValue(a.RenewalDate),
-		"Health__c": nullable(a.Health), "Tier__c": nullable(a.Tier), "SystemModstamp": stamp(a.SystemModstamp),
+		"Type": nullable(a.Type), "Industry": nullable(a.Industry), simworld.RenewalDateField: dateValue(a.RenewalDate),
+		simworld.HealthField: nullable(a.Health), simworld.TierField: nullable(a.Tier), "SystemModstamp": stamp(a.SystemModstamp),
 		"IsDeleted": false,
 	}
+	for k, v := range a.Raw {
+		r[k] = v
+	}
+	return r
 }
 
 // nullable stores an empty string as null, as Salesforce does.
@@ -260,12 +318,22 @@ func (s *Sim) Tasks() []cxaudit.Task {
 // account converts a stored Account. The caller holds s.mu.
 func (s *Sim) account(r record) cxaudit.Account {
 	owner := s.data.get("User", str(r["OwnerId"]))
-	return cxaudit.Account{
+	a := cxaudit.Account{
 		ID: str(r["Id"]), Name: str(r["Name"]), OwnerID: str(r["OwnerId"]), OwnerActive: owner != nil && owner["IsActive"] == true,
 		Website: str(r["Website"]), Type: str(r["Type"]), Industry: str(r["Industry"]),
-		Tier: str(r["Tier__c"]), Health: str(r["Health__c"]), RenewalDate: timePtr(r["Renewal_Date__c"]),
+		Tier: str(r[simworld.TierField]), Health: str(r[simworld.HealthField]), RenewalDate: timePtr(r[simworld.RenewalDateField]),
 		SystemModstamp: r["SystemModstamp"].(time.Time),
 	}
+	for _, f := range s.schema.object("Account").fields {
+		if v, ok := r[f.name]; ok && v != nil && strings.HasSuffix(f.name, "__c") &&
+			f.name != simworld.TierField && f.name != simworld.HealthField && f.name != simworld.RenewalDateField {
+			if a.Raw == nil {
+				a.Raw = map[string]any{}
+			}
+			a.Raw[f.name] = v
+		}
+	}
+	return a
 }
 
 // Accounts returns every Account not deleted, as query reads them, with
@@ -361,8 +429,8 @@ func (s *Sim) DeleteAccount(id string) {
 	}
 }
 
-// CompleteTask marks a task Completed, as its owner would. It panics if the
-// task does not exist.
+// CompleteTask closes a task, as its owner would: its status becomes the
+// org's first closed one. It panics if the task does not exist.
 func (s *Sim) CompleteTask(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -370,7 +438,13 @@ func (s *Sim) CompleteTask(id string) {
 	if r == nil {
 		panic(fmt.Sprintf("salesforcetest: no task %q", id))
 	}
-	r["Status"], r["IsClosed"] = "Completed", true
+	for _, ts := range s.opts.TaskStatuses {
+		if ts.IsClosed {
+			r["Status"] = ts.APIName
+			break
+		}
+	}
+	r["IsClosed"] = true
 	r["SystemModstamp"] = s.bump(r["SystemModstamp"])
 }
 
@@ -658,7 +732,7 @@ func (s *Sim) query(soql, version string, all bool) response {
 	q, err := parse(soql)
 	if err == nil {
 		var p *plan
-		if p, err = compile(soql, q, s.data); err == nil {
+		if p, err = compile(soql, q, s.visible(), s.data); err == nil {
 			p.all = all
 			rows := p.run(s.data, version)
 			if len(rows) <= s.opts.PageSize {

@@ -101,13 +101,13 @@ func TestParse(t *testing.T) {
 		{"datetime offset millis", "SELECT Id FROM Account WHERE SystemModstamp > 2024-05-01T12:00:00.000+0000", ""},
 		{"date", "SELECT Id FROM Opportunity WHERE CloseDate < 2024-06-01 AND IsClosed = false", ""},
 		{"number", "SELECT Id FROM Opportunity WHERE Amount >= -10.5", ""},
-		{"in list", "SELECT Id FROM Account WHERE Tier__c IN ('Enterprise', 'Growth')", ""},
-		{"not in", "SELECT Id FROM Account WHERE Tier__c NOT IN ('Enterprise')", ""},
-		{"null", "SELECT Id FROM Account WHERE Renewal_Date__c = null", ""},
+		{"in list", "SELECT Id FROM Account WHERE Segment__c IN ('Enterprise', 'Growth')", ""},
+		{"not in", "SELECT Id FROM Account WHERE Segment__c NOT IN ('Enterprise')", ""},
+		{"null", "SELECT Id FROM Account WHERE Contract_End_Date__c = null", ""},
 		{"or and parentheses", "SELECT Id FROM Task WHERE (Subject LIKE '%a%' OR Subject LIKE '%b%') AND NOT IsClosed = true", ""},
 		{"escaped quote", `SELECT Id FROM Account WHERE Name = 'O\'Brien'`, ""},
-		{"not equals alias", "SELECT Id FROM Account WHERE Health__c <> 'Green'", ""},
-		{"nulls last", "SELECT Id FROM Account ORDER BY Renewal_Date__c ASC NULLS LAST", ""},
+		{"not equals alias", "SELECT Id FROM Account WHERE Customer_Health__c <> 'Green'", ""},
+		{"nulls last", "SELECT Id FROM Account ORDER BY Contract_End_Date__c ASC NULLS LAST", ""},
 
 		{"empty", "", "unexpected token: <EOF>"},
 		{"missing from", "SELECT Id Account", "unexpected token: 'Account'"},
@@ -120,7 +120,7 @@ func TestParse(t *testing.T) {
 		{"bad limit", "SELECT Id FROM Account LIMIT 1.5", "LIMIT must be a non-negative integer"},
 		{"garbage after", "SELECT Id FROM Account LIMIT 5 5", "unexpected token: '5'"},
 		{"bad datetime", "SELECT Id FROM Account WHERE SystemModstamp > 2024-13-01T00:00:00Z", "invalid date/time literal"},
-		{"unclosed in", "SELECT Id FROM Account WHERE Tier__c IN ('a'", "unexpected token: <EOF>"},
+		{"unclosed in", "SELECT Id FROM Account WHERE Segment__c IN ('a'", "unexpected token: <EOF>"},
 		{"like needs string", "SELECT Id FROM Account WHERE Name LIKE 5", "LIKE needs a quoted string"},
 	}
 	for _, tt := range tests {
@@ -173,7 +173,7 @@ func TestQueryFilterAndRender(t *testing.T) {
 	t.Parallel()
 	b := setup(t, Options{})
 
-	status, body := b.query(t, "SELECT Id, Name, Owner.IsActive, Owner.Name, Renewal_Date__c, SystemModstamp FROM Account WHERE Id = '"+simworld.AccountID(3)+"'")
+	status, body := b.query(t, "SELECT Id, Name, Owner.IsActive, Owner.Name, Contract_End_Date__c, SystemModstamp FROM Account WHERE Id = '"+simworld.AccountID(3)+"'")
 	require.Equal(t, http.StatusOK, status, string(body))
 	res := decode[result](t, body)
 	require.Equal(t, 1, res.TotalSize)
@@ -187,7 +187,7 @@ func TestQueryFilterAndRender(t *testing.T) {
 	require.Equal(t, "User", owner["attributes"].(map[string]any)["type"])
 	require.Equal(t, want.SystemModstamp.Format("2006-01-02T15:04:05.000+0000"), rec["SystemModstamp"])
 	if want.RenewalDate != nil {
-		require.Equal(t, want.RenewalDate.Format(time.DateOnly), rec["Renewal_Date__c"])
+		require.Equal(t, want.RenewalDate.Format(time.DateOnly), rec["Contract_End_Date__c"])
 	}
 	// Keys come in SELECT order after attributes.
 	require.Less(t, bytes.Index(body, []byte(`"attributes"`)), bytes.Index(body, []byte(`"Name"`)))
@@ -416,11 +416,11 @@ func TestUpdateAccountBumpsModstamp(t *testing.T) {
 	id := simworld.AccountID(5)
 	b.sim.UpdateAccount(id, func(a *cxaudit.Account) { a.Health = "Red" })
 
-	_, body := b.query(t, "SELECT Id, Health__c FROM Account WHERE SystemModstamp >= 2024-05-01T12:00:00Z")
+	_, body := b.query(t, "SELECT Id, Customer_Health__c FROM Account WHERE SystemModstamp >= 2024-05-01T12:00:00Z")
 	res := decode[result](t, body)
 	require.Len(t, res.Records, 1)
 	require.Equal(t, id, res.Records[0]["Id"])
-	require.Equal(t, "Red", res.Records[0]["Health__c"])
+	require.Equal(t, "Red", res.Records[0]["Customer_Health__c"])
 }
 
 func TestFaults(t *testing.T) {

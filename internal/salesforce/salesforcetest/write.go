@@ -42,10 +42,36 @@ func saveErr(code string, fields []string, format string, args ...any) *saveErro
 	return &saveError{StatusCode: code, Message: fmt.Sprintf(format, args...), Fields: fields}
 }
 
-var (
-	taskPriorities = []string{"High", "Normal", "Low"}
-	taskStatuses   = []string{"Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"}
-)
+var taskPriorities = []string{"High", "Normal", "Low"}
+
+// taskStatus returns the TaskStatus record of a status value, nil when the
+// org has no such status. The caller holds s.mu.
+func (s *Sim) taskStatus(v string) record {
+	for _, r := range s.data["TaskStatus"] {
+		if r["ApiName"] == v {
+			return r
+		}
+	}
+	return nil
+}
+
+// defaultStatus is the status a new Task takes: the org's default. The
+// caller holds s.mu.
+func (s *Sim) defaultStatus() string {
+	for _, ts := range s.opts.TaskStatuses {
+		if ts.IsDefault {
+			return ts.APIName
+		}
+	}
+	return s.opts.TaskStatuses[0].APIName
+}
+
+// closed reports whether status is one of the org's closed statuses, which
+// set a Task's IsClosed. The caller holds s.mu.
+func (s *Sim) closed(status any) bool {
+	r := s.taskStatus(str(status))
+	return r != nil && r["IsClosed"] == true
+}
 
 // change is a validated write waiting to be applied: a new Task when id is
 // empty, an update of Task id otherwise.
@@ -144,7 +170,7 @@ func (s *Sim) updateOne(r *http.Request, typ, id string) response {
 // validate checks a Task create or update and returns the change to apply.
 func (s *Sim) validate(typ, id string, update bool, rec map[string]json.RawMessage) (change, *saveError) {
 	if !strings.EqualFold(typ, "Task") {
-		if schema[strings.ToLower(typ)] == nil {
+		if s.schema.object(typ) == nil {
 			return change{}, saveErr("INVALID_TYPE", nil, "sObject type '%s' is not supported.", typ)
 		}
 		return change{}, saveErr("INSUFFICIENT_ACCESS_OR_READONLY", nil, "the simulator writes only Task records, not %s", typ)
@@ -159,7 +185,7 @@ func (s *Sim) validate(typ, id string, update bool, rec map[string]json.RawMessa
 	} else if rec["Id"] != nil || rec["id"] != nil {
 		return change{}, saveErr("INVALID_FIELD", []string{"Id"}, "cannot specify Id in an insert call")
 	}
-	obj := schema["task"]
+	obj := s.schema.object("Task")
 	fields := record{}
 	for _, name := range slices.Sorted(maps.Keys(rec)) {
 		raw := rec[name]
@@ -215,7 +241,7 @@ func (s *Sim) checkTask(f record) *saveError {
 	if v, ok := f["Priority"]; ok && !slices.Contains(taskPriorities, str(v)) {
 		return saveErr("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", []string{"Priority"}, "Priority: bad value for restricted picklist field: %v", v)
 	}
-	if v, ok := f["Status"]; ok && !slices.Contains(taskStatuses, str(v)) {
+	if v, ok := f["Status"]; ok && s.taskStatus(str(v)) == nil {
 		return saveErr("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", []string{"Status"}, "Status: bad value for restricted picklist field: %v", v)
 	}
 	if v, ok := f["WhatId"]; ok && v != nil {
@@ -243,7 +269,7 @@ func (s *Sim) apply(c change) string {
 		for k, v := range c.fields {
 			r[k] = v
 		}
-		r["IsClosed"] = r["Status"] == "Completed"
+		r["IsClosed"] = s.closed(r["Status"])
 		r["SystemModstamp"] = s.bump(r["SystemModstamp"])
 		s.stats.TasksUpdated++
 		return c.id
@@ -251,7 +277,7 @@ func (s *Sim) apply(c change) string {
 	s.nextTask++
 	id := fmt.Sprintf("00T%015d", s.nextTask)
 	r := record{"Id": id, "WhatId": nil, "OwnerId": s.defaultOwner(), "Subject": nil, "Description": nil,
-		"Priority": "Normal", "Status": "Not Started", "ActivityDate": nil}
+		"Priority": "Normal", "Status": s.defaultStatus(), "ActivityDate": nil}
 	for k, v := range c.fields {
 		r[k] = v
 	}
@@ -259,9 +285,9 @@ func (s *Sim) apply(c change) string {
 		r["Priority"] = "Normal"
 	}
 	if r["Status"] == nil {
-		r["Status"] = "Not Started"
+		r["Status"] = s.defaultStatus()
 	}
-	r["IsClosed"] = r["Status"] == "Completed"
+	r["IsClosed"] = s.closed(r["Status"])
 	r["SystemModstamp"] = stamp(s.opts.Now())
 	tasks[id] = r
 	s.stats.TasksCreated++

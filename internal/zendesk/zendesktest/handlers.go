@@ -185,7 +185,7 @@ func (s *Sim) exportTickets(w http.ResponseWriter, r *http.Request) {
 		last = position{unix: after.unix, key: s.seqBefore(after.unix)}
 	}
 	for _, t := range page {
-		resp.Tickets = append(resp.Tickets, toWireTicket(base, t))
+		resp.Tickets = append(resp.Tickets, s.toWireTicket(base, t))
 		if withMetrics && !t.deleted {
 			resp.MetricSets = append(resp.MetricSets, toWireMetricSet(base, t))
 		}
@@ -253,7 +253,7 @@ func (s *Sim) exportUsers(w http.ResponseWriter, r *http.Request) {
 	}{Users: []wireUser{}, EndOfStream: len(page) == len(all)}
 	last := after
 	for _, u := range page {
-		resp.Users = append(resp.Users, toWireUser(base, u))
+		resp.Users = append(resp.Users, s.toWireUser(base, u))
 		last = position{unix: u.UpdatedAt.Unix(), key: u.ID}
 	}
 	cursor := last.encode()
@@ -318,7 +318,7 @@ func (s *Sim) exportOrganizations(w http.ResponseWriter, r *http.Request) {
 		EndOfStream:   eos,
 	}
 	for _, o := range page {
-		resp.Organizations = append(resp.Organizations, toWireOrganization(base, o))
+		resp.Organizations = append(resp.Organizations, s.toWireOrganization(base, o))
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
@@ -340,7 +340,7 @@ func (s *Sim) showTicket(w http.ResponseWriter, r *http.Request) {
 	resp := struct {
 		Ticket     wireTicket      `json:"ticket"`
 		MetricSets []wireMetricSet `json:"metric_sets,omitempty"`
-	}{Ticket: toWireTicket(base, t)}
+	}{Ticket: s.toWireTicket(base, t)}
 	if slices.Contains(strings.Split(r.URL.Query().Get("include"), ","), "metric_sets") {
 		resp.MetricSets = []wireMetricSet{toWireMetricSet(base, t)}
 	}
@@ -468,7 +468,7 @@ func (s *Sim) writeUser(w http.ResponseWriter, r *http.Request, id int64) {
 		notFound(w)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]wireUser{"user": toWireUser(baseURL(r), u)})
+	writeJSON(w, http.StatusOK, map[string]wireUser{"user": s.toWireUser(baseURL(r), u)})
 }
 
 // updateRequest is the body of PUT /api/v2/tickets/{id}.json.
@@ -602,7 +602,7 @@ func (s *Sim) updateTicket(w http.ResponseWriter, r *http.Request) {
 	s.stats.TicketUpdates++
 	audit.CreatedAt = ts(t.UpdatedAt)
 
-	writeJSON(w, http.StatusOK, map[string]any{"ticket": toWireTicket(base, t), "audit": audit})
+	writeJSON(w, http.StatusOK, map[string]any{"ticket": s.toWireTicket(base, t), "audit": audit})
 }
 
 func dedupe(tags []string) []string {

@@ -22,6 +22,12 @@ func (s *Sim) routes() {
 	mux.HandleFunc(EndpointShowUser, s.showUser)
 	mux.HandleFunc(EndpointDeletedTickets, s.deletedTickets)
 	mux.HandleFunc(EndpointExportTicketEvents, s.exportTicketEvents)
+	mux.HandleFunc(EndpointTicketFields, s.ticketFields)
+	mux.HandleFunc(EndpointOrganizationFields, s.organizationFields)
+	mux.HandleFunc(EndpointUserFields, s.userFields)
+	mux.HandleFunc(EndpointShowOrganizations, s.showOrganizations)
+	mux.HandleFunc(EndpointShowUsers, s.showUsers)
+	mux.HandleFunc(EndpointListUsers, s.listUsers)
 	s.mux = mux
 }
 

@@ -119,6 +119,9 @@ type Sim struct {
 	now          func() time.Time
 	mux          *http.ServeMux
 
+	created time.Time    // when the account was made: its fields' created_at
+	fields  customFields // the account's custom fields, read-only
+
 	mu      sync.Mutex
 	orgs    []cxaudit.Organization
 	users   []cxaudit.User
@@ -173,6 +176,7 @@ func New(opts Options) *Sim {
 		if !w.Now.IsZero() {
 			created = w.Now
 		}
+		s.fields = customFields{ticket: w.TicketFields, organization: w.OrganizationFields, user: w.UserFields}
 		for _, o := range w.Organizations {
 			s.orgs = append(s.orgs, cloneOrg(o))
 		}
@@ -198,6 +202,7 @@ func New(opts Options) *Sim {
 			}
 		}
 	}
+	s.created = created.AddDate(-3, 0, 0)
 	s.apiUser = s.ensureAPIUser(created)
 	s.routes()
 	return s
@@ -369,6 +374,7 @@ func (s *Sim) newID() int64 {
 func cloneTicket(t cxaudit.Ticket) cxaudit.Ticket {
 	t.Tags = slices.Clone(t.Tags)
 	t.Comments = slices.Clone(t.Comments)
+	t.CustomFields = slices.Clone(t.CustomFields)
 	if t.Metrics != nil {
 		m := *t.Metrics
 		t.Metrics = &m

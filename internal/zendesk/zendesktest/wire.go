@@ -172,7 +172,7 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-func toWireTicket(base string, t *ticketState) wireTicket {
+func (s *Sim) toWireTicket(base string, t *ticketState) wireTicket {
 	status := t.Status
 	if t.deleted {
 		status = cxaudit.StatusDeleted
@@ -200,7 +200,7 @@ func toWireTicket(base string, t *ticketState) wireTicket {
 		EmailCCIDs:         []int64{},
 		IsPublic:           true,
 		Tags:               nonNil(t.Tags),
-		CustomFields:       []any{},
+		CustomFields:       s.wireCustomFields(&t.Ticket),
 		AllowAttachments:   true,
 	}
 }
@@ -253,7 +253,7 @@ func toWireComment(c cxaudit.Comment, htmlBody string) wireComment {
 	}
 }
 
-func toWireOrganization(base string, o cxaudit.Organization) wireOrganization {
+func (s *Sim) toWireOrganization(base string, o cxaudit.Organization) wireOrganization {
 	return wireOrganization{
 		URL:                base + "/api/v2/organizations/" + itoa(o.ID) + ".json",
 		ID:                 o.ID,
@@ -263,11 +263,11 @@ func toWireOrganization(base string, o cxaudit.Organization) wireOrganization {
 		UpdatedAt:          ts(o.UpdatedAt),
 		DomainNames:        nonNil(o.DomainNames),
 		Tags:               nonNil(o.Tags),
-		OrganizationFields: map[string]any{},
+		OrganizationFields: wireKeyed(s.fields.organization, o.RawFields),
 	}
 }
 
-func toWireUser(base string, u cxaudit.User) wireUser {
+func (s *Sim) toWireUser(base string, u cxaudit.User) wireUser {
 	return wireUser{
 		URL:            base + "/api/v2/users/" + itoa(u.ID) + ".json",
 		ID:             u.ID,
@@ -282,7 +282,7 @@ func toWireUser(base string, u cxaudit.User) wireUser {
 		Verified:       true,
 		Active:         true,
 		Tags:           []string{},
-		UserFields:     map[string]any{},
+		UserFields:     wireKeyed(s.fields.user, u.RawFields),
 	}
 }
 
