@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cxaudit/cxaudit/internal/bizhours"
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 )
 
@@ -40,6 +41,7 @@ type World struct {
 	Organizations []cxaudit.Organization
 	Users         []cxaudit.User
 	Tickets       []cxaudit.Ticket
+	Schedules     []bizhours.Schedule // business hours, with holidays
 
 	// Salesforce.
 	SalesforceUsers []SalesforceUser
@@ -249,6 +251,7 @@ func Generate(opts Options) *World {
 		t.Metrics = m
 		w.Tickets = append(w.Tickets, t)
 	}
+	w.Schedules = schedules(now)
 	return w
 }
 
