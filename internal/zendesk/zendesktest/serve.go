@@ -22,6 +22,8 @@ func (s *Sim) routes() {
 	mux.HandleFunc(EndpointShowUser, s.showUser)
 	mux.HandleFunc(EndpointDeletedTickets, s.deletedTickets)
 	mux.HandleFunc(EndpointExportTicketEvents, s.exportTicketEvents)
+	mux.HandleFunc(EndpointSchedules, s.listSchedules)
+	mux.HandleFunc(EndpointScheduleHolidays, s.scheduleHolidays)
 	s.mux = mux
 }
 
