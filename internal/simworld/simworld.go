@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cxaudit/cxaudit/internal/bizhours"
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 )
 
@@ -40,6 +41,7 @@ type World struct {
 	Organizations []cxaudit.Organization
 	Users         []cxaudit.User
 	Tickets       []cxaudit.Ticket
+	Schedules     []bizhours.Schedule // business hours, with holidays
 
 	// TicketFields, OrganizationFields and UserFields are the account's
 	// custom fields (tenant.go).
@@ -257,6 +259,7 @@ func Generate(opts Options) *World {
 		t.Metrics = m
 		w.Tickets = append(w.Tickets, t)
 	}
+	w.Schedules = schedules(now)
 	fitTenant(w, opts.Seed)
 	return w
 }

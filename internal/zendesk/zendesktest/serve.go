@@ -28,6 +28,8 @@ func (s *Sim) routes() {
 	mux.HandleFunc(EndpointShowOrganizations, s.showOrganizations)
 	mux.HandleFunc(EndpointShowUsers, s.showUsers)
 	mux.HandleFunc(EndpointListUsers, s.listUsers)
+	mux.HandleFunc(EndpointSchedules, s.listSchedules)
+	mux.HandleFunc(EndpointScheduleHolidays, s.scheduleHolidays)
 	s.mux = mux
 }
 

@@ -6,8 +6,9 @@
 // seed), safe for concurrent use, and speaks the wire format of the real
 // API for the endpoints cxaudit uses: the cursor-based incremental ticket
 // and user exports, the time-based incremental organization export, ticket
-// show, ticket comments with cursor pagination, users/me and ticket update
-// with additional_tags, remove_tags and safe_update. Every response carries
+// show, ticket comments with cursor pagination, users/me, ticket update
+// with additional_tags, remove_tags and safe_update, and the business-hours
+// schedules with their holidays. Every response carries
 // X-Rate-Limit and X-Rate-Limit-Remaining; over the limit it answers 429 with
 // Retry-After.
 package zendesktest
@@ -22,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cxaudit/cxaudit/internal/bizhours"
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/simworld"
 )
@@ -46,14 +48,17 @@ const (
 	EndpointUpdateTicket        = "PUT /api/v2/tickets/{id}"
 	EndpointMe                  = "GET /api/v2/users/me.json"
 	EndpointShowUser            = "GET /api/v2/users/{id}"
+	EndpointSchedules           = "GET /api/v2/business_hours/schedules.json"
+	EndpointScheduleHolidays    = "GET /api/v2/business_hours/schedules/{id}/holidays.json"
 	EndpointUnknown             = "unknown"
 )
 
 // Options configure a Sim.
 type Options struct {
-	// World is served: its organizations, users and tickets are copied.
-	// A ticket's Comments become its comments and its Metrics its
-	// ticket_metrics. Nil serves an empty account.
+	// World is served: its organizations, users, tickets and schedules
+	// are copied. A ticket's Comments become its comments and its Metrics
+	// its ticket_metrics; a schedule's Holidays its holidays. Nil serves
+	// an empty account.
 	World *simworld.World
 	// Email and APIToken are the only credentials accepted, as Basic auth
 	// "Email/token:APIToken". Defaults DefaultEmail and DefaultAPIToken.
@@ -66,6 +71,10 @@ type Options struct {
 	PageSize int
 	// Now is the simulator's clock. Default time.Now.
 	Now func() time.Time
+	// NoBusinessHours answers as an account whose plan has no business
+	// hours (Support Team): the schedule endpoints answer 404 and the
+	// World's schedules are not served.
+	NoBusinessHours bool
 }
 
 // Faults are failures the simulator injects at random.
@@ -128,6 +137,10 @@ type Sim struct {
 	tickets map[int64]*ticketState
 	apiUser int64
 
+	schedules       []bizhours.Schedule // with their holidays
+	schedulesAt     time.Time           // their created_at and updated_at
+	noBusinessHours bool
+
 	seq        int64            // change sequence of tickets, orders the export
 	order      []orderEntry     // tickets by change sequence; stale entries skipped
 	maxUpdated time.Time        // latest ticket updated_at, keeps bumps monotonic
@@ -181,6 +194,10 @@ func New(opts Options) *Sim {
 			s.orgs = append(s.orgs, cloneOrg(o))
 		}
 		s.users = slices.Clone(w.Users)
+		for _, sc := range w.Schedules {
+			sc.Intervals, sc.Holidays = slices.Clone(sc.Intervals), slices.Clone(sc.Holidays)
+			s.schedules = append(s.schedules, sc)
+		}
 		ordered := make([]cxaudit.Ticket, len(w.Tickets))
 		for i, t := range w.Tickets {
 			ordered[i] = cloneTicket(t)
@@ -203,6 +220,7 @@ func New(opts Options) *Sim {
 		}
 	}
 	s.created = created.AddDate(-3, 0, 0)
+	s.schedulesAt, s.noBusinessHours = created, opts.NoBusinessHours
 	s.apiUser = s.ensureAPIUser(created)
 	s.routes()
 	return s
