@@ -242,17 +242,7 @@ func cmdRules(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	switch args[0] {
 	case "check":
-		fs := newFlags("rules check", `Usage: cxaudit rules check [DIR]
-
-Compiles every rule file in DIR (default ./rules) and prints every error
-with its file, line and column. Exits 1 when any rule is broken.`, stderr)
-		if err := parse(fs, args[1:]); err != nil {
-			return err
-		}
-		if err := rules.Check(rulesDirArg(fs), stdout); err != nil {
-			return errors.New("rules have errors")
-		}
-		return nil
+		return cmdRulesCheck(ctx, args[1:], getenv, stdout, stderr)
 	case "test":
 		return cmdRulesTest(args[1:], stdout, stderr)
 	case "preview":

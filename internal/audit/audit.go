@@ -8,6 +8,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -342,15 +343,29 @@ func (a *Auditor) auditBatch(ctx context.Context, b batch, stats *Stats, done fu
 	evaluate := func(i int) {
 		key := keys[i]
 		var matches []rules.Match
+		var failed map[string]bool
 		if found[i] {
 			var errs []error
 			matches, errs = set.Evaluate(key.Kind, ins[i])
 			for _, e := range errs {
 				stats.EvalErrors++
 				a.Logger.Warn("rule evaluation failed", "entity_kind", key.Kind, "entity_id", key.ID, "error", e)
+				var ee *rules.EvalError
+				if errors.As(e, &ee) && ee.Field == "when" {
+					if failed == nil {
+						failed = map[string]bool{}
+					}
+					failed[ee.RuleID] = true
+				}
 			}
 		}
-		results[i] = reconcile(key, matches, existing[key], a.signals(ins[i]), now, b.fit.disabled)
+		// A rule set aside, or one that failed on this record, says nothing
+		// of its finding here: it is kept as it is.
+		keep := func(ruleID string) bool {
+			_, aside := b.fit.disabled[ruleID]
+			return aside || failed[ruleID]
+		}
+		results[i] = reconcile(key, matches, existing[key], a.signals(ins[i]), now, keep)
 	}
 	// Organizations and accounts read their customer's ticket window: it is
 	// read once for the organization and its account, one customer at a
@@ -593,11 +608,11 @@ type signals struct {
 }
 
 // reconcile compares what the rules matched with the stored findings and
-// returns the findings that changed. The findings of rules set aside
-// (disabled) stay as they are: a rule that cannot judge says nothing of
-// whether its finding still holds.
+// returns the findings that changed. The open findings of rules that could
+// not judge the entity (keep: set aside, or failed to evaluate on it) stay
+// as they are: such a rule says nothing of whether its finding still holds.
 func reconcile(key store.EntityKey, matches []rules.Match, existing []cxaudit.Finding, sig signals, now time.Time,
-	disabled map[string]rules.Disabled) entityResult {
+	keep func(ruleID string) bool) entityResult {
 	res := entityResult{key: key}
 	byRule := make(map[string]*cxaudit.Finding, len(existing))
 	for i := range existing {
@@ -654,7 +669,7 @@ func reconcile(key store.EntityKey, matches []rules.Match, existing []cxaudit.Fi
 	}
 	for i := range existing {
 		f := existing[i]
-		if _, aside := disabled[f.RuleID]; f.Status != cxaudit.FindingOpen || matched[f.RuleID] || aside {
+		if f.Status != cxaudit.FindingOpen || matched[f.RuleID] || keep != nil && keep(f.RuleID) {
 			continue
 		}
 		f.Status, f.UpdatedAt = cxaudit.FindingResolved, now

@@ -72,7 +72,7 @@ func (l *loader) load(ctx context.Context, keys []store.EntityKey) ([]rules.Inpu
 	found := make([]bool, len(keys))
 	var ticketIDs []int64
 	for i, key := range keys {
-		ins[i].Now = l.now
+		ins[i].Now, ins[i].Calendar = l.now, l.tenant.Calendar(0)
 		if key.Kind != cxaudit.EntityTicket {
 			continue
 		}
@@ -217,6 +217,7 @@ func (l *loader) tickets(ctx context.Context, keys []store.EntityKey, tickets []
 		}
 		prepareTicket(t, l.agents, l.managed, l.tenant)
 		ins[i].Ticket, found[i] = t, true
+		ins[i].Calendar = l.tenant.Calendar(t.GroupID)
 		ins[i].Requester = requesters[t.RequesterID]
 		if lk := cache.get(t.OrganizationID); lk != nil {
 			ins[i].Organization, ins[i].Account = &lk.org, lk.acc

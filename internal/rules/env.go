@@ -48,12 +48,19 @@ const (
 	varHasAccount      = "has_account"
 	varRequester       = "requester"
 	varHasRequester    = "has_requester"
+	// varSchedule holds the record's business-hours calendar for
+	// business_hours_between, which hands it to fnBusinessHours. Rules
+	// cannot name either: CEL identifiers with two leading underscores are
+	// the library's.
+	varSchedule     = "__schedule__"
+	fnBusinessHours = "__business_hours__"
 )
 
 // variables returns the variables a rule on kind sees.
 func variables(kind cxaudit.EntityKind) []cel.EnvOption {
 	common := []cel.EnvOption{
 		cel.Variable(varNow, cel.TimestampType),
+		cel.Variable(varSchedule, cel.ObjectType(scheduleTypeName)),
 		cel.Variable(varOrganization, cel.ObjectType(organizationTypeName)),
 		cel.Variable(varAccount, cel.ObjectType(accountTypeName)),
 		cel.Variable(varHasOrganization, cel.BoolType),
@@ -138,7 +145,7 @@ func (costEstimator) EstimateCallCost(function, overloadID string, target *check
 		return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: 20_000}}
 	case "last_public_agent_reply", "last_activity":
 		return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: sizeLimits["comments"]}}
-	case "business_hours_between":
+	case fnBusinessHours:
 		return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: 50}}
 	case "words_found":
 		return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: 100 * defaultStringSize}, ResultSize: &checker.SizeEstimate{Min: 0, Max: 100}}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/interpreter"
 
+	"github.com/cxaudit/cxaudit/internal/bizhours"
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 )
 
@@ -28,6 +29,10 @@ type Input struct {
 	Tickets []cxaudit.Ticket
 	// Requester is the ticket's requester, for ticket rules; may be nil.
 	Requester *cxaudit.User
+	// Calendar is the business-hours calendar business_hours_between
+	// counts in; nil means bizhours.Default (Monday to Friday, 09:00 to
+	// 17:00 UTC).
+	Calendar *bizhours.Calendar
 }
 
 // Match is a rule whose condition held, with its rendered message.
@@ -110,6 +115,8 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return a.user, true
 	case varHasRequester:
 		return types.Bool(a.in.Requester != nil), true
+	case varSchedule:
+		return scheduleVal{c: a.in.Calendar}, true
 	case varTickets:
 		if a.tickets == nil {
 			vals := make([]ref.Val, len(a.in.Tickets))

@@ -6,42 +6,56 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cxaudit/cxaudit/internal/bizhours"
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/simworld"
 )
 
+// TestBusinessHoursBetween checks that business_hours_between counts in
+// the record's calendar: Monday to Friday 09:00-17:00 UTC when it has none,
+// the schedule's own hours, time zone and holidays when it has one.
 func TestBusinessHoursBetween(t *testing.T) {
 	t.Parallel()
+	src := `rules:
+  - id: hours
+    title: t
+    category: backlog_aging
+    severity: low
+    entity: ticket
+    when: "true"
+    message: string(business_hours_between(ticket.created_at, now))
+`
+	rs, err := ParseFile("hours.yaml", []byte(src))
+	require.NoError(t, err)
+	s := newSet(rs, 1)
+	berlin, err := bizhours.Schedule{ID: 1, Name: "EMEA", TimeZone: "Berlin",
+		Intervals: []bizhours.Interval{{Start: 1440 + 8*60, End: 1440 + 18*60}, {Start: 2*1440 + 8*60, End: 2*1440 + 18*60}},
+		Holidays:  []bizhours.Holiday{{Name: "Closed", StartDate: "2025-03-11", EndDate: "2025-03-11"}},
+	}.Calendar()
+	require.NoError(t, err)
 	at := func(day, hour, minute int) time.Time { return time.Date(2025, 3, day, hour, minute, 0, 0, time.UTC) }
 	tests := []struct {
 		name string
+		cal  *bizhours.Calendar
 		a, b time.Time
-		want float64
+		want string
 	}{
-		{"same day inside", at(12, 10, 0), at(12, 12, 30), 2.5},
-		{"before opening to after closing", at(12, 6, 0), at(12, 20, 0), 8},
-		{"overnight", at(12, 16, 0), at(13, 10, 0), 2},
-		{"weekend", at(15, 9, 0), at(16, 17, 0), 0},           // Saturday to Sunday
-		{"friday to monday", at(14, 16, 0), at(17, 10, 0), 2}, // Friday 16:00 to Monday 10:00
-		{"one week", at(10, 9, 0), at(17, 9, 0), 40},
-		{"three weeks and a day", at(3, 12, 0), at(25, 12, 0), 3*40 + 8},
-		{"reversed", at(12, 12, 30), at(12, 10, 0), -2.5},
-		{"zero", at(12, 10, 0), at(12, 10, 0), 0},
+		{"fallback, same day inside", nil, at(12, 10, 0), at(12, 12, 30), "2.5"},
+		{"fallback, Friday to Monday", nil, at(14, 16, 0), at(17, 10, 0), "2"},
+		{"fallback, reversed", nil, at(12, 12, 30), at(12, 10, 0), "-2.5"},
+		// Berlin is UTC+1 in March: Monday 08:00-18:00 local is 07:00-17:00 UTC;
+		// Tuesday the 11th is a holiday, Wednesday has no hours.
+		{"schedule, Monday in its time zone", berlin, at(10, 6, 0), at(10, 8, 0), "1"},
+		{"schedule, over its holiday and closed days", berlin, at(10, 16, 0), at(13, 12, 0), "1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			require.InDelta(t, tc.want, businessHoursBetween(tc.a, tc.b), 1e-9)
-			// Against a minute-by-minute count.
-			if tc.b.After(tc.a) {
-				n := 0
-				for m := tc.a; m.Before(tc.b); m = m.Add(time.Minute) {
-					if wd := m.Weekday(); wd != time.Saturday && wd != time.Sunday && m.Hour() >= 9 && m.Hour() < 17 {
-						n++
-					}
-				}
-				require.InDelta(t, float64(n)/60, businessHoursBetween(tc.a, tc.b), 1e-9)
-			}
+			tk := &cxaudit.Ticket{ID: 1, Status: cxaudit.StatusOpen, CreatedAt: tc.a}
+			ms, errs := s.Evaluate(cxaudit.EntityTicket, Input{Now: tc.b, Ticket: tk, Calendar: tc.cal})
+			require.Empty(t, errs)
+			require.Len(t, ms, 1)
+			require.Equal(t, tc.want, ms[0].Message)
 		})
 	}
 }

@@ -72,7 +72,19 @@ func (l *loader) loadFieldMap(name string, data []byte) {
 				continue
 			}
 			p := "$.salesforce." + object
-			for field, vn := range f.mapping(on, p, tenant.MappableNames(object)) {
+			names := tenant.MappableNames(object)
+			if on.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(on.Content); i += 2 {
+					if k := on.Content[i]; k.Kind == yaml.ScalarNode && !slices.Contains(names, k.Value) {
+						f.errorf(k, p, "unknown field '%s'%s (cxaudit maps these %s fields: %s)", k.Value,
+							didYouMean(nearest(k.Value, names)), object, strings.Join(names, ", "))
+					}
+				}
+			}
+			for field, vn := range f.mapping(on, p, nil) {
+				if !slices.Contains(names, field) {
+					continue
+				}
 				api, ok := f.scalar(vn, p+"."+field)
 				switch {
 				case !ok:
@@ -171,8 +183,12 @@ func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!
 
 // stringList reads a non-empty list of text values.
 func (f *fileLoader) stringList(n *yaml.Node, path string) []string {
-	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+	if n.Kind != yaml.SequenceNode {
 		f.errorf(n, path, "expected a list of values, like [Renewal, \"Existing Customer - Upgrade\"], got %s", kindName(n))
+		return nil
+	}
+	if len(n.Content) == 0 {
+		f.errorf(n, path, "expected at least one value: leave the entry out for cxaudit's defaults")
 		return nil
 	}
 	out := []string{}

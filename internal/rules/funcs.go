@@ -8,10 +8,13 @@ import (
 	"time"
 
 	"github.com/google/cel-go/cel"
+	celcommon "github.com/google/cel-go/common"
+	celast "github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
 
+	"github.com/cxaudit/cxaudit/internal/bizhours"
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 )
 
@@ -38,10 +41,23 @@ func library() []cel.EnvOption {
 				cel.BinaryBinding(func(a, b ref.Val) ref.Val {
 					return types.Double(tsOf(b).Sub(tsOf(a)).Hours())
 				}))),
-		cel.Function("business_hours_between",
-			cel.Overload("business_hours_between_timestamp_timestamp", tsts, cel.DoubleType,
-				cel.BinaryBinding(func(a, b ref.Val) ref.Val {
-					return types.Double(businessHoursBetween(tsOf(a), tsOf(b)))
+		// business_hours_between(t1, t2) counts in the business-hours
+		// schedule of the record (the ticket's group's, else the account's
+		// default; see tenant.Tenant.Calendar): the macro hands the hidden
+		// variable holding it to the function that counts.
+		cel.Macros(cel.GlobalMacro("business_hours_between", 2,
+			func(eh cel.MacroExprFactory, _ celast.Expr, args []celast.Expr) (celast.Expr, *celcommon.Error) {
+				return eh.NewCall(fnBusinessHours, eh.NewIdent(varSchedule), args[0], args[1]), nil
+			})),
+		cel.Function(fnBusinessHours,
+			cel.Overload("business_hours_schedule_timestamp_timestamp",
+				[]*cel.Type{cel.ObjectType(scheduleTypeName), cel.TimestampType, cel.TimestampType}, cel.DoubleType,
+				cel.FunctionBinding(func(args ...ref.Val) ref.Val {
+					cal := bizhours.Default()
+					if sv, ok := args[0].(scheduleVal); ok && sv.c != nil {
+						cal = sv.c
+					}
+					return types.Double(cal.Hours(tsOf(args[1]), tsOf(args[2])))
 				}))),
 		cel.Function("contains_any",
 			cel.Overload("contains_any_string_list", []*cel.Type{cel.StringType, cel.ListType(cel.StringType)}, cel.BoolType,
@@ -162,55 +178,6 @@ func lastActivity(t *cxaudit.Ticket) time.Time {
 		}
 	}
 	return last
-}
-
-const businessDayStart, businessDayEnd = 9, 17 // UTC hours
-
-// businessHoursBetween counts the hours between a and b that fall on Monday
-// to Friday, 09:00 to 17:00 UTC. It is negative when b is before a.
-func businessHoursBetween(a, b time.Time) float64 {
-	if b.Before(a) {
-		return -businessHoursBetween(b, a)
-	}
-	a, b = a.UTC(), b.UTC()
-	day := time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
-	// Whole weeks at a time: 5 business days of 8 hours each.
-	var total time.Duration
-	if weeks := int(b.Sub(day).Hours() / (24 * 7)); weeks > 1 {
-		total = time.Duration(weeks-1) * 5 * (businessDayEnd - businessDayStart) * time.Hour
-		skip := day.AddDate(0, 0, 7*(weeks-1))
-		// Only the first day may be partial; count it apart.
-		total += businessInDay(day, a, b)
-		// Days after the first one up to the skipped weeks are within the
-		// whole weeks already counted, except the first day's own slot.
-		total -= businessInDay(day, day, day.AddDate(0, 0, 1))
-		day = skip
-		a = skip
-	}
-	for !day.After(b) {
-		total += businessInDay(day, a, b)
-		day = day.AddDate(0, 0, 1)
-	}
-	return total.Hours()
-}
-
-// businessInDay returns the business time of day that lies within [a, b].
-func businessInDay(day, a, b time.Time) time.Duration {
-	if wd := day.Weekday(); wd == time.Saturday || wd == time.Sunday {
-		return 0
-	}
-	start := day.Add(businessDayStart * time.Hour)
-	end := day.Add(businessDayEnd * time.Hour)
-	if a.After(start) {
-		start = a
-	}
-	if b.Before(end) {
-		end = b
-	}
-	if end.After(start) {
-		return end.Sub(start)
-	}
-	return 0
 }
 
 // The parts of a complete escalation packet (DOMAIN.md, "Escalation

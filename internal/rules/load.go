@@ -510,6 +510,9 @@ var (
 
 // celMessage rewrites a CEL error message for rule authors and adds hints.
 func (f *fileLoader) celMessage(kind cxaudit.EntityKind, msg string) string {
+	// business_hours_between is a macro over a hidden function: speak of
+	// what the author wrote.
+	msg = strings.ReplaceAll(msg, "'"+fnBusinessHours+"' applied to '("+scheduleTypeName+", ", "'business_hours_between' applied to '(")
 	if m := undeclaredRe.FindStringSubmatch(msg); m != nil {
 		name := m[1]
 		msg = fmt.Sprintf("undeclared reference to '%s'", name)

@@ -202,3 +202,32 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// TestBadFieldMaps loads each testdata/fieldmaps/*.bad.yaml as a field map
+// and compares the error with the .bad.txt beside it (-update rewrites
+// them): every problem, at its line and column.
+func TestBadFieldMaps(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("../../testdata/fieldmaps/*.bad.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, file := range files {
+		name := strings.TrimPrefix(filepath.ToSlash(file), "../../")
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			t.Parallel()
+			data, err := os.ReadFile(file)
+			require.NoError(t, err)
+			_, err = ParseFieldMap(name, data)
+			require.Error(t, err)
+			var le *LoadError
+			require.True(t, errors.As(err, &le), "want a *LoadError, got %T", err)
+			golden := strings.TrimSuffix(file, ".yaml") + ".txt"
+			if *update {
+				require.NoError(t, os.WriteFile(golden, []byte(err.Error()+"\n"), 0o644))
+			}
+			want, err2 := os.ReadFile(golden)
+			require.NoError(t, err2)
+			require.Equal(t, strings.TrimSuffix(string(want), "\n"), err.Error())
+		})
+	}
+}

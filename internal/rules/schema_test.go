@@ -13,7 +13,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
 	"gopkg.in/yaml.v3"
+
+	"github.com/cxaudit/cxaudit/internal/tenant"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 )
@@ -211,8 +214,13 @@ func (v schemaValidator) check(schema map[string]any, val any, path string, errs
 		for _, k := range keys {
 			ps, ok := props[k].(map[string]any)
 			if !ok {
-				if ap, ok := schema["additionalProperties"].(bool); ok && !ap {
-					fail("unknown field '%s'", k)
+				switch ap := schema["additionalProperties"].(type) {
+				case bool:
+					if !ap {
+						fail("unknown field '%s'", k)
+					}
+				case map[string]any:
+					v.check(ap, val[k], path+"."+k, errs)
 				}
 				continue
 			}
@@ -254,4 +262,30 @@ func jsonType(v any, t string) bool {
 		return ok
 	}
 	return false
+}
+
+func TestFieldMapsMatchSchema(t *testing.T) {
+	t.Parallel()
+	v := schemaValidator{root: loadSchema(t, "fields.schema.json")}
+	for _, f := range []string{"../../rules/fields.yaml", "../simworld/fields.yaml"} {
+		require.Empty(t, v.validate(yamlDoc(t, f)), f)
+	}
+	for _, bad := range []map[string]any{
+		{"salesforce": map[string]any{"Account": map[string]any{"renewal": "X__c"}}},
+		{"salesforce": map[string]any{"Account": map[string]any{"renewal_date": "not a name"}}},
+		{"zendesk": map[string]any{"ticket_fields": map[string]any{"product_area": "area"}}},
+	} {
+		require.NotEmpty(t, v.validate(bad), "%v", bad)
+	}
+	// The schema names every mappable field, and no other.
+	s := loadSchema(t, "fields.schema.json")
+	sf := s["properties"].(map[string]any)["salesforce"].(map[string]any)["properties"].(map[string]any)
+	for _, object := range []string{"Account", "Contact", "Opportunity"} {
+		props := sf[object].(map[string]any)["properties"].(map[string]any)
+		var names []string
+		for n := range props {
+			names = append(names, n)
+		}
+		require.ElementsMatch(t, tenant.MappableNames(object), names, object)
+	}
 }

@@ -97,11 +97,11 @@ type metricsFixture struct {
 }
 
 type orgFixture struct {
-	ID          int64        `yaml:"id"`
-	Name        string       `yaml:"name"`
-	ExternalID  string       `yaml:"external_id"`
-	DomainNames []string     `yaml:"domain_names"`
-	Tags        []string     `yaml:"tags"`
+	ID          int64         `yaml:"id"`
+	Name        string        `yaml:"name"`
+	ExternalID  string        `yaml:"external_id"`
+	DomainNames []string      `yaml:"domain_names"`
+	Tags        []string      `yaml:"tags"`
 	CreatedAt   *fixtureTime  `yaml:"created_at"`
 	UpdatedAt   *fixtureTime  `yaml:"updated_at"`
 	Fields      fieldsFixture `yaml:"fields"`
@@ -136,9 +136,9 @@ type accountFixture struct {
 }
 
 type contactFixture struct {
-	ID             string       `yaml:"id"`
-	Name           string       `yaml:"name"`
-	Email          string       `yaml:"email"`
+	ID             string        `yaml:"id"`
+	Name           string        `yaml:"name"`
+	Email          string        `yaml:"email"`
 	Title          string        `yaml:"title"`
 	Role           string        `yaml:"role"`
 	Roles          []string      `yaml:"roles"`
@@ -147,13 +147,13 @@ type contactFixture struct {
 }
 
 type opportunityFixture struct {
-	ID             string       `yaml:"id"`
-	Name           string       `yaml:"name"`
-	StageName      string       `yaml:"stage_name"`
-	Type           string       `yaml:"type"`
-	Amount         float64      `yaml:"amount"`
-	CloseDate      *fixtureTime `yaml:"close_date"`
-	IsClosed       bool         `yaml:"is_closed"`
+	ID             string        `yaml:"id"`
+	Name           string        `yaml:"name"`
+	StageName      string        `yaml:"stage_name"`
+	Type           string        `yaml:"type"`
+	Amount         float64       `yaml:"amount"`
+	CloseDate      *fixtureTime  `yaml:"close_date"`
+	IsClosed       bool          `yaml:"is_closed"`
 	IsWon          bool          `yaml:"is_won"`
 	SystemModstamp *fixtureTime  `yaml:"system_modstamp"`
 	Fields         fieldsFixture `yaml:"fields"`

@@ -9,6 +9,7 @@ import (
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 
+	"github.com/cxaudit/cxaudit/internal/bizhours"
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/tenant"
 )
@@ -24,6 +25,9 @@ const (
 	contactTypeName      = "cxaudit.Contact"
 	opportunityTypeName  = "cxaudit.Opportunity"
 	userTypeName         = "cxaudit.User"
+	// scheduleTypeName is the opaque type of the hidden variable holding
+	// the record's business-hours calendar.
+	scheduleTypeName = "cxaudit.Schedule"
 )
 
 var (
@@ -232,6 +236,8 @@ func init() {
 		"fields":          {typ: fieldsMap, get: func(o any) ref.Val { return fieldsVal(op(o).Fields) }},
 	}
 
+	objectFields[scheduleTypeName] = map[string]*field{}
+
 	for _, fields := range objectFields {
 		for name := range fields {
 			fieldNames[name] = struct{}{}
@@ -385,6 +391,21 @@ func (v metricsVal) Value() any     { return v }
 func (v metricsVal) Get(name ref.Val) ref.Val {
 	return getField(metricsTypeName, v, string(name.(types.String)))
 }
+
+// scheduleVal holds a business-hours calendar, which rules never read but
+// through business_hours_between.
+type scheduleVal struct {
+	object
+	c *bizhours.Calendar
+}
+
+func (v scheduleVal) ConvertToType(t ref.Type) ref.Val { return convertObject(v, t) }
+func (v scheduleVal) Equal(o ref.Val) ref.Val {
+	w, ok := o.(scheduleVal)
+	return types.Bool(ok && w.c == v.c)
+}
+func (v scheduleVal) Type() ref.Type { return types.NewObjectType(scheduleTypeName) }
+func (v scheduleVal) Value() any     { return v }
 
 type userVal struct {
 	object

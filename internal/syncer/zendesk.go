@@ -132,11 +132,15 @@ func (z *Zendesk) Sync(ctx context.Context) (Stats, error) {
 }
 
 // syncSchema reads the account's custom ticket, organization and user
-// fields and stores them for the audit, which names and types the values
-// by them.
+// fields, and its business-hours schedules with their holidays, and
+// stores them for the audit, which names and types the values by them and
+// counts business hours in the schedules.
 func (z *Zendesk) syncSchema(ctx context.Context) error {
 	schema, err := z.Client.Schema(ctx)
 	if err != nil {
+		return err
+	}
+	if schema.Schedules, err = z.Client.Schedules(ctx); err != nil {
 		return err
 	}
 	schema.FetchedAt = time.Now().UTC()

@@ -29,9 +29,11 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/cxaudit/cxaudit/internal/bizhours"
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/hint"
 )
@@ -362,7 +364,10 @@ type ZendeskSchema struct {
 	TicketFields       []ZendeskField `json:"ticket_fields,omitempty"`
 	OrganizationFields []ZendeskField `json:"organization_fields,omitempty"`
 	UserFields         []ZendeskField `json:"user_fields,omitempty"`
-	FetchedAt          time.Time      `json:"fetched_at"`
+	// Schedules are the account's business-hours schedules, with their
+	// holidays; none when its plan has no business hours.
+	Schedules []bizhours.Schedule `json:"schedules,omitempty"`
+	FetchedAt time.Time           `json:"fetched_at"`
 }
 
 // ZendeskField is one custom ticket, organization or user field.
@@ -442,6 +447,9 @@ type Tenant struct {
 	statusOpen    string
 	statusDone    string
 	priorityByKey map[string]string
+
+	defaultCal *bizhours.Calendar
+	groupCal   map[int64]*bizhours.Calendar
 }
 
 type namedField struct {
@@ -465,6 +473,7 @@ func Resolve(fm *FieldMap, sf *SalesforceSchema, zd *ZendeskSchema) *Tenant {
 	}
 	t.resolveSalesforce()
 	t.resolveZendesk()
+	t.resolveSchedules()
 	sort.Slice(t.list, func(i, j int) bool { return t.list[i].Ref < t.list[j].Ref })
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s", fm.Version, stamp(sf), stampZ(zd))
@@ -743,6 +752,68 @@ func (t *Tenant) resolveZendesk() {
 		f := &t.zd.UserFields[i]
 		t.userByKey[f.Key] = f
 	}
+}
+
+// resolveSchedules compiles the account's schedules and chooses which
+// each group's tickets count business hours in: the one the field map
+// names for the group, else its default, else the account's first. A
+// schedule that does not compile (a time zone cxaudit does not know) is a
+// problem, and its tickets count in the fallback.
+func (t *Tenant) resolveSchedules() {
+	t.defaultCal, t.groupCal = bizhours.Default(), map[int64]*bizhours.Calendar{}
+	if t.zd == nil || len(t.zd.Schedules) == 0 {
+		return
+	}
+	cals := map[string]*bizhours.Calendar{}
+	var first *bizhours.Calendar
+	for _, sc := range t.zd.Schedules {
+		cal, err := sc.Calendar()
+		if err != nil {
+			t.add(Problem{Source: cxaudit.SourceZendesk, Ref: fmt.Sprintf("Schedule.%d", sc.ID),
+				Message: err.Error() + "; its tickets count business hours Monday to Friday, 09:00 to 17:00 UTC",
+				Fix:     "fix the schedule in Admin Center > Objects and rules > Business rules > Schedules"})
+			continue
+		}
+		cals[strings.ToLower(sc.Name)], cals[strconv.FormatInt(sc.ID, 10)] = cal, cal
+		if first == nil {
+			first = cal
+		}
+	}
+	pick := func(name string, path string) *bizhours.Calendar {
+		if cal := cals[strings.ToLower(strings.TrimSpace(name))]; cal != nil {
+			return cal
+		}
+		names := make([]string, 0, len(t.zd.Schedules))
+		for _, sc := range t.zd.Schedules {
+			names = append(names, sc.Name)
+		}
+		t.add(Problem{Source: cxaudit.SourceZendesk, Ref: "Schedule." + path, Where: t.fm.where("zendesk.schedules." + path),
+			Message: fmt.Sprintf("the Zendesk account has no schedule %q%s", name, didYouMean(name, names)),
+			Fix:     "name one of its schedules, by name or id: " + strings.Join(names, ", ")})
+		return nil
+	}
+	if first != nil {
+		t.defaultCal = first
+	}
+	if name := t.fm.DefaultSchedule; name != "" {
+		if cal := pick(name, "default"); cal != nil {
+			t.defaultCal = cal
+		}
+	}
+	for group, name := range t.fm.GroupSchedules {
+		if cal := pick(name, "groups."+strconv.FormatInt(group, 10)); cal != nil {
+			t.groupCal[group] = cal
+		}
+	}
+}
+
+// Calendar returns the business-hours calendar the tickets of group count
+// in (group 0: no group, and organization and account rules).
+func (t *Tenant) Calendar(group int64) *bizhours.Calendar {
+	if cal, ok := t.groupCal[group]; ok {
+		return cal
+	}
+	return t.defaultCal
 }
 
 // Slug names a Zendesk field after its title: lower case, every run of
