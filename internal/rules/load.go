@@ -447,7 +447,7 @@ func (f *fileLoader) compile(r *Rule, src string, n *yaml.Node, p string, want *
 		f.errorf(n, p, "expression must yield %s, but yields %s", what, ast.OutputType())
 		return nil
 	}
-	est, err := env.EstimateCost(ast, costEstimator{})
+	est, err := env.EstimateCost(ast, costEstimator{sizes: newSizer(ast.NativeRep())})
 	if err != nil {
 		f.errorf(n, p, "estimating cost: %v", err)
 		return nil
@@ -456,7 +456,7 @@ func (f *fileLoader) compile(r *Rule, src string, n *yaml.Node, p string, want *
 		f.errorf(n, p, "expression too expensive: estimated cost up to %d exceeds the limit of %d (avoid nested loops over tickets and comments)", est.Max, MaxCost)
 		return nil
 	}
-	prg, err = env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	prg, err = newBudgeted(env, ast)
 	if err != nil {
 		f.errorf(n, p, "%v", err)
 		return nil
