@@ -246,6 +246,13 @@ func TestCheck(t *testing.T) {
 	require.Equal(t, "rules: 6 errors", lines[len(lines)-1])
 	require.Len(t, lines, 7)
 	require.Contains(t, lines[0], `x.yaml:2:5: rule "x" ($.rules[0]): missing required field 'category'`)
+
+	// A directory without a rule is an error: the worker would not start.
+	empty := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(empty, "x.yaml"), []byte("rules:\n"), 0o644))
+	out.Reset()
+	require.Error(t, Check(empty, &out))
+	require.Equal(t, empty+": no rules (rule files, *.yaml or *.yml: 1)\nrules: 1 error\n", out.String())
 }
 
 // FuzzLoad feeds arbitrary file contents to the loader: it must never
