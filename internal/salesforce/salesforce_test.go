@@ -506,3 +506,22 @@ func TestNoTokenInErrorsOrLogs(t *testing.T) {
 	require.NotEmpty(t, b.logs.String())
 	require.NotContains(t, stdlog.String(), "[simpleforce]")
 }
+
+// TestQueryLocatorMustMove: a batch whose nextRecordsUrl was followed
+// before makes no progress; following it again burned 950 quota-charged
+// calls in 45 seconds. The read fails after the repeat, with what it read.
+func TestQueryLocatorMustMove(t *testing.T) {
+	t.Parallel()
+	b := setup(t, salesforcetest.Options{PageSize: 7})
+	b.sim.SetFaults(salesforcetest.Faults{RepeatLocator: true})
+	var pages int
+	err := b.client.Accounts(context.Background(), time.Time{}, func([]cxaudit.Account) error {
+		pages++
+		return nil
+	})
+	require.Equal(t, cxaudit.EUNAVAILABLE, cxaudit.ErrorCode(err))
+	require.EqualError(t, err, `salesforce: read Account: malformed page: nextRecordsUrl "/services/data/v59.0/query/01g000000000000001-7" was followed before (page 2): the query makes no progress`)
+	require.Equal(t, 2, pages, "the first batch, and the second once")
+	used, _, _ := b.client.Limits()
+	require.Equal(t, 2, used)
+}

@@ -120,13 +120,18 @@ func exportQuery(cursor string, start time.Time) url.Values {
 }
 
 // checkCursorPage refuses a page that would leave the caller without a way
-// forward, and returns the cursor to resume from.
+// forward, and returns the cursor to resume from. A page that is not the
+// last must move the cursor: one that answers the cursor it was asked for
+// would be asked for again forever, each time charged to the export's
+// 10 requests a minute.
 func (c *Client) checkCursorPage(op string, missingItems bool, cursor, after string, eos bool) (string, error) {
 	switch {
 	case missingItems:
 		return "", c.redact(malformed(op, errors.New("items missing")))
 	case after == "" && !eos:
 		return "", c.redact(malformed(op, errors.New("after_cursor missing")))
+	case !eos && cursor != "" && after == cursor:
+		return "", c.redact(malformed(op, errors.New("after_cursor is the cursor sent and end_of_stream is false: the export makes no progress")))
 	case after == "":
 		return cursor, nil
 	}

@@ -432,3 +432,36 @@ func TestNoSecretInErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestExportCursorMustMove: an export page that is not the last but hands
+// back the cursor it was asked for is malformed; following it looped
+// forever (597 export requests a minute).
+func TestExportCursorMustMove(t *testing.T) {
+	t.Parallel()
+	b := setup(t, zendesktest.Options{PageSize: 10})
+	ctx := context.Background()
+	tickets, err := b.client.ExportTickets(ctx, "", time.Time{})
+	require.NoError(t, err)
+	users, err := b.client.ExportUsers(ctx, "", time.Time{})
+	require.NoError(t, err)
+	require.False(t, tickets.EndOfStream)
+	require.False(t, users.EndOfStream)
+
+	b.sim.SetFaults(zendesktest.Faults{RepeatCursor: true})
+	_, err = b.client.ExportTickets(ctx, tickets.AfterCursor, time.Time{})
+	require.Equal(t, cxaudit.EUNAVAILABLE, cxaudit.ErrorCode(err))
+	require.EqualError(t, err, "zendesk: export tickets: malformed page (response body is not the expected JSON): "+
+		"after_cursor is the cursor sent and end_of_stream is false: the export makes no progress")
+	_, err = b.client.ExportUsers(ctx, users.AfterCursor, time.Time{})
+	require.EqualError(t, err, "zendesk: export users: malformed page (response body is not the expected JSON): "+
+		"after_cursor is the cursor sent and end_of_stream is false: the export makes no progress")
+
+	// At the end of the stream the cursor stays where it is: that is how
+	// an export waits for later changes.
+	b.sim.SetFaults(zendesktest.Faults{})
+	_, last := exportAll(t, b.client, "")
+	page, err := b.client.ExportTickets(ctx, last, time.Time{})
+	require.NoError(t, err)
+	require.True(t, page.EndOfStream)
+	require.Equal(t, last, page.AfterCursor)
+}
