@@ -525,3 +525,38 @@ func TestQueryLocatorMustMove(t *testing.T) {
 	used, _, _ := b.client.Limits()
 	require.Equal(t, 2, used)
 }
+
+// TestOneCharacterToken: errors carry no secret by construction, so an
+// access token of one letter leaves them as they are; replacing it in
+// messages turned every "t" of every error into "<secret>".
+func TestOneCharacterToken(t *testing.T) {
+	t.Parallel()
+	const tok = "t"
+	w := simworld.Generate(simworld.Options{Seed: 3, Accounts: 5, Now: worldNow})
+	sim, srv := salesforcetest.NewServer(salesforcetest.Options{World: w, AccessToken: tok, Now: func() time.Time { return worldNow }})
+	t.Cleanup(srv.Close)
+	logs := &syncBuffer{}
+	c, err := salesforce.New(salesforce.Config{InstanceURL: srv.URL, AccessToken: tok,
+		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		HTTP:   remote.Options{RetryMax: 2, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond}})
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	var got []string
+	sim.FailNext(5, http.StatusInternalServerError)
+	got = append(got, c.Accounts(ctx, time.Time{}, func([]cxaudit.Account) error { return nil }).Error())
+	sim.FailNext(0, 0)
+	res, err := c.CreateTasks(ctx, []cxaudit.Task{{WhatID: "001bogus", Subject: "z"}})
+	require.NoError(t, err)
+	got = append(got, res[0].Err.Error())
+	wrong, err := salesforce.New(salesforce.Config{InstanceURL: srv.URL, AccessToken: "u"})
+	require.NoError(t, err)
+	got = append(got, wrong.Contacts(ctx, time.Time{}, func([]cxaudit.Contact) error { return nil }).Error())
+
+	require.Equal(t, []string{
+		"salesforce: read Account: HTTP 500: UNKNOWN_EXCEPTION: An unexpected error occurred. Please include this ErrorId if you contact support: 1234567-89 (-1)",
+		"salesforce: create tasks: FIELD_INTEGRITY_EXCEPTION: Related To ID: id value of incorrect type: 001bogus (fields: WhatId)",
+		"salesforce: read Contact: HTTP 401: INVALID_SESSION_ID: Session expired or invalid",
+	}, got)
+	require.NotContains(t, logs.String(), "<secret>")
+}
