@@ -252,7 +252,7 @@ func (s *Salesforce) task(f cxaudit.Finding, acc *cxaudit.Account) cxaudit.Task 
 	ta := f.Actions.SalesforceTask
 	t := cxaudit.Task{
 		WhatID:   acc.ID,
-		Subject:  truncate(fmt.Sprintf("[cxaudit] %s (%s)", f.Title, TaskMarker(f.Fingerprint)), 255),
+		Subject:  truncate(fmt.Sprintf("[cxaudit] %s (%s)", withoutBidi(f.Title), TaskMarker(f.Fingerprint)), 255),
 		Priority: ta.Priority,
 		Status:   "Not Started",
 	}
@@ -276,7 +276,9 @@ func (s *Salesforce) task(f cxaudit.Finding, acc *cxaudit.Account) cxaudit.Task 
 		}
 	}
 	d.WriteString("\n\nCompleting this Task acknowledges the finding. cxaudit completes it itself when the issue clears.")
-	t.Description = d.String()
+	// Messages quote synced records (account names): no bidirectional
+	// controls, as in Zendesk notes.
+	t.Description = withoutBidi(d.String())
 	if f.Status == cxaudit.FindingResolved {
 		t.Status = "Completed"
 	}
