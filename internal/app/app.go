@@ -95,6 +95,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		if set, err = rules.LoadDir(cfg.RulesDir); err != nil {
 			return nil, fmt.Errorf("load rules from %s:\n%w", cfg.RulesDir, err)
 		}
+		// No rules is never what was meant (a wrong path, a ConfigMap not
+		// mounted), and running without any would resolve every finding.
+		if len(set.Rules()) == 0 {
+			return nil, fmt.Errorf("CXAUDIT_RULES_DIR: %s holds no rules (rule files, *.yaml or *.yml: %d); point CXAUDIT_RULES_DIR at the rules directory",
+				cfg.RulesDir, set.Files())
+		}
 	}
 	a.setRules(set)
 
@@ -268,9 +274,16 @@ func (a *App) setRules(s *rules.Set) {
 }
 
 // ReloadRules loads the rules directory again. On error the active rules
-// stay as they were and the reload gauge drops to 0.
+// stay as they were and the reload gauge drops to 0. A reload that would
+// remove every rule, or more than Config.RulesMaxDrop of them, is such an
+// error: a directory emptied or unmounted under a running worker would
+// otherwise resolve every open finding (and reopen them all when the files
+// return). A restart applies a change that large.
 func (a *App) ReloadRules() error {
 	set, err := rules.LoadDir(a.Config.RulesDir)
+	if err == nil {
+		err = a.checkDrop(a.Rules(), set)
+	}
 	if err != nil {
 		a.Metrics.RulesReloadOK.Set(0)
 		return err
@@ -281,6 +294,36 @@ func (a *App) ReloadRules() error {
 	}
 	a.setRules(set)
 	a.Logger.Info("rules reloaded", "rules", len(set.Rules()), "version", set.Version())
+	return nil
+}
+
+// checkDrop refuses a new rule set that removes every rule of old, or a
+// larger share of them than Config.RulesMaxDrop.
+func (a *App) checkDrop(old, set *rules.Set) error {
+	if old == nil || len(old.Rules()) == 0 {
+		return nil
+	}
+	var dropped []string
+	for _, r := range old.Rules() {
+		if set.Rule(r.ID) == nil {
+			dropped = append(dropped, r.ID)
+		}
+	}
+	n := len(old.Rules())
+	switch {
+	case len(set.Rules()) == 0:
+		return fmt.Errorf("rules reload refused: %s holds no rules now (rule files: %d), the last good set has %d; "+
+			"an emptied or unmounted rules directory would resolve every finding",
+			a.Config.RulesDir, set.Files(), n)
+	case float64(len(dropped)) > a.Config.RulesMaxDrop*float64(n):
+		const listed = 10
+		names := strings.Join(dropped[:min(len(dropped), listed)], ", ")
+		if len(dropped) > listed {
+			names += fmt.Sprintf(" and %d more", len(dropped)-listed)
+		}
+		return fmt.Errorf("rules reload refused: it would remove %d of the %d rules (%s), more than CXAUDIT_RULES_MAX_DROP=%g allows; "+
+			"restart cxaudit to apply a change this large", len(dropped), n, names, a.Config.RulesMaxDrop)
+	}
 	return nil
 }
 

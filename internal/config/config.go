@@ -33,7 +33,12 @@ type Config struct {
 	// else is an SQLite file path. It can hold a password, so it is a Secret.
 	DatabaseURL Secret
 	RulesDir    string
-	ListenAddr  string
+	// RulesMaxDrop is the largest share of the rules (0 to 1) a reload of
+	// RulesDir may remove; a reload that removes more, or every rule, is
+	// refused and the last good rules stay. An emptied or unmounted
+	// directory would otherwise resolve every open finding.
+	RulesMaxDrop float64
+	ListenAddr   string
 
 	Zendesk    ZendeskConfig
 	Salesforce SalesforceConfig
@@ -129,6 +134,7 @@ func (s SalesforceConfig) Enabled() bool { return s.InstanceURL != "" }
 const (
 	DefaultDatabaseURL   = "./cxaudit.db"
 	DefaultRulesDir      = "./rules"
+	DefaultRulesMaxDrop  = 0.5
 	DefaultListenAddr    = ":8080"
 	DefaultSyncInterval  = 5 * time.Minute
 	DefaultSweepInterval = 15 * time.Minute
@@ -155,6 +161,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
 		DatabaseURL:           Secret(r.secret("CXAUDIT_DATABASE_URL", DefaultDatabaseURL)),
 		RulesDir:              r.str("CXAUDIT_RULES_DIR", DefaultRulesDir),
+		RulesMaxDrop:          r.float("CXAUDIT_RULES_MAX_DROP", DefaultRulesMaxDrop),
 		ListenAddr:            r.str("CXAUDIT_LISTEN_ADDR", DefaultListenAddr),
 		SyncInterval:          r.duration("CXAUDIT_SYNC_INTERVAL", DefaultSyncInterval),
 		SweepInterval:         r.duration("CXAUDIT_SWEEP_INTERVAL", DefaultSweepInterval),
@@ -212,6 +219,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.SalesforceWriteBudget < 0 {
 		r.fail("CXAUDIT_SALESFORCE_WRITE_BUDGET", "must be 0 (no cap) or more")
+	}
+	if !(c.RulesMaxDrop >= 0 && c.RulesMaxDrop <= 1) { // NaN too
+		r.fail("CXAUDIT_RULES_MAX_DROP", "must be a share between 0 and 1 (like 0.5): the largest part of the rules a reload may remove")
 	}
 	if c.SnoozeDays < 1 {
 		r.fail("CXAUDIT_SNOOZE_DAYS", "must be at least 1")

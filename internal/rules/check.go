@@ -7,8 +7,8 @@ import (
 )
 
 // Check loads the rules in dir and prints every problem, one per line,
-// then a summary line. It returns the load error, if any. The CLI runs it
-// as `cxaudit rules check DIR`.
+// then a summary line. It returns the load error, if any; a directory
+// without a rule is one. The CLI runs it as `cxaudit rules check DIR`.
 func Check(dir string, w io.Writer) error {
 	s, err := LoadDir(dir)
 	if err != nil {
@@ -20,6 +20,13 @@ func Check(dir string, w io.Writer) error {
 			fmt.Fprintf(w, "rules: %d %s\n", len(le.Errors), plural(len(le.Errors), "error", "errors"))
 			return err
 		}
+		fmt.Fprintln(w, err)
+		fmt.Fprintln(w, "rules: 1 error")
+		return err
+	}
+	if len(s.Rules()) == 0 {
+		// The worker refuses to start on such a directory.
+		err := fmt.Errorf("%s: no rules (rule files, *.yaml or *.yml: %d)", dir, s.Files())
 		fmt.Fprintln(w, err)
 		fmt.Fprintln(w, "rules: 1 error")
 		return err

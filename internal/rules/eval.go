@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -72,6 +74,7 @@ type activation struct {
 	account *accountVal
 	user    userVal
 	tickets ref.Val
+	fits    int8 // within: 0 not yet known, 1 yes, 2 no
 }
 
 func newActivation(in *Input) *activation {
@@ -134,7 +137,8 @@ func (a *activation) Parent() interpreter.Activation { return nil }
 
 // Evaluate runs every rule on kind against in and returns those that match,
 // in rule ID order. A rule that fails to evaluate is reported in errs and
-// does not stop the others.
+// does not stop the others; so is a rule that exceeds its runtime budget on
+// in (RuntimeCostLimit, EvalTimeout: the error wraps ErrBudget).
 func (s *Set) Evaluate(kind cxaudit.EntityKind, in Input) (matches []Match, errs []error) {
 	rules := s.byKind[kind]
 	if len(rules) == 0 {
@@ -163,9 +167,82 @@ func (s *Set) Evaluate(kind cxaudit.EntityKind, in Input) (matches []Match, errs
 	return matches, errs
 }
 
-func evalBool(p cel.Program, act interpreter.Activation) (ok bool, err error) {
+// Runtime budgets. The estimate at load (MaxCost) bounds what a rule can
+// cost on a record within the sizes it assumes (sizeLimits); a record past
+// them (a ticket with 2,000 comments, a 2 MB description) is evaluated under
+// these instead.
+const (
+	// RuntimeCostLimit is the CEL cost an expression may spend on one record
+	// (CEL's cost tracker, cel.CostLimit): the static limit, now counted.
+	RuntimeCostLimit = MaxCost
+	// EvalTimeout bounds the wall-clock time of one expression on one
+	// record: CEL checks it every interruptEvery iterations of a
+	// comprehension, where an expression can loop.
+	EvalTimeout = time.Second
+	// interruptEvery is how many comprehension iterations CEL runs between
+	// two looks at the deadline (cel.InterruptCheckFrequency).
+	interruptEvery = 100
+)
+
+// ErrBudget is wrapped by the EvalError of an expression that exceeded its
+// runtime budget (RuntimeCostLimit or EvalTimeout) on a record.
+var ErrBudget = errors.New("over its evaluation budget")
+
+// budgeted is a rule expression compiled twice. CEL's cost tracking and
+// interrupts make every evaluation three to ten times slower, so they are
+// used only where the estimate at load does not already bound the cost: the
+// plain program runs on records within the sizes the estimate assumes
+// (within), the tracked one, with the cost limit and the deadline, on any
+// other. The embedded Program is the tracked one.
+type budgeted struct {
+	cel.Program
+	plain cel.Program
+}
+
+// newBudgeted compiles ast both ways.
+func newBudgeted(env *cel.Env, ast *cel.Ast) (*budgeted, error) {
+	plain, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, err
+	}
+	tracked, err := env.Program(ast,
+		cel.EvalOptions(cel.OptOptimize, cel.OptTrackCost),
+		cel.CostLimit(RuntimeCostLimit),
+		cel.InterruptCheckFrequency(interruptEvery))
+	if err != nil {
+		return nil, err
+	}
+	return &budgeted{Program: tracked, plain: plain}, nil
+}
+
+// eval runs p on act: the plain program when the record is within the
+// estimate's sizes, else the tracked one under its deadline.
+func eval(p cel.Program, act *activation) (ref.Val, error) {
+	b, ok := p.(*budgeted)
+	switch {
+	case !ok:
+		out, _, err := p.Eval(act)
+		return out, err
+	case act.within():
+		out, _, err := b.plain.Eval(act)
+		return out, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), EvalTimeout)
+	defer cancel()
+	out, _, err := b.ContextEval(ctx, act)
+	var cancelled interpreter.EvalCancelledError
+	switch {
+	case errors.As(err, &cancelled) && cancelled.Cause == interpreter.CostLimitExceeded:
+		return nil, fmt.Errorf("%w: cost limit of %d exceeded on this record", ErrBudget, RuntimeCostLimit)
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, fmt.Errorf("%w: time limit of %s exceeded on this record", ErrBudget, EvalTimeout)
+	}
+	return out, err
+}
+
+func evalBool(p cel.Program, act *activation) (ok bool, err error) {
 	defer recoverEval(&err)
-	out, _, err := p.Eval(act)
+	out, err := eval(p, act)
 	if err != nil {
 		return false, err
 	}
@@ -176,9 +253,9 @@ func evalBool(p cel.Program, act interpreter.Activation) (ok bool, err error) {
 	return bool(b), nil
 }
 
-func evalString(p cel.Program, act interpreter.Activation) (s string, err error) {
+func evalString(p cel.Program, act *activation) (s string, err error) {
 	defer recoverEval(&err)
-	out, _, err := p.Eval(act)
+	out, err := eval(p, act)
 	if err != nil {
 		return "", err
 	}
@@ -187,6 +264,89 @@ func evalString(p cel.Program, act interpreter.Activation) (s string, err error)
 		return "", fmt.Errorf("message yielded %s, not a string", out.Type().TypeName())
 	}
 	return string(str), nil
+}
+
+// within reports whether every text and list of the record is within the
+// sizes the cost estimate assumed (sizeLimits, defaultStringSize), so that
+// no expression that passed it can exceed MaxCost on it. It is computed
+// once per record.
+func (a *activation) within() bool {
+	if a.fits == 0 {
+		a.fits = 2
+		if inputWithin(a.in) {
+			a.fits = 1
+		}
+	}
+	return a.fits == 1
+}
+
+// inputWithin is within for in. Every text and list of every record a rule
+// can read is checked (TestInputWithinCoversEveryField keeps it so); a
+// byte length within the limit is a character count within it.
+func inputWithin(in *Input) bool {
+	if in.Ticket != nil && !ticketWithin(in.Ticket) {
+		return false
+	}
+	if len(in.Tickets) > int(sizeLimits["tickets"]) {
+		return false
+	}
+	for i := range in.Tickets {
+		if !ticketWithin(&in.Tickets[i]) {
+			return false
+		}
+	}
+	if o := in.Organization; o != nil {
+		if !textsWithin(defaultStringSize, o.Name, o.ExternalID) ||
+			!listWithin(o.DomainNames, sizeLimits["domain_names"]) || !listWithin(o.Tags, sizeLimits["tags"]) {
+			return false
+		}
+	}
+	if ac := in.Account; ac != nil {
+		if !textsWithin(defaultStringSize, ac.ID, ac.Name, ac.OwnerID, ac.Website, ac.Type, ac.Industry, ac.Tier, ac.Health) ||
+			len(ac.Contacts) > int(sizeLimits["contacts"]) || len(ac.Opportunities) > int(sizeLimits["opportunities"]) {
+			return false
+		}
+		for i := range ac.Contacts {
+			c := &ac.Contacts[i]
+			if !textsWithin(defaultStringSize, c.ID, c.AccountID, c.Name, c.Email, c.Title, c.Role) {
+				return false
+			}
+		}
+		for i := range ac.Opportunities {
+			o := &ac.Opportunities[i]
+			if !textsWithin(defaultStringSize, o.ID, o.AccountID, o.Name, o.StageName, o.Type) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func ticketWithin(t *cxaudit.Ticket) bool {
+	if !textsWithin(defaultStringSize, t.Subject, t.Status, t.Priority, t.Type) ||
+		len(t.Description) > int(sizeLimits["description"]) ||
+		!listWithin(t.Tags, sizeLimits["tags"]) || len(t.Comments) > int(sizeLimits["comments"]) {
+		return false
+	}
+	for i := range t.Comments {
+		if len(t.Comments[i].Body) > int(sizeLimits["body"]) {
+			return false
+		}
+	}
+	return true
+}
+
+func textsWithin(limit int, texts ...string) bool {
+	for _, s := range texts {
+		if len(s) > limit {
+			return false
+		}
+	}
+	return true
+}
+
+func listWithin(l []string, limit uint64) bool {
+	return len(l) <= int(limit) && textsWithin(defaultStringSize, l...)
 }
 
 // recoverEval turns a panic in an expression's evaluation into its error,

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,6 +166,142 @@ func TestEvaluateErrorsDoNotStopOthers(t *testing.T) {
 	// Without an account, rules see an empty one.
 	_, errs = s.Evaluate(cxaudit.EntityAccount, Input{Now: now})
 	require.Len(t, errs, 2)
+}
+
+// TestEvaluateBudgets: an expression that passed the estimate at load but
+// meets a record larger than the estimate assumed is stopped by its runtime
+// budget, by cost or by time. That is an evaluation error of that rule on
+// that record; the other rules still run.
+func TestEvaluateBudgets(t *testing.T) {
+	t.Parallel()
+	rule := func(id, when string) string {
+		return "  - {id: " + id + ", title: t, category: backlog_aging, severity: low, entity: ticket, when: '" + when + "', message: '\"m\"'}\n"
+	}
+	fine := rule("budget.fine", "ticket.open")
+	// Each contains costs the description's length times the tag's, over
+	// a tenth twice: 16.7 million at most over 100 tags of 1 KiB and a
+	// 16 KiB description, but 20 million per tag on the record below.
+	costly := rule("budget.cost", "ticket.tags.exists(t, ticket.description.contains(t))")
+	// A million cheap iterations: 8 million, under MaxCost, yet slower than
+	// EvalTimeout when CEL tracks its cost.
+	slow := rule("budget.time", "lists.range(1000).all(i, lists.range(1000).all(j, i + j >= 0))")
+	huge := &cxaudit.Ticket{Status: cxaudit.StatusOpen, Description: strings.Repeat("a", 2<<20)}
+	for range 1000 {
+		huge.Tags = append(huge.Tags, strings.Repeat("b", 1000))
+	}
+	small := &cxaudit.Ticket{Status: cxaudit.StatusOpen, Description: "a b c", Tags: []string{"b"}}
+
+	for _, tc := range []struct {
+		name    string
+		rules   string
+		ticket  *cxaudit.Ticket
+		wantErr string // "" for none
+	}{
+		{"cost limit", costly + fine, huge, `rule "budget.cost": evaluating when: over its evaluation budget: cost limit of 25000000 exceeded on this record`},
+		{"time limit", slow + fine, &cxaudit.Ticket{Status: cxaudit.StatusOpen, Description: strings.Repeat("a", 20000)},
+			`rule "budget.time": evaluating when: over its evaluation budget: time limit of 1s exceeded on this record`},
+		{"within the estimate's sizes", costly + fine, small, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rs, err := ParseFile("r.yaml", []byte("rules:\n"+tc.rules))
+			require.NoError(t, err, "the rules pass the estimate at load")
+			start := time.Now()
+			ms, errs := newSet(rs, 1).Evaluate(cxaudit.EntityTicket, Input{Now: now, Ticket: tc.ticket})
+			require.Less(t, time.Since(start), 10*EvalTimeout)
+			require.NotEmpty(t, ms)
+			require.Equal(t, "budget.fine", ms[len(ms)-1].Rule.ID, "the other rule still runs")
+			if tc.wantErr == "" {
+				require.Empty(t, errs)
+				require.Len(t, ms, 2)
+				return
+			}
+			require.Len(t, errs, 1)
+			require.EqualError(t, errs[0], tc.wantErr)
+			require.ErrorIs(t, errs[0], ErrBudget)
+			require.Len(t, ms, 1)
+		})
+	}
+}
+
+// TestInputWithinCoversEveryField makes every text and list of every record
+// a rule reads, one at a time, one longer than the cost estimate assumes:
+// each must send the record to the budgeted evaluation. A field added to the
+// domain types without a check in inputWithin fails here.
+func TestInputWithinCoversEveryField(t *testing.T) {
+	t.Parallel()
+	base := func() Input {
+		return Input{
+			Now:          now,
+			Ticket:       &cxaudit.Ticket{Tags: []string{"a"}, Comments: []cxaudit.Comment{{Body: "b"}}},
+			Organization: &cxaudit.Organization{DomainNames: []string{"a.example"}, Tags: []string{"a"}},
+			Account:      &cxaudit.Account{Contacts: []cxaudit.Contact{{}}, Opportunities: []cxaudit.Opportunity{{}}},
+			Tickets:      []cxaudit.Ticket{{Tags: []string{"a"}, Comments: []cxaudit.Comment{{Body: "b"}}}},
+		}
+	}
+	in := base()
+	require.True(t, inputWithin(&in))
+
+	// fields lists, for a record reached through path from Input, a setter
+	// for each of its texts and lists that makes it one too long.
+	type mutation struct {
+		path string
+		grow func(in *Input)
+	}
+	var mutations []mutation
+	var walk func(path string, typ reflect.Type, get func(in *Input) reflect.Value)
+	walk = func(path string, typ reflect.Type, get func(in *Input) reflect.Value) {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			p := path + "." + name
+			field := func(in *Input) reflect.Value { return get(in).Field(i) }
+			switch {
+			case f.Type.Kind() == reflect.String:
+				limit := uint64(defaultStringSize)
+				if l, ok := sizeLimits[name]; ok {
+					limit = l
+				}
+				mutations = append(mutations, mutation{p, func(in *Input) { field(in).SetString(strings.Repeat("x", int(limit)+1)) }})
+			case f.Type.Kind() == reflect.Slice:
+				limit, ok := sizeLimits[name]
+				require.True(t, ok, "%s: a list without a size in sizeLimits", p)
+				elem := f.Type.Elem()
+				mutations = append(mutations, mutation{p, func(in *Input) {
+					v := field(in)
+					grown := reflect.MakeSlice(v.Type(), int(limit)+1, int(limit)+1)
+					v.Set(grown)
+				}})
+				switch elem.Kind() {
+				case reflect.String:
+					mutations = append(mutations, mutation{p + "[0]", func(in *Input) {
+						field(in).Index(0).SetString(strings.Repeat("x", defaultStringSize+1))
+					}})
+				case reflect.Struct:
+					walk(p+"[0]", elem, func(in *Input) reflect.Value { return field(in).Index(0) })
+				}
+			case f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct && f.Type.Elem() != reflect.TypeFor[time.Time]():
+				walk(p, f.Type.Elem(), func(in *Input) reflect.Value {
+					v := field(in)
+					if v.IsNil() {
+						v.Set(reflect.New(f.Type.Elem()))
+					}
+					return v.Elem()
+				})
+			}
+		}
+	}
+	walk("ticket", reflect.TypeFor[cxaudit.Ticket](), func(in *Input) reflect.Value { return reflect.ValueOf(in.Ticket).Elem() })
+	walk("tickets[0]", reflect.TypeFor[cxaudit.Ticket](), func(in *Input) reflect.Value { return reflect.ValueOf(&in.Tickets[0]).Elem() })
+	walk("organization", reflect.TypeFor[cxaudit.Organization](), func(in *Input) reflect.Value { return reflect.ValueOf(in.Organization).Elem() })
+	walk("account", reflect.TypeFor[cxaudit.Account](), func(in *Input) reflect.Value { return reflect.ValueOf(in.Account).Elem() })
+	mutations = append(mutations, mutation{"tickets", func(in *Input) { in.Tickets = make([]cxaudit.Ticket, sizeLimits["tickets"]+1) }})
+	require.Greater(t, len(mutations), 30)
+	for _, m := range mutations {
+		in := base()
+		m.grow(&in)
+		require.False(t, inputWithin(&in), "%s one longer than assumed is not noticed", m.path)
+	}
 }
 
 func TestEvaluateConcurrent(t *testing.T) {

@@ -1,11 +1,13 @@
 package rules
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -63,7 +65,7 @@ func load(fsys fs.FS, dir string, display func(string) string) (*Set, error) {
 			continue
 		}
 		name := display(e.Name())
-		data, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
+		data, err := readRuleFile(fsys, path.Join(dir, e.Name()))
 		if err != nil {
 			l.errs = append(l.errs, FileError{File: name, Msg: err.Error()})
 			continue
@@ -97,6 +99,68 @@ func load(fsys fs.FS, dir string, display func(string) string) (*Set, error) {
 	return set, nil
 }
 
+// MaxFileSize is the largest rule file loaded. The default rules are a few
+// KiB each; a larger file is a mistake (a log or a dump in the rules
+// directory), and parsing it would take memory in proportion.
+const MaxFileSize = 1 << 20
+
+// errTooLarge is the problem with a file over MaxFileSize.
+func errTooLarge(size int64) error {
+	return fmt.Errorf("file is too large: %d bytes, over the limit of 1 MiB (%d bytes) for a rule file", size, MaxFileSize)
+}
+
+// readRuleFile reads the rule file at name, which must be a regular file
+// (a symlink is followed, as Kubernetes mounts ConfigMap keys as symlinks)
+// of at most MaxFileSize bytes. The type is checked before the file is
+// opened: opening a named pipe blocks until something writes to it, and a
+// device such as /dev/zero never ends.
+func readRuleFile(fsys fs.FS, name string) ([]byte, error) {
+	fi, err := fs.Stat(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	if what := irregular(fi.Mode()); what != "" {
+		return nil, fmt.Errorf("not a regular file but %s; rule files must be regular files or symlinks to them", what)
+	}
+	if fi.Size() > MaxFileSize {
+		return nil, errTooLarge(fi.Size())
+	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	// The file may have grown since it was looked at.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the file: %w", err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, errTooLarge(int64(len(data)))
+	}
+	return data, nil
+}
+
+// irregular names what a file of mode m is when it is no regular file,
+// and is "" for a regular one.
+func irregular(m fs.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return ""
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file (mode " + m.String() + ")"
+}
+
 // ParseFile parses and compiles the rules of one file's contents. name is
 // used in errors only.
 func ParseFile(name string, data []byte) ([]*Rule, error) {
@@ -122,9 +186,11 @@ type loader struct {
 // fileLoader loads one file.
 type fileLoader struct {
 	*loader
-	name  string
-	lines [][]rune
-	rule  string // id of the rule being read, for error messages
+	name string
+	// data is the file's text. Its lines are decoded only to place an
+	// error in an expression (positions), and only those lines.
+	data []byte
+	rule string // id of the rule being read, for error messages
 }
 
 func (f *fileLoader) errorf(n *yaml.Node, path, format string, args ...any) {
@@ -138,14 +204,15 @@ func (f *fileLoader) errorf(n *yaml.Node, path, format string, args ...any) {
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 func (l *loader) loadFile(name string, data []byte) {
-	f := &fileLoader{loader: l, name: name}
+	if len(data) > MaxFileSize {
+		l.errs = append(l.errs, FileError{File: name, Msg: errTooLarge(int64(len(data))).Error()})
+		return
+	}
+	f := &fileLoader{loader: l, name: name, data: data}
 	var doc yaml.Node
 	if err := safeUnmarshal(data, &doc); err != nil {
 		l.errs = append(l.errs, yamlError(name, err))
 		return
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		f.lines = append(f.lines, []rune(line))
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return // empty file: no rules
@@ -476,7 +543,7 @@ func (f *fileLoader) compile(r *Rule, src string, n *yaml.Node, p string, want *
 		f.errorf(n, p, "expression must yield %s, but yields %s", what, ast.OutputType())
 		return nil
 	}
-	est, err := env.EstimateCost(ast, costEstimator{})
+	est, err := env.EstimateCost(ast, costEstimator{sizes: newSizer(ast.NativeRep())})
 	if err != nil {
 		f.errorf(n, p, "estimating cost: %v", err)
 		return nil
@@ -485,7 +552,7 @@ func (f *fileLoader) compile(r *Rule, src string, n *yaml.Node, p string, want *
 		f.errorf(n, p, "expression too expensive: estimated cost up to %d exceeds the limit of %d (avoid nested loops over tickets and comments)", est.Max, MaxCost)
 		return nil
 	}
-	prg, err = env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	prg, err = newBudgeted(env, ast)
 	if err != nil {
 		f.errorf(n, p, "%v", err)
 		return nil
@@ -557,22 +624,24 @@ func (f *fileLoader) positions(n *yaml.Node) func(off int) (int, int) {
 	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 		line, col = line+1, 0
 	}
+	lines := lineCursor{data: f.data}
 	type pos struct{ line, col int }
 	at := make([]pos, 0, len(value)+1)
 	next := func() {
 		col++
-		if line >= 0 && line < len(f.lines) && col > len(f.lines[line]) {
+		if l, ok := lines.at(line); ok && col > len(l) {
 			line, col = line+1, 0
 		}
 	}
 	cur := func() (rune, bool) {
-		if line < 0 || line >= len(f.lines) {
+		l, ok := lines.at(line)
+		if !ok {
 			return 0, false
 		}
-		if col >= len(f.lines[line]) {
+		if col >= len(l) {
 			return '\n', true
 		}
-		return f.lines[line][col], true
+		return l[col], true
 	}
 	for _, v := range value {
 		for {
@@ -593,4 +662,46 @@ func (f *fileLoader) positions(n *yaml.Node) func(off int) (int, int) {
 		off = max(0, min(off, len(at)-1))
 		return at[off].line + 1, at[off].col + 1
 	}
+}
+
+// lineCursor decodes the lines of a file one at a time, as positions walks
+// them: forward from the line an expression starts on.
+type lineCursor struct {
+	data  []byte
+	set   bool   // line, start and runes hold a line
+	line  int    // that line, 0-based
+	start int    // the byte offset it starts at
+	runes []rune // its text, without the newline
+}
+
+// at returns line i (0-based) of the file, and false past its last line.
+// A file of n newlines has n+1 lines, the last one empty when the file
+// ends with a newline.
+func (c *lineCursor) at(i int) ([]rune, bool) {
+	if i < 0 {
+		return nil, false
+	}
+	if !c.set || i < c.line {
+		c.line, c.start, c.set = 0, 0, true
+		c.runes = c.decode()
+	}
+	for c.line < i {
+		nl := bytes.IndexByte(c.data[c.start:], '\n')
+		if nl < 0 {
+			return nil, false
+		}
+		c.start += nl + 1
+		c.line++
+		c.runes = c.decode()
+	}
+	return c.runes, true
+}
+
+// decode returns the line starting at c.start as runes.
+func (c *lineCursor) decode() []rune {
+	rest := c.data[c.start:]
+	if nl := bytes.IndexByte(rest, '\n'); nl >= 0 {
+		rest = rest[:nl]
+	}
+	return []rune(string(rest))
 }

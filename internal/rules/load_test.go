@@ -3,11 +3,15 @@ package rules
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -127,6 +131,80 @@ func TestLoadFS(t *testing.T) {
 	require.EqualError(t, err, `rules/c.yaml:2:9: rule "a.rule" ($.rules[0].id): duplicate rule id 'a.rule' (also defined at rules/a.yml:2)`)
 }
 
+// TestLoadDirFileChecks: only regular files (or symlinks to them, as a
+// ConfigMap mount has) of at most MaxFileSize are read. A named pipe once
+// hung start-up (even SIGTERM did not stop it), /dev/zero took all memory.
+func TestLoadDirFileChecks(t *testing.T) {
+	t.Parallel()
+	good := "rules:\n  - {id: a, title: t, category: backlog_aging, severity: low, entity: ticket, when: ticket.open, message: '\"m\"'}\n"
+	for _, tc := range []struct {
+		name string
+		make func(t *testing.T, path string)
+		want string // "" when the file loads
+	}{
+		{"named pipe", func(t *testing.T, p string) { require.NoError(t, syscall.Mkfifo(p, 0o644)) },
+			"not a regular file but a named pipe (FIFO); rule files must be regular files or symlinks to them"},
+		{"symlink to /dev/zero", func(t *testing.T, p string) { require.NoError(t, os.Symlink("/dev/zero", p)) },
+			"not a regular file but a character device; rule files must be regular files or symlinks to them"},
+		{"symlink to a directory", func(t *testing.T, p string) { require.NoError(t, os.Symlink(t.TempDir(), p)) },
+			"not a regular file but a directory; rule files must be regular files or symlinks to them"},
+		{"too large", func(t *testing.T, p string) {
+			require.NoError(t, os.WriteFile(p, []byte(good+strings.Repeat("#\n", MaxFileSize/2)), 0o644))
+		}, fmt.Sprintf("file is too large: %d bytes, over the limit of 1 MiB (1048576 bytes) for a rule file", len(good)+MaxFileSize)},
+		{"symlink to a regular file", func(t *testing.T, p string) {
+			target := filepath.Join(t.TempDir(), "b.yaml")
+			require.NoError(t, os.WriteFile(target, []byte(strings.ReplaceAll(good, "id: a", "id: b")), 0o644))
+			require.NoError(t, os.Symlink(target, p))
+		}, ""},
+		{"exactly the limit", func(t *testing.T, p string) {
+			require.NoError(t, os.WriteFile(p, []byte(strings.Repeat("\n", MaxFileSize)), 0o644))
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(good), 0o644))
+			file := filepath.Join(dir, "zz.yaml")
+			tc.make(t, file)
+			done := make(chan error, 1)
+			go func() {
+				_, err := LoadDir(dir)
+				done <- err
+			}()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("LoadDir did not return")
+			}
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.EqualError(t, err, file+": "+tc.want)
+		})
+	}
+}
+
+// TestLoadFileMemory: a rule file costs memory in proportion to its size,
+// not several times that (every line was kept as []rune: a 300 MB file
+// took 1.97 GB). It measures the process's allocations, so it does not run
+// in parallel with other tests.
+func TestLoadFileMemory(t *testing.T) {
+	dir := t.TempDir()
+	body := "rules:\n  - {id: a, title: t, category: backlog_aging, severity: low, entity: ticket, when: tiket.open, message: '\"m\"'}\n" +
+		strings.Repeat("\n", MaxFileSize-200)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(body), 0o644))
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := LoadDir(dir)
+	runtime.ReadMemStats(&after)
+	// The error is placed on its line and column: that line was decoded.
+	require.ErrorContains(t, err, `a.yaml:2:85: rule "a" ($.rules[0].when): undeclared reference to 'tiket'`)
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(8*len(body)))
+}
+
 func TestVersion(t *testing.T) {
 	t.Parallel()
 	src := `rules:
@@ -168,6 +246,13 @@ func TestCheck(t *testing.T) {
 	require.Equal(t, "rules: 6 errors", lines[len(lines)-1])
 	require.Len(t, lines, 7)
 	require.Contains(t, lines[0], `x.yaml:2:5: rule "x" ($.rules[0]): missing required field 'category'`)
+
+	// A directory without a rule is an error: the worker would not start.
+	empty := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(empty, "x.yaml"), []byte("rules:\n"), 0o644))
+	out.Reset()
+	require.Error(t, Check(empty, &out))
+	require.Equal(t, empty+": no rules (rule files, *.yaml or *.yml: 1)\nrules: 1 error\n", out.String())
 }
 
 // FuzzLoad feeds arbitrary file contents to the loader: it must never

@@ -149,16 +149,6 @@ func TestDoRecoversFromSimpleforcePanics(t *testing.T) {
 	require.NoError(t, err)
 }
 
-func TestRedact(t *testing.T) {
-	t.Parallel()
-	c := &Client{token: "s3cr3t-token"}
-	err := c.redact(cxaudit.Errorf(cxaudit.EUNAUTHORIZED, "server said: bad token s3cr3t-token"))
-	require.Equal(t, cxaudit.EUNAUTHORIZED, cxaudit.ErrorCode(err))
-	require.NotContains(t, err.Error(), "s3cr3t-token")
-	require.Contains(t, err.Error(), "<secret>")
-	require.NoError(t, c.redact(nil))
-}
-
 func TestFindTasksSOQL(t *testing.T) {
 	t.Parallel()
 

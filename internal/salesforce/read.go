@@ -129,9 +129,13 @@ func readPages[T any](ctx context.Context, c *Client, object string, fields []st
 }
 
 // query runs soql and follows nextRecordsUrl, calling page with the
-// records of each batch. Errors from page are returned as is.
+// records of each batch. Errors from page are returned as is. A
+// nextRecordsUrl already followed is malformed: following it again would
+// read the same batches forever, each call charged to the org's daily
+// API quota.
 func (c *Client) query(ctx context.Context, op, soql string, page func([]simpleforce.SObject) error) error {
 	next := soql
+	followed := map[string]bool{}
 	for n := 1; ; n++ {
 		var res *simpleforce.QueryResult
 		err := c.do(ctx, func(sf *simpleforce.Client) error {
@@ -159,6 +163,10 @@ func (c *Client) query(ctx context.Context, op, soql string, page func([]simplef
 		if !strings.HasPrefix(res.NextRecordsURL, "/services/data/") {
 			return malformedf(op, "done is false but nextRecordsUrl is %q", res.NextRecordsURL)
 		}
+		if followed[res.NextRecordsURL] {
+			return malformedf(op, "nextRecordsUrl %q was followed before (page %d): the query makes no progress", res.NextRecordsURL, n)
+		}
+		followed[res.NextRecordsURL] = true
 		next = res.NextRecordsURL
 	}
 }

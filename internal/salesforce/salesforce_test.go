@@ -563,3 +563,57 @@ func TestNoTokenInErrorsOrLogs(t *testing.T) {
 	require.NotEmpty(t, b.logs.String())
 	require.NotContains(t, stdlog.String(), "[simpleforce]")
 }
+
+// TestQueryLocatorMustMove: a batch whose nextRecordsUrl was followed
+// before makes no progress; following it again burned 950 quota-charged
+// calls in 45 seconds. The read fails after the repeat, with what it read.
+func TestQueryLocatorMustMove(t *testing.T) {
+	t.Parallel()
+	b := setup(t, salesforcetest.Options{PageSize: 7})
+	b.sim.SetFaults(salesforcetest.Faults{RepeatLocator: true})
+	var pages int
+	err := b.client.Accounts(context.Background(), time.Time{}, func([]cxaudit.Account) error {
+		pages++
+		return nil
+	})
+	require.Equal(t, cxaudit.EUNAVAILABLE, cxaudit.ErrorCode(err))
+	require.EqualError(t, err, `salesforce: read Account: malformed page: nextRecordsUrl "/services/data/v59.0/query/01g000000000000001-7" was followed before (page 2): the query makes no progress`)
+	require.Equal(t, 2, pages, "the first batch, and the second once")
+	used, _, _ := b.client.Limits()
+	require.Equal(t, 2, used)
+}
+
+// TestOneCharacterToken: errors carry no secret by construction, so an
+// access token of one letter leaves them as they are; replacing it in
+// messages turned every "t" of every error into "<secret>".
+func TestOneCharacterToken(t *testing.T) {
+	t.Parallel()
+	const tok = "t"
+	w := simworld.Generate(simworld.Options{Seed: 3, Accounts: 5, Now: worldNow})
+	sim, srv := salesforcetest.NewServer(salesforcetest.Options{World: w, AccessToken: tok, Now: func() time.Time { return worldNow }})
+	t.Cleanup(srv.Close)
+	logs := &syncBuffer{}
+	c, err := salesforce.New(salesforce.Config{InstanceURL: srv.URL, AccessToken: tok,
+		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		HTTP:   remote.Options{RetryMax: 2, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond}})
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	var got []string
+	sim.FailNext(5, http.StatusInternalServerError)
+	got = append(got, c.Accounts(ctx, time.Time{}, func([]cxaudit.Account) error { return nil }).Error())
+	sim.FailNext(0, 0)
+	res, err := c.CreateTasks(ctx, []cxaudit.Task{{WhatID: "001bogus", Subject: "z"}})
+	require.NoError(t, err)
+	got = append(got, res[0].Err.Error())
+	wrong, err := salesforce.New(salesforce.Config{InstanceURL: srv.URL, AccessToken: "u"})
+	require.NoError(t, err)
+	got = append(got, wrong.Contacts(ctx, time.Time{}, func([]cxaudit.Contact) error { return nil }).Error())
+
+	require.Equal(t, []string{
+		"salesforce: read Account: HTTP 500: UNKNOWN_EXCEPTION: An unexpected error occurred. Please include this ErrorId if you contact support: 1234567-89 (-1)",
+		"salesforce: create tasks: FIELD_INTEGRITY_EXCEPTION: Related To ID: id value of incorrect type: 001bogus (fields: WhatId)",
+		"salesforce: read Contact: HTTP 401: INVALID_SESSION_ID: Session expired or invalid",
+	}, got)
+	require.NotContains(t, logs.String(), "<secret>")
+}

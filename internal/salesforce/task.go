@@ -215,7 +215,7 @@ func (c *Client) writeTasks(ctx context.Context, op, method string, tasks []cxau
 					}
 					continue
 				}
-				out[i].Err = c.redact(recordError(op, s.Errors))
+				out[i].Err = recordError(op, s.Errors)
 			}
 			c.logger.DebugContext(ctx, "salesforce write", "op", op, "records", len(records))
 		}

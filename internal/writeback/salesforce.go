@@ -266,7 +266,7 @@ func (s *Salesforce) task(f cxaudit.Finding, acc *cxaudit.Account, tn *tenant.Te
 	open, completed := tn.TaskStatuses()
 	t := cxaudit.Task{
 		WhatID:   acc.ID,
-		Subject:  truncate(fmt.Sprintf("[cxaudit] %s (%s)", f.Title, TaskMarker(f.Fingerprint)), 255),
+		Subject:  truncate(fmt.Sprintf("[cxaudit] %s (%s)", withoutBidi(f.Title), TaskMarker(f.Fingerprint)), 255),
 		Priority: ta.Priority,
 		Status:   open,
 	}
@@ -291,7 +291,9 @@ func (s *Salesforce) task(f cxaudit.Finding, acc *cxaudit.Account, tn *tenant.Te
 		}
 	}
 	d.WriteString("\n\nCompleting this Task acknowledges the finding. cxaudit completes it itself when the issue clears.")
-	t.Description = d.String()
+	// Messages quote synced records (account names): no bidirectional
+	// controls, as in Zendesk notes.
+	t.Description = withoutBidi(d.String())
 	if f.Status == cxaudit.FindingResolved {
 		t.Status = completed
 	}

@@ -2,6 +2,7 @@ package writeback_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -9,12 +10,14 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/remote"
+	"github.com/cxaudit/cxaudit/internal/rules"
 	"github.com/cxaudit/cxaudit/internal/salesforce"
 	"github.com/cxaudit/cxaudit/internal/salesforce/salesforcetest"
 	"github.com/cxaudit/cxaudit/internal/simworld"
@@ -378,4 +381,102 @@ func TestSalesforceWriteback(t *testing.T) {
 			require.Equal(t, "Completed", task.Status)
 		}
 	}
+}
+
+// bidiControls are every Unicode bidirectional control: marks, embeddings,
+// overrides and isolates.
+const bidiControls = "\u200E\u200F\u061C\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069"
+
+// TestBidiControlsStripped: a ticket subject and an account name carrying
+// bidirectional controls, read from the simulators and quoted by a rule's
+// message (and a rule title carrying one), give a note and a Task without
+// them; the text around them stays.
+func TestBidiControlsStripped(t *testing.T) {
+	t.Parallel()
+	b := setup(t, storetest.NewSQLite(t))
+	ctx := context.Background()
+	set, err := rules.LoadFS(fstest.MapFS{"r.yaml": {Data: []byte(`rules:
+  - {id: t.quote, title: "Quotes \u202Ethe subject", category: backlog_aging, severity: high, entity: ticket,
+     when: "true", message: '"Subject: " + ticket.subject', actions: {zendesk: {note: true}}}
+  - {id: a.quote, title: "Quotes \u2067the name\u2069", category: crm_hygiene, severity: medium, entity: account,
+     when: "true", message: '"Account: " + account.name', actions: {salesforce: {task: {}}}}
+`)}}, ".")
+	require.NoError(t, err)
+	evaluate := func(kind cxaudit.EntityKind, in rules.Input) rules.Match {
+		ms, errs := set.Evaluate(kind, in)
+		require.Empty(t, errs)
+		require.Len(t, ms, 1)
+		return ms[0]
+	}
+	hasBidi := func(s string) bool { return strings.ContainsAny(s, bidiControls) }
+
+	id := b.openTicketIDs(t, 1)[0]
+	b.zsim.UpdateTicket(id, func(tk *cxaudit.Ticket) { tk.Subject = "Invoice \u202Efdp.exe" + bidiControls + " attached" })
+	tk, err := b.zw.Client.Ticket(ctx, id)
+	require.NoError(t, err)
+	require.True(t, hasBidi(tk.Subject), "the subject comes back as it was")
+	m := evaluate(cxaudit.EntityTicket, rules.Input{Now: time.Now(), Ticket: &tk})
+	f := ticketFinding("t.quote", id)
+	f.Title, f.Message = m.Rule.Title, m.Message
+	require.NoError(t, b.store.PutFinding(ctx, f))
+	_, err = b.zw.Run(ctx)
+	require.NoError(t, err)
+	notes := b.notesOn(t, id)
+	require.Len(t, notes, 1)
+	html := b.noteHTML(t, id, notes[0].ID)
+	for _, s := range []string{notes[0].Body, html} {
+		require.False(t, hasBidi(s), "bidi controls in the note: %q", s)
+		require.Contains(t, s, "Subject: Invoice fdp.exe attached")
+		require.Contains(t, s, "Quotes the subject")
+	}
+
+	acc := b.world.Accounts[0]
+	b.ssim.UpdateAccount(acc.ID, func(a *cxaudit.Account) { a.Name = "Acme \u202Bشركة\u202C" + bidiControls + " Ltd" })
+	var read cxaudit.Account
+	require.NoError(t, b.sw.Client.Accounts(ctx, time.Time{}, func(page []cxaudit.Account) error {
+		for _, a := range page {
+			if a.ID == acc.ID {
+				read = a
+			}
+		}
+		return nil
+	}))
+	require.True(t, hasBidi(read.Name), "the name comes back as it was")
+	m = evaluate(cxaudit.EntityAccount, rules.Input{Now: time.Now(), Account: &read})
+	af := accountFinding("a.quote", acc.ID)
+	af.Title, af.Message = m.Rule.Title, m.Message
+	require.NoError(t, b.store.PutFinding(ctx, af))
+	_, err = b.sw.Run(ctx)
+	require.NoError(t, err)
+	tasks := b.ssim.Tasks()
+	require.Len(t, tasks, 1)
+	require.False(t, hasBidi(tasks[0].Subject), "bidi controls in the Task subject: %q", tasks[0].Subject)
+	require.False(t, hasBidi(tasks[0].Description), "bidi controls in the Task description: %q", tasks[0].Description)
+	require.Contains(t, tasks[0].Subject, "[cxaudit] Quotes the name (cxaudit:")
+	require.Contains(t, tasks[0].Description, "Account: Acme شركة Ltd")
+}
+
+// noteHTML reads the html_body of a comment through the simulator's API, as
+// an agent's browser would render it.
+func (b *testBundle) noteHTML(t *testing.T, ticketID, commentID int64) string {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, "/api/v2/tickets/"+strconv.FormatInt(ticketID, 10)+"/comments.json", nil)
+	req.SetBasicAuth(zendesktest.DefaultEmail+"/token", zendesktest.DefaultAPIToken)
+	rec := httptest.NewRecorder()
+	b.zsim.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var resp struct {
+		Comments []struct {
+			ID       int64  `json:"id"`
+			HTMLBody string `json:"html_body"`
+		} `json:"comments"`
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &resp))
+	for _, c := range resp.Comments {
+		if c.ID == commentID {
+			return c.HTMLBody
+		}
+	}
+	t.Fatalf("no comment %d on ticket %d", commentID, ticketID)
+	return ""
 }

@@ -340,18 +340,21 @@ func (z *Zendesk) noteHTML(noted, cleared []cxaudit.Finding) string {
 	severityRank := func(s cxaudit.Severity) int { return slices.Index(cxaudit.Severities, s) }
 	sort.SliceStable(noted, func(i, j int) bool { return severityRank(noted[i].Severity) < severityRank(noted[j].Severity) })
 
+	// Every text comes from rules and synced records: it is escaped, and
+	// stripped of bidirectional controls.
+	text := func(s string) string { return html.EscapeString(withoutBidi(s)) }
 	var b strings.Builder
 	if len(noted) > 0 {
 		fmt.Fprintf(&b, "<p><strong>cxaudit found %d issue%s on this ticket</strong></p><ul>", len(noted), plural(len(noted)))
 		for _, f := range noted {
-			fmt.Fprintf(&b, "<li><strong>[%s] %s</strong><br>%s", html.EscapeString(strings.ToUpper(string(f.Severity))),
-				html.EscapeString(f.Title), html.EscapeString(f.Message))
+			fmt.Fprintf(&b, "<li><strong>[%s] %s</strong><br>%s", text(strings.ToUpper(string(f.Severity))),
+				text(f.Title), text(f.Message))
 			if set != nil {
 				if r := set.Rule(f.RuleID); r != nil && r.Docs != "" {
-					fmt.Fprintf(&b, `<br>How to fix: <a href="%s">%s</a>`, html.EscapeString(r.Docs), html.EscapeString(r.Docs))
+					fmt.Fprintf(&b, `<br>How to fix: <a href="%s">%s</a>`, text(r.Docs), text(r.Docs))
 				}
 			}
-			fmt.Fprintf(&b, "<br><small>rule %s</small></li>", html.EscapeString(f.RuleID))
+			fmt.Fprintf(&b, "<br><small>rule %s</small></li>", text(f.RuleID))
 		}
 		b.WriteString("</ul>")
 		fmt.Fprintf(&b, "<p>To acknowledge these, add the tag <code>%s</code>; to silence them for a week, <code>%s</code>. cxaudit removes its tags when an issue clears.</p>",
@@ -360,11 +363,39 @@ func (z *Zendesk) noteHTML(noted, cleared []cxaudit.Finding) string {
 	if len(cleared) > 0 {
 		b.WriteString("<p><strong>Resolved</strong></p><ul>")
 		for _, f := range cleared {
-			fmt.Fprintf(&b, "<li>%s</li>", html.EscapeString(f.Title))
+			fmt.Fprintf(&b, "<li>%s</li>", text(f.Title))
 		}
 		b.WriteString("</ul>")
 	}
 	return b.String()
+}
+
+// withoutBidi removes the Unicode bidirectional controls from s: the
+// marks (U+200E, U+200F, U+061C), embeddings and overrides (U+202A to
+// U+202E) and isolates (U+2066 to U+2069). A ticket subject or an account
+// name carrying an override would otherwise display reordered in the note
+// or Task cxaudit writes ("invoice\u202Efdp.exe" reads "invoiceexe.pdf"),
+// and could make cxaudit's own text around it display out of order.
+func withoutBidi(s string) string {
+	if !strings.ContainsFunc(s, isBidiControl) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if isBidiControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func isBidiControl(r rune) bool {
+	switch {
+	case r == '\u200E', r == '\u200F', r == '\u061C':
+		return true
+	case r >= '\u202A' && r <= '\u202E', r >= '\u2066' && r <= '\u2069':
+		return true
+	}
+	return false
 }
 
 func plural(n int) string {

@@ -43,7 +43,6 @@ type Config struct {
 type Client struct {
 	api    *zendesk.Client
 	logger *slog.Logger
-	token  string
 
 	meMu sync.Mutex
 	me   *cxaudit.User
@@ -77,7 +76,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, cxaudit.Errorf(cxaudit.EINVALID, "zendesk: Config.URL %q: %v", cfg.URL, err)
 	}
 	api.SetCredential(zendesk.NewAPITokenCredential(cfg.Email, cfg.APIToken))
-	return &Client{api: api, logger: cfg.Logger, token: cfg.APIToken}, nil
+	return &Client{api: api, logger: cfg.Logger}, nil
 }
 
 // validateURL checks an account URL and returns it without a trailing

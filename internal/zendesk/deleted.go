@@ -40,13 +40,13 @@ func (c *Client) DeletedTickets(ctx context.Context, since time.Time, fn func([]
 			return err
 		}
 		if resp.DeletedTickets == nil {
-			return c.redact(malformed(op, errors.New("no deleted_tickets in the response")))
+			return malformed(op, errors.New("no deleted_tickets in the response"))
 		}
 		page := make([]DeletedTicket, 0, len(resp.DeletedTickets))
 		older := false
 		for _, d := range resp.DeletedTickets {
 			if d.ID == 0 || d.DeletedAt.IsZero() {
-				return c.redact(malformed(op, errors.New("a deleted ticket without id or deleted_at")))
+				return malformed(op, errors.New("a deleted ticket without id or deleted_at"))
 			}
 			if !since.IsZero() && d.DeletedAt.Before(since) {
 				older = true
@@ -63,7 +63,7 @@ func (c *Client) DeletedTickets(ctx context.Context, since time.Time, fn func([]
 			return nil
 		}
 		if resp.Meta.AfterCursor == "" || resp.Meta.AfterCursor == q.Get("page[after]") {
-			return c.redact(malformed(op, errors.New("has_more without a new after_cursor")))
+			return malformed(op, errors.New("has_more without a new after_cursor"))
 		}
 		q.Set("page[after]", resp.Meta.AfterCursor)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -31,7 +33,8 @@ const DefaultRetryAfter = time.Minute
 //	bad JSON    EUNAVAILABLE, "malformed page"
 //
 // Messages hold the status and Zendesk's short error code and description,
-// never the response body as a whole, nor any request header.
+// never the response body as a whole, nor any request header, nor a
+// request's query (see requestError).
 func classify(op string, err error) error {
 	if err == nil {
 		return nil
@@ -78,7 +81,7 @@ func classify(op string, err error) error {
 	if errors.As(err, &syntaxErr) || errors.As(err, &typeErr) {
 		return malformed(op, err)
 	}
-	return &cxaudit.Error{Code: cxaudit.EUNAVAILABLE, Message: "zendesk: " + op + ": request failed", Err: err}
+	return &cxaudit.Error{Code: cxaudit.EUNAVAILABLE, Message: "zendesk: " + op + ": request failed", Err: withoutSecrets(err)}
 }
 
 // malformed reports a response body that did not decode. The caller
@@ -125,23 +128,45 @@ func truncate(s string, n int) string {
 	return s + "…"
 }
 
-// mapError classifies err and, as a last line of defence, scrubs the API
-// token from whatever message results.
+// mapError classifies err.
 func (c *Client) mapError(op string, err error) error {
-	return c.redact(classify(op, err))
+	return classify(op, err)
 }
 
 func (c *Client) decode(op string, body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
-		return c.redact(malformed(op, err))
+		return malformed(op, err)
 	}
 	return nil
 }
 
-func (c *Client) redact(err error) error {
-	var e *cxaudit.Error
-	if c.token == "" || !errors.As(err, &e) || !strings.Contains(err.Error(), c.token) {
+// requestError is a request that got no response, as errors show it: the
+// method, the address without its query or credentials, and the cause.
+// The API token travels only in the Authorization header, which no error
+// carries; the address is cut down all the same, so that nothing a request
+// carried besides its path can reach a log.
+type requestError struct {
+	method, url string
+	err         error
+}
+
+func (e *requestError) Error() string {
+	return e.method + " " + strconv.Quote(e.url) + ": " + e.err.Error()
+}
+
+// Unwrap keeps the cause (a timeout, a cancellation) reachable.
+func (e *requestError) Unwrap() error { return e.err }
+
+// withoutSecrets returns err with any *url.Error in it shown as a
+// requestError.
+func withoutSecrets(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
 		return err
 	}
-	return &cxaudit.Error{Code: e.Code, Message: strings.ReplaceAll(err.Error(), c.token, "<secret>")}
+	where := "(address not shown)"
+	if u, perr := url.Parse(ue.URL); perr == nil {
+		where = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+	}
+	return &requestError{method: ue.Op, url: where, err: ue.Err}
 }

@@ -72,11 +72,15 @@ func TestClassify(t *testing.T) {
 	require.ErrorIs(t, classify("op", context.Canceled), context.Canceled, "the cause stays reachable")
 }
 
-func TestRedact(t *testing.T) {
+// TestRequestErrorsShowNoQueryOrCredentials: a request that got no answer
+// is shown by its method, host and path; what the address carried besides
+// (a query, credentials) is left out, and the cause stays reachable.
+func TestRequestErrorsShowNoQueryOrCredentials(t *testing.T) {
 	t.Parallel()
+	err := classify("op", &url.Error{Op: "Get", URL: "https://bot:pw@acme.zendesk.com/api/v2/x?token=abc&cursor=1", Err: context.DeadlineExceeded})
+	require.EqualError(t, err, `zendesk: op: request failed: Get "https://acme.zendesk.com/api/v2/x": context deadline exceeded`)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
 
-	c := &Client{token: "tok-123"}
-	err := c.redact(&cxaudit.Error{Code: cxaudit.EINVALID, Message: "zendesk: op", Err: errors.New("echoed tok-123")})
-	require.Equal(t, "zendesk: op: echoed <secret>", err.Error())
-	require.Equal(t, cxaudit.EINVALID, cxaudit.ErrorCode(err))
+	err = classify("op", &url.Error{Op: "Get", URL: "http://[::1", Err: errors.New("refused")})
+	require.EqualError(t, err, `zendesk: op: request failed: Get "(address not shown)": refused`)
 }

@@ -100,7 +100,7 @@ func (c *Client) ExportOrganizations(ctx context.Context, start int64) (Organiza
 		return OrganizationPage{}, err
 	}
 	if resp.Organizations == nil || resp.EndTime == nil {
-		return OrganizationPage{}, c.redact(malformed(op, errors.New("organizations or end_time missing")))
+		return OrganizationPage{}, malformed(op, errors.New("organizations or end_time missing"))
 	}
 	page := OrganizationPage{Organizations: make([]cxaudit.Organization, 0, len(resp.Organizations)), EndTime: *resp.EndTime, EndOfStream: resp.EndOfStream}
 	for i := range resp.Organizations {
@@ -120,13 +120,18 @@ func exportQuery(cursor string, start time.Time) url.Values {
 }
 
 // checkCursorPage refuses a page that would leave the caller without a way
-// forward, and returns the cursor to resume from.
+// forward, and returns the cursor to resume from. A page that is not the
+// last must move the cursor: one that answers the cursor it was asked for
+// would be asked for again forever, each time charged to the export's
+// 10 requests a minute.
 func (c *Client) checkCursorPage(op string, missingItems bool, cursor, after string, eos bool) (string, error) {
 	switch {
 	case missingItems:
-		return "", c.redact(malformed(op, errors.New("items missing")))
+		return "", malformed(op, errors.New("items missing"))
 	case after == "" && !eos:
-		return "", c.redact(malformed(op, errors.New("after_cursor missing")))
+		return "", malformed(op, errors.New("after_cursor missing"))
+	case !eos && cursor != "" && after == cursor:
+		return "", malformed(op, errors.New("after_cursor is the cursor sent and end_of_stream is false: the export makes no progress"))
 	case after == "":
 		return cursor, nil
 	}

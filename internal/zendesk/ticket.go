@@ -24,7 +24,7 @@ func (c *Client) Ticket(ctx context.Context, id int64) (cxaudit.Ticket, error) {
 		return cxaudit.Ticket{}, err
 	}
 	if resp.Ticket == nil {
-		return cxaudit.Ticket{}, c.redact(malformed(op, errors.New("ticket missing")))
+		return cxaudit.Ticket{}, malformed(op, errors.New("ticket missing"))
 	}
 	return withMetrics([]wireTicket{*resp.Ticket}, resp.MetricSets)[0], nil
 }
@@ -65,7 +65,7 @@ func (c *Client) TicketComments(ctx context.Context, ticketID int64) ([]cxaudit.
 			return out, nil
 		}
 		if res.Meta.AfterCursor == "" || res.Meta.AfterCursor == opts.PageAfter {
-			return nil, c.redact(malformed(op, errors.New("has_more without a new after_cursor")))
+			return nil, malformed(op, errors.New("has_more without a new after_cursor"))
 		}
 		opts.PageAfter = res.Meta.AfterCursor
 	}
@@ -109,7 +109,7 @@ func (c *Client) UpdateTicket(ctx context.Context, id int64, u TicketUpdate) (cx
 		return cxaudit.Ticket{}, err
 	}
 	if resp.Ticket == nil {
-		return cxaudit.Ticket{}, c.redact(malformed(op, errors.New("ticket missing")))
+		return cxaudit.Ticket{}, malformed(op, errors.New("ticket missing"))
 	}
 	return resp.Ticket.domain(), nil
 }

@@ -3,6 +3,7 @@ package zendesk_test
 import (
 	"context"
 	"encoding/base64"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -431,4 +432,83 @@ func TestNoSecretInErrors(t *testing.T) {
 			require.False(t, strings.Contains(err.Error(), s), "error %q leaks %q", err, s)
 		}
 	}
+}
+
+// TestExportCursorMustMove: an export page that is not the last but hands
+// back the cursor it was asked for is malformed; following it looped
+// forever (597 export requests a minute).
+func TestExportCursorMustMove(t *testing.T) {
+	t.Parallel()
+	b := setup(t, zendesktest.Options{PageSize: 10})
+	ctx := context.Background()
+	tickets, err := b.client.ExportTickets(ctx, "", time.Time{})
+	require.NoError(t, err)
+	users, err := b.client.ExportUsers(ctx, "", time.Time{})
+	require.NoError(t, err)
+	require.False(t, tickets.EndOfStream)
+	require.False(t, users.EndOfStream)
+
+	b.sim.SetFaults(zendesktest.Faults{RepeatCursor: true})
+	_, err = b.client.ExportTickets(ctx, tickets.AfterCursor, time.Time{})
+	require.Equal(t, cxaudit.EUNAVAILABLE, cxaudit.ErrorCode(err))
+	require.EqualError(t, err, "zendesk: export tickets: malformed page (response body is not the expected JSON): "+
+		"after_cursor is the cursor sent and end_of_stream is false: the export makes no progress")
+	_, err = b.client.ExportUsers(ctx, users.AfterCursor, time.Time{})
+	require.EqualError(t, err, "zendesk: export users: malformed page (response body is not the expected JSON): "+
+		"after_cursor is the cursor sent and end_of_stream is false: the export makes no progress")
+
+	// At the end of the stream the cursor stays where it is: that is how
+	// an export waits for later changes.
+	b.sim.SetFaults(zendesktest.Faults{})
+	_, last := exportAll(t, b.client, "")
+	page, err := b.client.ExportTickets(ctx, last, time.Time{})
+	require.NoError(t, err)
+	require.True(t, page.EndOfStream)
+	require.Equal(t, last, page.AfterCursor)
+}
+
+// TestOneCharacterToken: errors carry no secret by construction, so a
+// token of one letter leaves them as they are. Replacing the token in
+// messages turned "zendesk: export users" into
+// "z<secret>nd<secret>sk: <secret>xport us<secret>rs" for the token "e", which
+// also told the token to whoever read the log.
+func TestOneCharacterToken(t *testing.T) {
+	t.Parallel()
+	const tok = "e"
+	var logs strings.Builder
+	sim, srv := zendesktest.NewServer(zendesktest.Options{
+		World: simworld.Generate(simworld.Options{Seed: 3, Accounts: 2, Tickets: 5, Now: worldNow}), Email: email, APIToken: tok,
+		Now: func() time.Time { return worldNow },
+	})
+	t.Cleanup(srv.Close)
+	c, err := zendesk.New(zendesk.Config{URL: srv.URL, Email: email, APIToken: tok,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		HTTP:   remote.Options{RetryMax: 2, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond}})
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	var got []string
+	sim.FailNext(10, http.StatusServiceUnavailable)
+	_, err = c.ExportUsers(ctx, "", time.Time{})
+	got = append(got, err.Error())
+	sim.FailNext(0, 0)
+	_, err = c.Ticket(ctx, 424242)
+	got = append(got, err.Error())
+	sim.SetFaults(zendesktest.Faults{MalformedRate: 1})
+	_, err = c.ExportTickets(ctx, "", time.Time{})
+	got = append(got, err.Error())
+	sim.SetFaults(zendesktest.Faults{})
+	wrong, err := zendesk.New(zendesk.Config{URL: srv.URL, Email: email, APIToken: "f"})
+	require.NoError(t, err)
+	_, err = wrong.Me(ctx)
+	got = append(got, err.Error())
+
+	require.Equal(t, []string{
+		"zendesk: export users: 503 Service Unavailable: Service Unavailable (Injected failure)",
+		"zendesk: get ticket: 404 Not Found: RecordNotFound (Not found)",
+		"zendesk: export tickets: malformed page (response body is not the expected JSON): unexpected end of JSON input",
+		"zendesk: get current user: 401 Unauthorized: Couldn't authenticate you",
+	}, got)
+	require.NotContains(t, logs.String(), "<secret>")
+	require.NotContains(t, logs.String(), base64.StdEncoding.EncodeToString([]byte(email+"/token:"+tok)))
 }

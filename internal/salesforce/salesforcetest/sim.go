@@ -119,6 +119,12 @@ type Faults struct {
 	// last record of the page before, as when records tie on
 	// SystemModstamp at a page boundary.
 	RepeatRecords bool
+	// RepeatLocator makes every page read through a nextRecordsUrl answer
+	// done false with that same nextRecordsUrl (and the same records): a
+	// query that makes no progress, however long it is followed. The real
+	// API's nextRecordsUrl always names the next batch
+	// (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_query.htm).
+	RepeatLocator bool
 	// ChangeEvery makes every ChangeEvery-th query request for Accounts,
 	// Contacts or Opportunities (query or nextRecordsUrl, not queryAll)
 	// first change the Name and SystemModstamp of a record of that object,
@@ -774,6 +780,9 @@ func (s *Sim) page(id string, off int, version string) response {
 	res := queryResult{TotalSize: len(rows), Done: end == len(rows), Records: rows[start:end]}
 	if !res.Done {
 		res.NextRecordsURL = fmt.Sprintf("/services/data/v%s/query/%s-%d", version, id, end)
+	}
+	if s.faults.RepeatLocator && off > 0 {
+		res.Done, res.NextRecordsURL = false, fmt.Sprintf("/services/data/v%s/query/%s-%d", version, id, off)
 	}
 	return response{http.StatusOK, res}
 }

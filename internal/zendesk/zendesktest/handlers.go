@@ -125,6 +125,9 @@ func (s *Sim) exportTickets(w http.ResponseWriter, r *http.Request) {
 	withMetrics := slices.Contains(strings.Split(q.Get("include"), ","), "metric_sets")
 	base := baseURL(r)
 
+	if s.repeatCursor(w, r, "tickets") {
+		return
+	}
 	s.mu.Lock()
 	if s.faults.ChangeEvery > 0 {
 		s.exportCount++
@@ -199,6 +202,25 @@ func (s *Sim) exportTickets(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// repeatCursor answers a cursor export request with its own cursor, no
+// records (under key) and end_of_stream false, when Faults.RepeatCursor is
+// set, and reports whether it did.
+func (s *Sim) repeatCursor(w http.ResponseWriter, r *http.Request, key string) bool {
+	s.mu.Lock()
+	repeat := s.faults.RepeatCursor
+	s.mu.Unlock()
+	cursor := r.URL.Query().Get("cursor")
+	if !repeat || cursor == "" {
+		return false
+	}
+	next := cursorURL(r, cursor)
+	writeJSON(w, http.StatusOK, map[string]any{
+		key: []any{}, "after_cursor": cursor, "after_url": next, "before_cursor": nil, "before_url": nil,
+		"end_of_stream": false,
+	})
+	return true
+}
+
 // seqBefore returns the change sequence just before the first ticket
 // updated at or after unix, so a cursor made from it resumes there.
 // Called with s.mu held.
@@ -231,6 +253,9 @@ func (s *Sim) exportUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	base := baseURL(r)
 
+	if s.repeatCursor(w, r, "users") {
+		return
+	}
 	s.mu.Lock()
 	var all []cxaudit.User
 	for _, u := range s.users {

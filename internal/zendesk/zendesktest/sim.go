@@ -98,6 +98,12 @@ type Faults struct {
 	// with the last ticket of the page before, as when a record sits on a
 	// page boundary.
 	RepeatRecords bool
+	// RepeatCursor makes every ticket or user export request that carries
+	// a cursor answer that same cursor back, with no records and
+	// end_of_stream false: an export that makes no progress, however long
+	// it is followed. The real API's after_cursor always fetches the next
+	// page (https://developer.zendesk.com/api-reference/ticketing/ticket-management/incremental_exports/).
+	RepeatCursor bool
 	// ChangeEvery makes every ChangeEvery-th ticket export request change
 	// a ticket first (its subject and updated_at), as an agent would while
 	// a backfill runs.
