@@ -130,10 +130,10 @@ type Options struct {
 	// RulesDir is the rules directory; empty means the default pack with
 	// the simulated tenant's field map (WriteSimRules).
 	RulesDir string
-	Seed        uint64
-	Accounts    int
-	Tickets     int
-	Logger      *slog.Logger
+	Seed     uint64
+	Accounts int
+	Tickets  int
+	Logger   *slog.Logger
 }
 
 // Writes counts remote writes by kind, as the summary reports them.

@@ -572,7 +572,7 @@ func TestQueryLocatorMustMove(t *testing.T) {
 	b := setup(t, salesforcetest.Options{PageSize: 7})
 	b.sim.SetFaults(salesforcetest.Faults{RepeatLocator: true})
 	var pages int
-	err := b.client.Accounts(context.Background(), time.Time{}, func([]cxaudit.Account) error {
+	err := b.client.Accounts(context.Background(), time.Time{}, nil, func([]cxaudit.Account) error {
 		pages++
 		return nil
 	})
@@ -601,14 +601,14 @@ func TestOneCharacterToken(t *testing.T) {
 
 	var got []string
 	sim.FailNext(5, http.StatusInternalServerError)
-	got = append(got, c.Accounts(ctx, time.Time{}, func([]cxaudit.Account) error { return nil }).Error())
+	got = append(got, c.Accounts(ctx, time.Time{}, nil, func([]cxaudit.Account) error { return nil }).Error())
 	sim.FailNext(0, 0)
 	res, err := c.CreateTasks(ctx, []cxaudit.Task{{WhatID: "001bogus", Subject: "z"}})
 	require.NoError(t, err)
 	got = append(got, res[0].Err.Error())
 	wrong, err := salesforce.New(salesforce.Config{InstanceURL: srv.URL, AccessToken: "u"})
 	require.NoError(t, err)
-	got = append(got, wrong.Contacts(ctx, time.Time{}, func([]cxaudit.Contact) error { return nil }).Error())
+	got = append(got, wrong.Contacts(ctx, time.Time{}, nil, func([]cxaudit.Contact) error { return nil }).Error())
 
 	require.Equal(t, []string{
 		"salesforce: read Account: HTTP 500: UNKNOWN_EXCEPTION: An unexpected error occurred. Please include this ErrorId if you contact support: 1234567-89 (-1)",

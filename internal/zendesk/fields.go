@@ -63,7 +63,7 @@ func (c *Client) listFields(ctx context.Context, op, path, key string) ([]tenant
 	err := c.paginate(ctx, op, path, url.Values{}, key, func(items []wireField) error {
 		for _, f := range items {
 			if f.ID == 0 || f.Type == "" {
-				return c.redact(malformed(op, errors.New("a field without id or type")))
+				return malformed(op, errors.New("a field without id or type"))
 			}
 			out = append(out, tenant.ZendeskField{ID: f.ID, Key: f.Key, Title: f.Title, Type: f.Type, Active: f.Active})
 		}
@@ -87,7 +87,7 @@ func paginate[T any](ctx context.Context, c *Client, op, path string, q url.Valu
 		}
 		raw, ok := page[key]
 		if !ok {
-			return c.redact(malformed(op, errors.New("no "+key+" in the response")))
+			return malformed(op, errors.New("no "+key+" in the response"))
 		}
 		var items []T
 		if err := c.decode(op, raw, &items); err != nil {
@@ -103,13 +103,13 @@ func paginate[T any](ctx context.Context, c *Client, op, path string, q url.Valu
 			}
 		}
 		if items == nil && meta.Meta.HasMore {
-			return c.redact(malformed(op, errors.New("a page without "+key+" that says it has more")))
+			return malformed(op, errors.New("a page without "+key+" that says it has more"))
 		}
 		if !meta.Meta.HasMore {
 			return nil
 		}
 		if meta.Meta.AfterCursor == "" || meta.Meta.AfterCursor == after {
-			return c.redact(malformed(op, errors.New("has_more without a new after_cursor")))
+			return malformed(op, errors.New("has_more without a new after_cursor"))
 		}
 		after = meta.Meta.AfterCursor
 	}
@@ -139,7 +139,7 @@ func (c *Client) Organizations(ctx context.Context, ids []int64) ([]cxaudit.Orga
 			return nil, err
 		}
 		if resp.Organizations == nil {
-			return nil, c.redact(malformed(op, errors.New("organizations missing")))
+			return nil, malformed(op, errors.New("organizations missing"))
 		}
 		for i := range resp.Organizations {
 			out = append(out, resp.Organizations[i].domain())
@@ -162,7 +162,7 @@ func (c *Client) Users(ctx context.Context, ids []int64) ([]cxaudit.User, error)
 			return nil, err
 		}
 		if resp.Users == nil {
-			return nil, c.redact(malformed(op, errors.New("users missing")))
+			return nil, malformed(op, errors.New("users missing"))
 		}
 		for i := range resp.Users {
 			out = append(out, resp.Users[i].domain())

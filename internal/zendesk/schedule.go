@@ -58,12 +58,12 @@ func (c *Client) Schedules(ctx context.Context) ([]bizhours.Schedule, error) {
 		return nil, err
 	}
 	if resp.Schedules == nil {
-		return nil, c.redact(malformed(op, errors.New("no schedules in the response")))
+		return nil, malformed(op, errors.New("no schedules in the response"))
 	}
 	out := make([]bizhours.Schedule, 0, len(resp.Schedules))
 	for _, ws := range resp.Schedules {
 		if ws.ID == 0 {
-			return nil, c.redact(malformed(op, errors.New("a schedule without id")))
+			return nil, malformed(op, errors.New("a schedule without id"))
 		}
 		s := bizhours.Schedule{ID: ws.ID, Name: ws.Name, TimeZone: ws.TimeZone, Intervals: make([]bizhours.Interval, 0, len(ws.Intervals))}
 		for _, iv := range ws.Intervals {
@@ -93,7 +93,7 @@ func (c *Client) scheduleHolidays(ctx context.Context, id int64) ([]bizhours.Hol
 		return nil, err
 	}
 	if resp.Holidays == nil {
-		return nil, c.redact(malformed(op, errors.New("no holidays in the response")))
+		return nil, malformed(op, errors.New("no holidays in the response"))
 	}
 	out := make([]bizhours.Holiday, 0, len(resp.Holidays))
 	for _, h := range resp.Holidays {
