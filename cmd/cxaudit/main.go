@@ -191,10 +191,15 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlags("sim", `Usage: cxaudit sim [flags]
 
 Serves the Zendesk and Salesforce simulators with seeded data until
-interrupted, and prints the environment that points cxaudit at them:
+interrupted. Its org names its fields its own way, as a real one does: it
+writes the rule pack with the field map a user of that org writes
+(fields.yaml) into --rules-dir, and prints the environment that points
+cxaudit at the simulators and those rules:
 
-  eval "$(cxaudit sim --print-env-only &)"   # or copy the lines it prints
+  cxaudit sim > sim.env &      # wait for the lines, then
+  . ./sim.env
   cxaudit run --once`, stderr)
+	rulesDir := fs.String("rules-dir", "", "where to write the rules and field map for the simulated tenant (default: a new temporary directory)")
 	zAddr := fs.String("zendesk-addr", "127.0.0.1:8081", "Zendesk simulator listen address")
 	sAddr := fs.String("salesforce-addr", "127.0.0.1:8082", "Salesforce simulator listen address")
 	accounts := fs.Int("accounts", 300, "accounts (and organizations) to generate")
@@ -210,10 +215,22 @@ interrupted, and prints the environment that points cxaudit at them:
 		return err
 	}
 	defer sims.Close()
-	fmt.Fprintf(stderr, "simulators serving %d accounts and %d tickets; Ctrl-C stops them\n", *accounts, *tickets)
+	dir := *rulesDir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "cxaudit-sim-rules-"); err != nil {
+			return err
+		}
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := demo.WriteSimRules(dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "simulators serving %d accounts and %d tickets; rules and field map in %s; Ctrl-C stops them\n", *accounts, *tickets, dir)
 	for _, kv := range sims.Env() {
 		fmt.Fprintf(stdout, "export %s\n", kv)
 	}
+	fmt.Fprintf(stdout, "export CXAUDIT_RULES_DIR=%s\n", dir)
 	<-ctx.Done()
 	return nil
 }

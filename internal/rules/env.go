@@ -31,13 +31,20 @@ var sizeLimits = map[string]uint64{
 	"opportunities": 1000,
 	"tags":          100,
 	"domain_names":  50,
-	"description":   16384,
-	"body":          16384,
+	"roles":         20,
+	// fields: a record's custom fields, each a text of defaultStringSize
+	// at most or a list of at most fieldListSize values.
+	"fields":      1000,
+	"description": 16384,
+	"body":        16384,
 }
 
 const (
 	defaultStringSize = 1024
 	maxStringResult   = 65536
+	// fieldListSize bounds a custom field that holds a list (a
+	// multi-select).
+	fieldListSize = 100
 )
 
 // Variable names. Which ones a rule sees depends on its entity.
@@ -139,6 +146,10 @@ func (costEstimator) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
 	last := path[len(path)-1]
 	if max, ok := sizeLimits[last]; ok {
 		return &checker.SizeEstimate{Min: 0, Max: max}
+	}
+	if len(path) >= 2 && path[len(path)-2] == "fields" {
+		// A custom field's value: a text or a multi-select's list.
+		return &checker.SizeEstimate{Min: 0, Max: max(defaultStringSize, fieldListSize)}
 	}
 	if n.Type() != nil && n.Type().Kind() == types.StringKind {
 		return &checker.SizeEstimate{Min: 0, Max: defaultStringSize}

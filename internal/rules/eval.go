@@ -287,6 +287,11 @@ func inputWithin(in *Input) bool {
 	if in.Ticket != nil && !ticketWithin(in.Ticket) {
 		return false
 	}
+	if u := in.Requester; u != nil {
+		if !textsWithin(defaultStringSize, u.Name, u.Email, u.Role) || !fieldsWithin(u.Fields) {
+			return false
+		}
+	}
 	if len(in.Tickets) > int(sizeLimits["tickets"]) {
 		return false
 	}
@@ -296,25 +301,27 @@ func inputWithin(in *Input) bool {
 		}
 	}
 	if o := in.Organization; o != nil {
-		if !textsWithin(defaultStringSize, o.Name, o.ExternalID) ||
+		if !textsWithin(defaultStringSize, o.Name, o.ExternalID) || !fieldsWithin(o.Fields) ||
 			!listWithin(o.DomainNames, sizeLimits["domain_names"]) || !listWithin(o.Tags, sizeLimits["tags"]) {
 			return false
 		}
 	}
 	if ac := in.Account; ac != nil {
 		if !textsWithin(defaultStringSize, ac.ID, ac.Name, ac.OwnerID, ac.Website, ac.Type, ac.Industry, ac.Tier, ac.Health) ||
-			len(ac.Contacts) > int(sizeLimits["contacts"]) || len(ac.Opportunities) > int(sizeLimits["opportunities"]) {
+			len(ac.Contacts) > int(sizeLimits["contacts"]) || len(ac.Opportunities) > int(sizeLimits["opportunities"]) ||
+			!fieldsWithin(ac.Fields) {
 			return false
 		}
 		for i := range ac.Contacts {
 			c := &ac.Contacts[i]
-			if !textsWithin(defaultStringSize, c.ID, c.AccountID, c.Name, c.Email, c.Title, c.Role) {
+			if !textsWithin(defaultStringSize, c.ID, c.AccountID, c.Name, c.Email, c.Title, c.Role) ||
+				!listWithin(c.Roles, sizeLimits["roles"]) || !fieldsWithin(c.Fields) {
 				return false
 			}
 		}
 		for i := range ac.Opportunities {
 			o := &ac.Opportunities[i]
-			if !textsWithin(defaultStringSize, o.ID, o.AccountID, o.Name, o.StageName, o.Type) {
+			if !textsWithin(defaultStringSize, o.ID, o.AccountID, o.Name, o.StageName, o.Type) || !fieldsWithin(o.Fields) {
 				return false
 			}
 		}
@@ -323,7 +330,7 @@ func inputWithin(in *Input) bool {
 }
 
 func ticketWithin(t *cxaudit.Ticket) bool {
-	if !textsWithin(defaultStringSize, t.Subject, t.Status, t.Priority, t.Type) ||
+	if !textsWithin(defaultStringSize, t.Subject, t.Status, t.Priority, t.Type) || !fieldsWithin(t.Fields) ||
 		len(t.Description) > int(sizeLimits["description"]) ||
 		!listWithin(t.Tags, sizeLimits["tags"]) || len(t.Comments) > int(sizeLimits["comments"]) {
 		return false
@@ -331,6 +338,27 @@ func ticketWithin(t *cxaudit.Ticket) bool {
 	for i := range t.Comments {
 		if len(t.Comments[i].Body) > int(sizeLimits["body"]) {
 			return false
+		}
+	}
+	return true
+}
+
+// fieldsWithin checks a record's custom fields: how many, and each text or
+// list value.
+func fieldsWithin(f cxaudit.Fields) bool {
+	if len(f) > int(sizeLimits["fields"]) {
+		return false
+	}
+	for _, v := range f {
+		switch v := v.(type) {
+		case string:
+			if len(v) > defaultStringSize {
+				return false
+			}
+		case []string:
+			if !listWithin(v, fieldListSize) {
+				return false
+			}
 		}
 	}
 	return true

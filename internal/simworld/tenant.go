@@ -174,6 +174,13 @@ func fitTenant(w *World, seed uint64) {
 	}
 	for i := range w.Organizations {
 		o := &w.Organizations[i]
+		// A quarter of the customers were set up years ago and their
+		// organizations not edited since: a sync that reads only recent
+		// organizations loses their tickets' account links.
+		if r.IntN(4) == 0 {
+			o.CreatedAt = w.Now.AddDate(0, 0, -400-r.IntN(900))
+			o.UpdatedAt = o.CreatedAt.Add(time.Duration(r.IntN(30*24)) * time.Hour)
+		}
 		o.RawFields = map[string]any{
 			"plan":  pick(r, organizationFields[0].Options),
 			"seats": float64(10 * (1 + r.IntN(100))),

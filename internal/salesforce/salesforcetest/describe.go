@@ -52,6 +52,13 @@ func (s *Sim) HideField(object, field string) {
 	s.hidden[strings.ToLower(object+"."+field)] = true
 }
 
+// UnhideField undoes HideField, as when field-level security is granted.
+func (s *Sim) UnhideField(object, field string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.hidden, strings.ToLower(object+"."+field))
+}
+
 // HideObject hides a whole object from the integration user, as when the
 // org has not enabled it or the user's profile may not read it: describe
 // answers 404 NOT_FOUND and a query of it fails with INVALID_TYPE.
