@@ -149,7 +149,7 @@ waits for the queue to drain and exits: 0 on success, 1 if a job failed.`, stder
 		return err
 	}
 	logger := newLogger(cfg, stderr)
-	a, err := app.New(ctx, cfg, logger, app.Options{Migrate: !*noMigrate, Periodic: !*once})
+	a, err := app.New(ctx, cfg, logger, app.Options{Migrate: !*noMigrate, Periodic: !*once, Getenv: getenv})
 	if err != nil {
 		return err
 	}

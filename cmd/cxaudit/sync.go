@@ -43,7 +43,7 @@ seconds otherwise.`, stderr)
 		return err
 	}
 	logger := newLogger(cfg, stderr)
-	a, err := app.New(ctx, cfg, logger, app.Options{Migrate: !*noMigrate})
+	a, err := app.New(ctx, cfg, logger, app.Options{Migrate: !*noMigrate, Getenv: getenv})
 	if err != nil {
 		return err
 	}

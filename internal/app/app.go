@@ -51,6 +51,10 @@ type Options struct {
 	// TracerProvider traces jobs and API calls. Default: from the OTEL_*
 	// variables, or none.
 	TracerProvider trace.TracerProvider
+	// Getenv, when set, is read again before every sync for the
+	// credentials, so rotated ones (a Secret updated in place) take effect
+	// without a restart.
+	Getenv func(string) string
 }
 
 // riverClient is what App uses of *river.Client, whichever database.
@@ -76,6 +80,7 @@ type App struct {
 	healthGauge *prometheus.GaugeVec
 
 	rules    atomic.Pointer[rules.Set]
+	creds    credentials
 	river    riverClient
 	clientID string
 	closed   bool
@@ -159,6 +164,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 			st.Close()
 			return nil, fmt.Errorf("ZENDESK_URL: %w", err)
 		}
+		a.creds.zendesk = zc
 		svc.ZendeskSync = &syncer.Zendesk{Client: zc, Store: st, Logger: logger, Start: start, ObserveFunc: observeSync(cxaudit.SourceZendesk), ProgressFunc: progress}
 		svc.Auditor.Sources[cxaudit.SourceZendesk] = syncer.ReadyObjects[cxaudit.SourceZendesk]
 		svc.ZendeskWriteback = &writeback.Zendesk{Client: zc, Store: st, Logger: logger, RulesFunc: a.Rules,
@@ -181,6 +187,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 			}
 			return nil, fmt.Errorf("%s: %w", variable, err)
 		}
+		a.creds.sf, a.creds.sfHTTP = sc, scfg.HTTP
 		svc.SalesforceSync = &syncer.Salesforce{Client: sc, Store: st, Logger: logger,
 			FieldMapFunc: func() *tenant.FieldMap { return a.Rules().FieldMap() },
 			WantFunc:     func(object string) []string { return a.Rules().FieldsRead(object) },
@@ -195,6 +202,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	} else {
 		logger.Info("salesforce not configured (SALESFORCE_INSTANCE_URL unset): skipping its sync and write-back")
 	}
+	a.creds.getenv, a.creds.current = opts.Getenv, cfg
+	svc.BeforeSyncFunc = a.refreshCredentials
 	a.Services = svc
 
 	workers := river.NewWorkers()

@@ -373,3 +373,44 @@ func TestOrganizationsAndAgentsInFull(t *testing.T) {
 	require.Positive(t, stale, "some agents were not edited for 90 days")
 }
 
+
+// TestRotatedCredentialsWithoutRestart: the Zendesk token comes from a file
+// (a mounted Secret); the worker starts with a revoked one, and the sync
+// is cancelled. The Secret is rotated in place: the next cycle, in the
+// same process, uses the new token.
+func TestRotatedCredentialsWithoutRestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sims, err := demo.StartSimulators(demo.SimOptions{Seed: 5, Accounts: 10, Tickets: 60, ZendeskRateLimit: 100000})
+	require.NoError(t, err)
+	t.Cleanup(sims.Close)
+	tokenFile := filepath.Join(t.TempDir(), "zendesk-api-token")
+	require.NoError(t, os.WriteFile(tokenFile, []byte("a-revoked-token\n"), 0o600))
+	env := map[string]string{"CXAUDIT_DATABASE_URL": storetest.NewSQLitePath(t), "CXAUDIT_RULES_DIR": apptest.RulesDir(t)}
+	for _, kv := range sims.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	env["ZENDESK_API_TOKEN_FILE"] = tokenFile
+	delete(env, "ZENDESK_API_TOKEN")
+	getenv := func(k string) string { return env[k] }
+	cfg, err := config.FromEnv(getenv)
+	require.NoError(t, err)
+	logs := &apptest.SyncBuffer{}
+	a, err := app.New(ctx, cfg, slog.New(slog.NewJSONHandler(logs, nil)), app.Options{Migrate: true, Getenv: getenv})
+	require.NoError(t, err)
+	t.Cleanup(func() { a.Close() })
+
+	res, err := a.RunOnce(ctx)
+	require.Error(t, err)
+	require.Equal(t, 1, res.FailedJobs, "the Zendesk sync, refused")
+	require.Zero(t, sims.Zendesk.Stats().NotesAdded)
+
+	require.NoError(t, os.WriteFile(tokenFile, []byte(demo.SimZendeskToken+"\n"), 0o600))
+	res, err = a.RunOnce(ctx)
+	require.NoError(t, err, logs.String())
+	require.Zero(t, res.FailedJobs)
+	require.Positive(t, sims.Zendesk.Stats().NotesAdded, "written with the rotated token")
+	require.Contains(t, logs.String(), "zendesk credentials changed")
+	require.NotContains(t, logs.String(), demo.SimZendeskToken, "no secret in the log")
+}

@@ -24,6 +24,16 @@ type Services struct {
 	Auditor             *audit.Auditor
 	ZendeskWriteback    *writeback.Zendesk
 	SalesforceWriteback *writeback.Salesforce
+	// BeforeSyncFunc, when set, runs before each sync of a source: the
+	// App reads the credentials again there.
+	BeforeSyncFunc func(ctx context.Context, source cxaudit.Source) error
+}
+
+func (s *Services) beforeSync(ctx context.Context, source cxaudit.Source) error {
+	if s.BeforeSyncFunc == nil {
+		return nil
+	}
+	return s.BeforeSyncFunc(ctx, source)
 }
 
 // AddWorkers registers every worker with ws.
@@ -60,6 +70,9 @@ func (w *zendeskSyncWorker) Work(ctx context.Context, job *river.Job[ZendeskSync
 	if w.s.ZendeskSync == nil {
 		return nil
 	}
+	if err := w.s.beforeSync(ctx, cxaudit.SourceZendesk); err != nil {
+		return outcome(w.s.Logger, job.Kind, err)
+	}
 	stats, err := w.s.ZendeskSync.Sync(ctx)
 	w.s.Logger.Info("zendesk sync", "pages", stats.Pages, "records", stats.Records, "error", err)
 	if stats.Pages > 0 {
@@ -83,6 +96,9 @@ func (w *salesforceSyncWorker) Timeout(*river.Job[SalesforceSyncArgs]) time.Dura
 func (w *salesforceSyncWorker) Work(ctx context.Context, job *river.Job[SalesforceSyncArgs]) error {
 	if w.s.SalesforceSync == nil {
 		return nil
+	}
+	if err := w.s.beforeSync(ctx, cxaudit.SourceSalesforce); err != nil {
+		return outcome(w.s.Logger, job.Kind, err)
 	}
 	stats, err := w.s.SalesforceSync.Sync(ctx)
 	w.s.Logger.Info("salesforce sync", "pages", stats.Pages, "records", stats.Records, "error", err)

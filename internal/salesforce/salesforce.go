@@ -63,6 +63,7 @@ type Config struct {
 type Client struct {
 	tokenMu    sync.Mutex // guards token, which login replaces
 	token      string
+	instance   string // the instance URL the static token is for
 	jwt        *jwtAuth          // nil: AccessToken only
 	budget     *ratelimit.Budget // may be nil
 	apiVersion string
@@ -120,6 +121,7 @@ func New(cfg Config) (*Client, error) {
 	sf := simpleforce.NewClient(instance, simpleforce.DefaultClientID, cfg.APIVersion)
 	sf.SetSidLoc(cfg.AccessToken, instance)
 	return &Client{
+		instance:   instance,
 		token:      cfg.AccessToken,
 		jwt:        auth,
 		budget:     cfg.HTTP.Budget,
@@ -188,6 +190,40 @@ func (c *Client) do(ctx context.Context, fn func(*simpleforce.Client) error) (er
 		err = fn(c.sf)
 	}
 	return err
+}
+
+// SetAccessToken replaces the static access token (a rotated Secret):
+// calls that start after it use it. With the JWT bearer flow a token the
+// org refuses is replaced by a fresh one anyway.
+func (c *Client) SetAccessToken(tok string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tokenMu.Lock()
+	c.token = tok
+	c.tokenMu.Unlock()
+	c.sf.SetSidLoc(tok, c.instance)
+	if c.budget != nil {
+		c.budget.ResetAuth()
+	}
+}
+
+// SetJWT replaces the JWT bearer flow's configuration (a rotated private
+// key): the next call gets a token with it.
+func (c *Client) SetJWT(cfg JWTConfig, httpOpts remote.Options) error {
+	auth, err := newJWTAuth(cfg, httpOpts)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.jwt = auth
+	c.tokenMu.Lock()
+	c.token = ""
+	c.tokenMu.Unlock()
+	if c.budget != nil {
+		c.budget.ResetAuth()
+	}
+	return nil
 }
 
 func (c *Client) currentToken() string {

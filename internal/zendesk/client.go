@@ -11,6 +11,7 @@ package zendesk
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -41,8 +42,11 @@ type Config struct {
 
 // Client talks to one Zendesk account. It is safe for concurrent use.
 type Client struct {
+	apiMu  sync.RWMutex // guards api, which SetCredentials replaces
 	api    *zendesk.Client
 	logger *slog.Logger
+	base   string       // the account's URL, without /api/v2
+	http   *http.Client // remote.NewClient's, shared by every api
 
 	meMu sync.Mutex
 	me   *cxaudit.User
@@ -69,14 +73,52 @@ func New(cfg Config) (*Client, error) {
 		opts.Logger = cfg.Logger
 	}
 
-	// NewClient never fails. Never call SetHeader: it writes to a map the
-	// library shares between all its clients.
-	api, _ := zendesk.NewClient(remote.NewClient(opts))
-	if err := api.SetEndpointURL(base + "/api/v2"); err != nil {
+	c := &Client{logger: cfg.Logger, base: base, http: remote.NewClient(opts)}
+	api, err := c.newAPI(cfg.Email, cfg.APIToken)
+	if err != nil {
 		return nil, cxaudit.Errorf(cxaudit.EINVALID, "zendesk: Config.URL %q: %v", cfg.URL, err)
 	}
-	api.SetCredential(zendesk.NewAPITokenCredential(cfg.Email, cfg.APIToken))
-	return &Client{api: api, logger: cfg.Logger}, nil
+	c.api = api
+	return c, nil
+}
+
+// newAPI builds a go-zendesk client on the shared HTTP client. NewClient
+// never fails. Never call SetHeader: it writes to a map the library shares
+// between all its clients.
+func (c *Client) newAPI(email, token string) (*zendesk.Client, error) {
+	api, _ := zendesk.NewClient(c.http)
+	if err := api.SetEndpointURL(c.base + "/api/v2"); err != nil {
+		return nil, err
+	}
+	api.SetCredential(zendesk.NewAPITokenCredential(email, token))
+	return api, nil
+}
+
+// SetCredentials replaces the API user and token (a rotated token, a
+// Secret updated in place): calls that start after it use them, calls in
+// flight finish with the old ones.
+func (c *Client) SetCredentials(email, token string) error {
+	if strings.TrimSpace(email) == "" || token == "" {
+		return cxaudit.Errorf(cxaudit.EINVALID, "zendesk: new credentials without an email or token")
+	}
+	api, err := c.newAPI(email, token)
+	if err != nil {
+		return cxaudit.Errorf(cxaudit.EINVALID, "zendesk: %v", err)
+	}
+	c.apiMu.Lock()
+	c.api = api
+	c.apiMu.Unlock()
+	c.meMu.Lock()
+	c.me = nil // the token may belong to another user
+	c.meMu.Unlock()
+	return nil
+}
+
+// zd returns the go-zendesk client of the current credentials.
+func (c *Client) zd() *zendesk.Client {
+	c.apiMu.RLock()
+	defer c.apiMu.RUnlock()
+	return c.api
 }
 
 // validateURL checks an account URL and returns it without a trailing
@@ -136,7 +178,7 @@ func (c *Client) Me(ctx context.Context) (cxaudit.User, error) {
 
 // get fetches path and decodes its JSON body into v.
 func (c *Client) get(ctx context.Context, op, path string, v any) error {
-	body, err := c.api.Get(ctx, path)
+	body, err := c.zd().Get(ctx, path)
 	if err != nil {
 		return c.mapError(op, err)
 	}
@@ -145,7 +187,7 @@ func (c *Client) get(ctx context.Context, op, path string, v any) error {
 
 // put sends data to path and decodes the JSON answer into v.
 func (c *Client) put(ctx context.Context, op, path string, data, v any) error {
-	body, err := c.api.Put(ctx, path, data)
+	body, err := c.zd().Put(ctx, path, data)
 	if err != nil {
 		return c.mapError(op, err)
 	}

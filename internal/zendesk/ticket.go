@@ -47,7 +47,7 @@ func (c *Client) TicketComments(ctx context.Context, ticketID int64) ([]cxaudit.
 		Sort:             zendesk.TicketCommentCreatedAtAsc,
 	}
 	for {
-		res, err := c.api.ListTicketComments(ctx, ticketID, opts)
+		res, err := c.zd().ListTicketComments(ctx, ticketID, opts)
 		if err != nil {
 			return nil, c.mapError(op, err)
 		}
