@@ -195,3 +195,16 @@ func TestFixtureTime(t *testing.T) {
 }
 
 func yamlUnmarshal(s string, v any) error { return yaml.Unmarshal([]byte(s), v) }
+
+// TestRuleTestFixturesWithFields runs rule tests whose fixtures set custom
+// fields (typed from YAML, times relative to now), requesters, contacts'
+// roles, and the field map's customer and renewal types.
+func TestRuleTestFixturesWithFields(t *testing.T) {
+	t.Parallel()
+	rep, err := RunTests("../../testdata/rules/fields", TestOptions{})
+	require.NoError(t, err)
+	var out bytes.Buffer
+	rep.WriteText(&out)
+	require.Len(t, rep.Results, 1)
+	require.Zero(t, rep.Failed(), out.String())
+}
