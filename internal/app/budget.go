@@ -34,7 +34,7 @@ func (a *App) budgets(cfg config.Config) map[cxaudit.Source]*ratelimit.Budget {
 	}
 	out := map[cxaudit.Source]*ratelimit.Budget{}
 	add := func(c ratelimit.Config) {
-		c.Reserve, c.ObserveFunc = cfg.WriteReserve, observe
+		c.ObserveFunc = observe
 		out[c.System] = ratelimit.New(c)
 		healthy.WithLabelValues(string(c.System)).Set(1)
 	}

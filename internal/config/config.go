@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -46,9 +48,6 @@ type Config struct {
 	DryRun bool
 	// ResolutionNote adds a short Zendesk note when findings clear.
 	ResolutionNote bool
-	// WriteReserve is the share of each system's per-minute budget kept
-	// for write-back; sync never uses it.
-	WriteReserve float64
 	// ZendeskWriteBudget and SalesforceWriteBudget cap remote writes per
 	// rolling hour (ticket updates; Tasks created or updated); 0 is no cap.
 	ZendeskWriteBudget    int
@@ -146,7 +145,17 @@ const (
 	DefaultZendeskExportRateLimit = 10
 	DefaultSalesforceDailyShare   = 0.8
 	DefaultSalesforceLoginURL     = "https://login.salesforce.com"
-	DefaultWriteReserve           = 0.0
+
+	// MaxSnoozeDays bounds CXAUDIT_SNOOZE_DAYS: a year of silence is
+	// already a decision to delete the rule, and days beyond ~106,000
+	// overflow a time.Duration.
+	MaxSnoozeDays = 365
+	// MaxZendeskRateLimit and MaxZendeskExportRateLimit bound the
+	// per-minute limits: the budget keeps one send time per allowed
+	// request, so an absurd value is an absurd allocation. Zendesk's
+	// largest plan allows 2,500 a minute and 30 export requests.
+	MaxZendeskRateLimit       = 100_000
+	MaxZendeskExportRateLimit = 1_000
 )
 
 // FromEnv reads the configuration through getenv (os.Getenv in production).
@@ -213,8 +222,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if c.SalesforceWriteBudget < 0 {
 		r.fail("CXAUDIT_SALESFORCE_WRITE_BUDGET", "must be 0 (no cap) or more")
 	}
-	if c.SnoozeDays < 1 {
-		r.fail("CXAUDIT_SNOOZE_DAYS", "must be at least 1")
+	if c.SnoozeDays < 1 || c.SnoozeDays > MaxSnoozeDays {
+		r.fail("CXAUDIT_SNOOZE_DAYS", "must be days between 1 and %d", MaxSnoozeDays)
 	}
 	if c.WorkerLeaseTTL < time.Second {
 		r.fail("CXAUDIT_WORKER_LEASE_TTL", "must be at least 1s")
@@ -235,15 +244,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			r.fail("ZENDESK_API_TOKEN", "is required when ZENDESK_URL is set (or ZENDESK_API_TOKEN_FILE)")
 		}
 	}
-	if c.Zendesk.RateLimit < 1 || c.Zendesk.RateLimit > 100000 {
-		r.fail("ZENDESK_RATE_LIMIT", "must be requests per minute between 1 and 100000 (plans allow 200 to 2500)")
+	if c.Zendesk.RateLimit < 1 || c.Zendesk.RateLimit > MaxZendeskRateLimit {
+		r.fail("ZENDESK_RATE_LIMIT", "must be requests per minute between 1 and %d (plans allow 200 to 2500)", MaxZendeskRateLimit)
 	}
-	if c.Zendesk.ExportRateLimit < 1 {
-		r.fail("ZENDESK_EXPORT_RATE_LIMIT", "must be at least 1 (10, or 30 with the High Volume add-on)")
+	if c.Zendesk.ExportRateLimit < 1 || c.Zendesk.ExportRateLimit > MaxZendeskExportRateLimit {
+		r.fail("ZENDESK_EXPORT_RATE_LIMIT", "must be requests per minute between 1 and %d (10, or 30 with the High Volume add-on)", MaxZendeskExportRateLimit)
 	}
-	if c.WriteReserve < 0 || c.WriteReserve > 0.9 {
-		r.fail("CXAUDIT_WRITE_RESERVE", "must be a share between 0 and 0.9")
-	}
+	// r.float refuses NaN, which every comparison here would let through.
 	if c.Salesforce.DailyQuotaShare <= 0 || c.Salesforce.DailyQuotaShare > 1 {
 		r.fail("SALESFORCE_DAILY_QUOTA_SHARE", "must be a share above 0 and at most 1 (like 0.8)")
 	}
@@ -332,8 +339,9 @@ func (r *reader) float(name string, def float64) float64 {
 		return def
 	}
 	f, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		r.fail(name, "%q is not a number", v)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		// ParseFloat takes "NaN" and "Inf", which no range check catches.
+		r.fail(name, "%q is not a finite number", v)
 		return def
 	}
 	return f
@@ -352,12 +360,34 @@ func (r *reader) boolean(name string, def bool) bool {
 	return b
 }
 
+// checkURL checks the address of a remote system: https, or http to a
+// loopback host only (the simulators listen on http://127.0.0.1), since
+// the API token travels in every request. The value is echoed without any
+// user:password it may carry.
 func (r *reader) checkURL(name, v string) {
 	if v == "" {
 		return
 	}
 	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		r.fail(name, "%q is not an http(s) URL like https://acme.zendesk.com", v)
+	if err != nil {
+		r.fail(name, "is not a URL (want one like https://acme.zendesk.com)")
+		return
 	}
+	shown := u.Redacted()
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http", u.Host == "":
+		r.fail(name, "%q is not an http(s) URL like https://acme.zendesk.com", shown)
+	case u.Scheme == "http" && !loopback(u.Hostname()):
+		r.fail(name, "%q must use https://: over http:// the credentials would travel in clear (http:// is allowed only to a loopback host such as 127.0.0.1)", shown)
+	}
+}
+
+// loopback reports whether host names this machine: localhost or a
+// loopback address.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
