@@ -137,12 +137,3 @@ func migrateApp(ctx context.Context, s Store) ([]string, error) {
 	})
 	return applied, err
 }
-
-// Open opens the store a database URL names: postgres:// or postgresql://
-// selects PostgreSQL; anything else is an SQLite file path.
-func Open(ctx context.Context, databaseURL string) (Store, error) {
-	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
-		return OpenPostgres(ctx, databaseURL)
-	}
-	return OpenSQLite(ctx, databaseURL)
-}

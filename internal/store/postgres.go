@@ -20,13 +20,14 @@ type Postgres struct {
 	river *river.Client[pgx.Tx]
 }
 
-// OpenPostgres connects to url (postgres://…). A search_path parameter in the
-// URL selects the schema, as pgx passes it to the server.
+// OpenPostgres connects to url: a postgres:// URL or a libpq keyword/value
+// connection string. A search_path parameter selects the schema, as pgx
+// passes it to the server. No error carries the password.
 func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's message can echo the URL; never include it.
-		return nil, cxaudit.Errorf(cxaudit.EINVALID, "CXAUDIT_DATABASE_URL: not a valid PostgreSQL URL")
+		return nil, cxaudit.Errorf(cxaudit.EINVALID, "CXAUDIT_DATABASE_URL: not a valid PostgreSQL URL or keyword/value connection string")
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -37,12 +37,12 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=synchronous(normal)&_pragma=foreign_keys(on)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
+		return nil, fmt.Errorf("open SQLite database %s: %w", redactDatabaseURL(path), err)
 	}
 	db.SetMaxOpenConns(1)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
+		return nil, fmt.Errorf("open SQLite database %s: %w", redactDatabaseURL(path), err)
 	}
 	s := &SQLite{DB: db}
 	s.queries = queries{c: sqlConn{db}, dialect: "sqlite", enqueue: s.enqueuePool}
