@@ -84,12 +84,12 @@ type pgDB interface {
 type pgConn struct{ db pgDB }
 
 func (c pgConn) exec(ctx context.Context, sql string, args ...any) (int64, error) {
-	tag, err := c.db.Exec(ctx, sql, args...)
+	tag, err := c.db.Exec(ctx, sql, storableArgs(args)...)
 	return tag.RowsAffected(), err
 }
 
 func (c pgConn) query(ctx context.Context, sql string, args ...any) (rows, error) {
-	r, err := c.db.Query(ctx, sql, args...)
+	r, err := c.db.Query(ctx, sql, storableArgs(args)...)
 	if err != nil {
 		return nil, err
 	}

@@ -92,7 +92,7 @@ type sqlDB interface {
 type sqlConn struct{ db sqlDB }
 
 func (c sqlConn) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	res, err := c.db.ExecContext(ctx, q, args...)
+	res, err := c.db.ExecContext(ctx, q, storableArgs(args)...)
 	if err != nil {
 		return 0, err
 	}
@@ -100,7 +100,7 @@ func (c sqlConn) exec(ctx context.Context, q string, args ...any) (int64, error)
 }
 
 func (c sqlConn) query(ctx context.Context, q string, args ...any) (rows, error) {
-	r, err := c.db.QueryContext(ctx, q, args...)
+	r, err := c.db.QueryContext(ctx, q, storableArgs(args)...)
 	if err != nil {
 		return nil, err
 	}
