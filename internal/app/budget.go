@@ -48,10 +48,14 @@ func (a *App) budgets(cfg config.Config) map[cxaudit.Source]*ratelimit.Budget {
 	return out
 }
 
-// budgeted returns opts drawing from the budget of system.
+// budgeted returns opts drawing from the budget of system, and bounded as
+// configured in what one response may bring (CXAUDIT_MAX_RESPONSE_BYTES).
 func (a *App) budgeted(opts remote.Options, system cxaudit.Source) remote.Options {
 	if opts.Budget == nil {
 		opts.Budget = a.Budgets[system]
+	}
+	if opts.MaxResponseBytes == 0 {
+		opts.MaxResponseBytes = int64(a.Config.MaxResponseBytes)
 	}
 	return opts
 }

@@ -56,6 +56,9 @@ type Config struct {
 	SnoozeDays int
 	// HTTPTimeout bounds one request to Zendesk or Salesforce.
 	HTTPTimeout time.Duration
+	// MaxResponseBytes bounds the body of one response from Zendesk or
+	// Salesforce; a larger one is an error, retried as a malformed page.
+	MaxResponseBytes int
 	// WorkerLeaseTTL is how long a worker that stops renewing its lease
 	// (it died) is given before its running jobs are taken over.
 	WorkerLeaseTTL time.Duration
@@ -137,6 +140,11 @@ const (
 	DefaultWriteBudget = 1000
 	DefaultSnoozeDays  = 7
 	DefaultHTTPTimeout = 30 * time.Second
+	// DefaultMaxResponseBytes: pages are a few megabytes; a 200 MB one
+	// took 1.5 GB of memory, more than a pod has.
+	DefaultMaxResponseBytes = 64 << 20
+	MinMaxResponseBytes     = 64 << 10
+	MaxMaxResponseBytes     = 1 << 30
 	// DefaultWorkerLeaseTTL: a killed worker's jobs are taken over this
 	// long after its last renewal.
 	DefaultWorkerLeaseTTL = 30 * time.Second
@@ -174,6 +182,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SalesforceWriteBudget: r.integer("CXAUDIT_SALESFORCE_WRITE_BUDGET", DefaultWriteBudget),
 		SnoozeDays:            r.integer("CXAUDIT_SNOOZE_DAYS", DefaultSnoozeDays),
 		HTTPTimeout:           r.duration("CXAUDIT_HTTP_TIMEOUT", DefaultHTTPTimeout),
+		MaxResponseBytes:      r.integer("CXAUDIT_MAX_RESPONSE_BYTES", DefaultMaxResponseBytes),
 		WorkerLeaseTTL:        r.duration("CXAUDIT_WORKER_LEASE_TTL", DefaultWorkerLeaseTTL),
 		LogFormat:             r.str("CXAUDIT_LOG_FORMAT", "json"),
 		Zendesk: ZendeskConfig{
@@ -230,6 +239,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.HTTPTimeout < 100*time.Millisecond {
 		r.fail("CXAUDIT_HTTP_TIMEOUT", "must be at least 100ms")
+	}
+	if c.MaxResponseBytes < MinMaxResponseBytes || c.MaxResponseBytes > MaxMaxResponseBytes {
+		r.fail("CXAUDIT_MAX_RESPONSE_BYTES", "must be bytes between %d (64 KiB) and %d (1 GiB)", MinMaxResponseBytes, MaxMaxResponseBytes)
 	}
 	if c.BackfillDays < 1 {
 		r.fail("CXAUDIT_BACKFILL_DAYS", "must be at least 1")

@@ -134,6 +134,8 @@ type Sim struct {
 	failNext    int
 	failStatus  int
 	faults      Faults
+	huge        HugeBody // huge.go
+	hugeSent    int64
 	rng         *rand.Rand
 	stormCount  int // authorized requests, for StormEvery
 	queryCount  int // query requests, for ChangeEvery
@@ -492,6 +494,10 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b = b[:len(b)/2]
 	}
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	if size := s.takeHuge(r, resp.status, b); size > 0 && spoil == spoilNone {
+		s.writeHuge(w, b, size)
+		return
+	}
 	w.WriteHeader(resp.status)
 	_, _ = w.Write(b)
 }

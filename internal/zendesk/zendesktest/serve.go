@@ -91,6 +91,10 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, vals := range rec.Header() {
 		w.Header()[k] = vals
 	}
+	if size := s.takeHuge(r, rec.Code, body); size > 0 {
+		s.writeHuge(w, body, size)
+		return
+	}
 	w.WriteHeader(rec.Code)
 	_, _ = w.Write(body)
 }

@@ -136,6 +136,8 @@ type Sim struct {
 
 	failN, failStatus int
 	faults            Faults
+	huge              HugeBody // huge.go
+	hugeSent          int64
 	faultCount        int // requests judged, for storms
 	exportCount       int // ticket export requests, for ChangeEvery
 	changes           int // tickets changed by ChangeEvery
