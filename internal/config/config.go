@@ -56,6 +56,9 @@ type Config struct {
 	SnoozeDays int
 	// HTTPTimeout bounds one request to Zendesk or Salesforce.
 	HTTPTimeout time.Duration
+	// MaxRetryAfter caps the wait a Retry-After may ask for: a longer one
+	// is waited for this long, and then the system is asked again.
+	MaxRetryAfter time.Duration
 	// MaxResponseBytes bounds the body of one response from Zendesk or
 	// Salesforce; a larger one is an error, retried as a malformed page.
 	MaxResponseBytes int
@@ -145,6 +148,12 @@ const (
 	DefaultMaxResponseBytes = 64 << 20
 	MinMaxResponseBytes     = 64 << 10
 	MaxMaxResponseBytes     = 1 << 30
+	// DefaultMaxRetryAfter: Zendesk asks for seconds, a minute at most;
+	// a longer wait is re-checked this often. A server that asked for
+	// Retry-After: 999999999 stopped a source for 31 years, across
+	// restarts.
+	DefaultMaxRetryAfter = 5 * time.Minute
+	MaxMaxRetryAfter     = 24 * time.Hour
 	// DefaultWorkerLeaseTTL: a killed worker's jobs are taken over this
 	// long after its last renewal.
 	DefaultWorkerLeaseTTL = 30 * time.Second
@@ -183,6 +192,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SnoozeDays:            r.integer("CXAUDIT_SNOOZE_DAYS", DefaultSnoozeDays),
 		HTTPTimeout:           r.duration("CXAUDIT_HTTP_TIMEOUT", DefaultHTTPTimeout),
 		MaxResponseBytes:      r.integer("CXAUDIT_MAX_RESPONSE_BYTES", DefaultMaxResponseBytes),
+		MaxRetryAfter:         r.duration("CXAUDIT_MAX_RETRY_AFTER", DefaultMaxRetryAfter),
 		WorkerLeaseTTL:        r.duration("CXAUDIT_WORKER_LEASE_TTL", DefaultWorkerLeaseTTL),
 		LogFormat:             r.str("CXAUDIT_LOG_FORMAT", "json"),
 		Zendesk: ZendeskConfig{
@@ -242,6 +252,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.MaxResponseBytes < MinMaxResponseBytes || c.MaxResponseBytes > MaxMaxResponseBytes {
 		r.fail("CXAUDIT_MAX_RESPONSE_BYTES", "must be bytes between %d (64 KiB) and %d (1 GiB)", MinMaxResponseBytes, MaxMaxResponseBytes)
+	}
+	if c.MaxRetryAfter < time.Second || c.MaxRetryAfter > MaxMaxRetryAfter {
+		r.fail("CXAUDIT_MAX_RETRY_AFTER", "must be between 1s and 24h")
 	}
 	if c.BackfillDays < 1 {
 		r.fail("CXAUDIT_BACKFILL_DAYS", "must be at least 1")

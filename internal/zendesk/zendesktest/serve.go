@@ -122,7 +122,7 @@ func (s *Sim) judge(r *http.Request, endpoint string) (v verdict) {
 		s.failN--
 		v.status = s.failStatus
 		if v.status == http.StatusTooManyRequests {
-			v.retryAfter = 1
+			v.retryAfter = max(s.failRetryAfter, 1)
 		}
 		v.applyFirst = isWrite && s.faults.LoseWriteResponses && v.status >= 500
 		return v

@@ -135,6 +135,7 @@ type Sim struct {
 	windowCount int
 
 	failN, failStatus int
+	failRetryAfter    int // Retry-After of FailNext's 429s (RateLimitNext); 0 is 1
 	faults            Faults
 	huge              HugeBody // huge.go
 	hugeSent          int64
@@ -294,7 +295,7 @@ func (s *Sim) DeleteTicket(id int64) {
 func (s *Sim) FailNext(n int, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failN, s.failStatus = n, status
+	s.failN, s.failStatus, s.failRetryAfter = n, status, 0
 }
 
 // SetFaults replaces the random faults and reseeds their dice.
