@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cxaudit/cxaudit/internal/app"
+	"github.com/cxaudit/cxaudit/internal/jobs"
 	"github.com/cxaudit/cxaudit/internal/simworld"
 	"github.com/cxaudit/cxaudit/internal/store/storetest"
 	"github.com/cxaudit/cxaudit/internal/zendesk/zendesktest"
@@ -90,4 +91,72 @@ func TestLongRetryAfterIsCapped(t *testing.T) {
 		require.Equal(t, "ok", checks["zendesk"])
 		require.Zero(t, pausedUntil(t, a, "zendesk"), "0 once the pause is over")
 	}
+}
+
+// TestRiverUIRefusesCrossSiteRequests: a page on another site posted
+// text/plain to /riverui/api/jobs/delete with the operator's cached basic
+// credentials and deleted a job. Cross-site requests are refused now; the
+// UI's own request, same-origin with the same text/plain body its fetch
+// sends, still works.
+func TestRiverUIRefusesCrossSiteRequests(t *testing.T) {
+	t.Parallel()
+	const user, pass = "ops", "riverui-csrf-pass-4711"
+	w := simworld.Generate(simworld.Options{Seed: 17, Accounts: 3, Tickets: 5})
+	a, _, _ := newSimApp(t, w, storetest.NewSQLitePath(t), map[string]string{"CXAUDIT_RIVERUI_USERNAME": user, "CXAUDIT_RIVERUI_PASSWORD": pass})
+	ctx := context.Background()
+	require.NoError(t, a.Store.Enqueue(ctx, jobs.Params(jobs.AuditArgs{})...))
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(srv.Close)
+
+	jobIDs := func() []string {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/riverui/api/jobs?state=available&limit=10", nil)
+		require.NoError(t, err)
+		req.SetBasicAuth(user, pass)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		var list struct {
+			Data []struct {
+				ID json.Number `json:"id"`
+			} `json:"data"`
+		}
+		dec := json.NewDecoder(resp.Body)
+		dec.UseNumber()
+		require.NoError(t, dec.Decode(&list))
+		var ids []string
+		for _, j := range list.Data {
+			ids = append(ids, strings.Trim(j.ID.String(), `"`))
+		}
+		return ids
+	}
+	ids := jobIDs()
+	require.Len(t, ids, 1)
+	del := func(headers map[string]string) int {
+		// What the UI's fetch sends: JSON.stringify({ids}) as the body,
+		// hence Content-Type text/plain;charset=UTF-8.
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/riverui/api/jobs/delete", strings.NewReader(`{"ids":["`+ids[0]+`"]}`))
+		require.NoError(t, err)
+		req.SetBasicAuth(user, pass)
+		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+		req.Header.Set("Accept", "application/json")
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, h := range []map[string]string{
+		{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+		{"Sec-Fetch-Site": "same-site"},
+		{"Origin": "https://evil.example"},
+		{"Origin": "http://127.0.0.1:1"},
+	} {
+		require.Equal(t, http.StatusForbidden, del(h), "%v", h)
+		require.Equal(t, ids, jobIDs(), "the job is still there after %v", h)
+	}
+	require.Equal(t, http.StatusOK, del(map[string]string{"Origin": srv.URL, "Sec-Fetch-Site": "same-origin"}), "the UI's own request")
+	require.Empty(t, jobIDs(), "the UI deleted the job")
 }
