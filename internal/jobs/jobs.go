@@ -106,7 +106,7 @@ func outcome(logger *slog.Logger, kind string, err error) error {
 	var rl *cxaudit.RateLimitError
 	if errors.As(err, &rl) {
 		wait := max(rl.RetryAfter, time.Second)
-		logger.Warn("rate limited; snoozing job", "job_kind", kind, "source", rl.Source, "retry_after", wait)
+		logger.Warn("rate limited; snoozing job", "job_kind", kind, "source", rl.Source, "retry_after", wait.String())
 		return river.JobSnooze(wait)
 	}
 	if cxaudit.ErrorCode(err) == cxaudit.EUNAUTHORIZED {
