@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/simfault"
 	"github.com/cxaudit/cxaudit/internal/simworld"
 )
 
@@ -134,8 +135,7 @@ type Sim struct {
 	failNext    int
 	failStatus  int
 	faults      Faults
-	huge        HugeBody // huge.go
-	hugeSent    int64
+	huge        simfault.Huge // huge.go
 	rng         *rand.Rand
 	stormCount  int // authorized requests, for StormEvery
 	queryCount  int // query requests, for ChangeEvery
@@ -494,8 +494,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b = b[:len(b)/2]
 	}
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-	if size := s.takeHuge(r, resp.status, b); size > 0 && spoil == spoilNone {
-		s.writeHuge(w, b, size)
+	if spoil == spoilNone && s.huge.Serve(w, r, resp.status, b) {
 		return
 	}
 	w.WriteHeader(resp.status)

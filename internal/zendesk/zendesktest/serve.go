@@ -91,8 +91,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, vals := range rec.Header() {
 		w.Header()[k] = vals
 	}
-	if size := s.takeHuge(r, rec.Code, body); size > 0 {
-		s.writeHuge(w, body, size)
+	if s.huge.Serve(w, r, rec.Code, body) {
 		return
 	}
 	w.WriteHeader(rec.Code)

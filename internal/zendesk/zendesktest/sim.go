@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/simfault"
 	"github.com/cxaudit/cxaudit/internal/simworld"
 )
 
@@ -137,12 +138,12 @@ type Sim struct {
 	failN, failStatus int
 	failRetryAfter    int // Retry-After of FailNext's 429s (RateLimitNext); 0 is 1
 	faults            Faults
-	huge              HugeBody // huge.go
-	hugeSent          int64
 	faultCount        int // requests judged, for storms
 	exportCount       int // ticket export requests, for ChangeEvery
 	changes           int // tickets changed by ChangeEvery
 	dice              *rand.Rand
+
+	huge simfault.Huge // huge.go
 
 	stats Stats
 }
