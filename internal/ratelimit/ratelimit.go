@@ -448,13 +448,17 @@ func (b *Budget) Health() Health {
 }
 
 // RetryAfter parses a Retry-After header given in seconds or as an HTTP
-// date, relative to now.
+// date, relative to now. Seconds beyond what a time.Duration holds (about
+// 292 years) are that much, not an overflow to a negative wait.
 func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
 		return 0, false
 	}
 	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 && !math.IsInf(s, 0) {
+		if s > float64(math.MaxInt64/int64(time.Second)) {
+			return math.MaxInt64, true
+		}
 		return time.Duration(s * float64(time.Second)), true
 	}
 	if t, err := http.ParseTime(v); err == nil {

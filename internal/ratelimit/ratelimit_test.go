@@ -3,6 +3,7 @@ package ratelimit_test
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -222,4 +223,28 @@ func TestRetryAfterIsCappedAtMaxPause(t *testing.T) {
 	b := ratelimit.New(ratelimit.Config{System: cxaudit.SourceZendesk, NowFunc: func() time.Time { return now }})
 	b.Observe(http.StatusTooManyRequests, http.Header{"Retry-After": {"42"}})
 	require.Equal(t, now.Add(42*time.Second), b.Health().PausedUntil)
+}
+
+// Seconds past what a time.Duration holds are the longest wait, not an
+// overflow into a negative one (which was no wait at all).
+func TestRetryAfterParsesHugeValues(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	for v, want := range map[string]time.Duration{
+		"1":                             time.Second,
+		"1.5":                           1500 * time.Millisecond,
+		"999999999":                     999999999 * time.Second,
+		"1e20":                          math.MaxInt64,
+		"1e308":                         math.MaxInt64,
+		"Mon, 02 Nov 2026 10:01:00 GMT": time.Minute,
+		"Mon, 02 Nov 2026 09:00:00 GMT": 0,
+	} {
+		d, ok := ratelimit.RetryAfter(http.Header{"Retry-After": {v}}, now)
+		require.True(t, ok, v)
+		require.Equal(t, want, d, v)
+	}
+	for _, v := range []string{"", "soon", "-1", "NaN", "Inf"} {
+		_, ok := ratelimit.RetryAfter(http.Header{"Retry-After": {v}}, now)
+		require.False(t, ok, v)
+	}
 }

@@ -23,7 +23,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -289,19 +288,11 @@ func checkRetry(maxRetryAfter time.Duration) retryablehttp.CheckRetry {
 	}
 }
 
-// RetryAfter parses a Retry-After header given in seconds or as an HTTP date.
+// RetryAfter parses a Retry-After header given in seconds or as an HTTP
+// date (see ratelimit.RetryAfter). What it returns is the server's word,
+// however long: the budget and the jobs cap it (CXAUDIT_MAX_RETRY_AFTER).
 func RetryAfter(h http.Header) (time.Duration, bool) {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
-		return time.Duration(s * float64(time.Second)), true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0), true
-	}
-	return 0, false
+	return ratelimit.RetryAfter(h, time.Now())
 }
 
 type observer struct {
