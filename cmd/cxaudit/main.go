@@ -53,7 +53,8 @@ func main() {
 }
 
 // run executes the command in args and returns the exit code: 0 success,
-// 1 failure, 2 usage error.
+// 1 failure, 2 usage error, 3 a `run --once` that did not finish within
+// its --timeout.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stdout, usage)
@@ -91,6 +92,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	case errors.Is(err, errTestsFailed):
 		return 1
+	case errors.Is(err, errTimedOut):
+		fmt.Fprintf(stderr, "cxaudit %s: %v\n", cmd, err)
+		return 3
 	default:
 		fmt.Fprintf(stderr, "cxaudit %s: %v\n", cmd, err)
 		return 1
@@ -98,6 +102,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 type usageError struct{ error }
+
+// errTimedOut is a `run --once` cut short by its --timeout.
+var errTimedOut = errors.New("timed out")
 
 func newFlags(name, help string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("cxaudit "+name, flag.ContinueOnError)
@@ -128,7 +135,7 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 }
 
 func cmdRun(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	fs := newFlags("run", `Usage: cxaudit run [--once] [--no-migrate] [--grace DURATION]
+	fs := newFlags("run", `Usage: cxaudit run [--once [--timeout DURATION]] [--no-migrate] [--grace DURATION]
 
 Runs the worker. It migrates the database first unless --no-migrate, then
 works River jobs: sync each configured source every CXAUDIT_SYNC_INTERVAL,
@@ -137,8 +144,11 @@ It serves /healthz, /readyz and /metrics on CXAUDIT_LISTEN_ADDR. Several
 replicas on one PostgreSQL share the work; periodic jobs run on the leader.
 
 With --once it runs one full cycle (sync every source, audit, write back),
-waits for the queue to drain and exits: 0 on success, 1 if a job failed.`, stderr)
+waits for the queue to drain and exits: 0 on success, 1 if a job failed,
+3 if the cycle did not finish within --timeout (a job snoozed by a rate
+limit, or stuck on a full disk); a later run resumes where it stopped.`, stderr)
 	once := fs.Bool("once", false, "run one full cycle and exit")
+	timeout := fs.Duration("timeout", time.Hour, "with --once, how long the cycle may take before it gives up (exit status 3); 0 waits as long as it takes")
 	noMigrate := fs.Bool("no-migrate", false, "do not migrate the database on start")
 	grace := fs.Duration("grace", 25*time.Second, "on SIGTERM, how long running jobs may take to finish before they are cancelled")
 	if err := parse(fs, args); err != nil {
@@ -155,8 +165,17 @@ waits for the queue to drain and exits: 0 on success, 1 if a job failed.`, stder
 	}
 	defer a.Close()
 	if *once {
-		res, err := a.RunOnce(ctx)
+		cycleCtx := ctx
+		if *timeout > 0 {
+			var cancel context.CancelFunc
+			cycleCtx, cancel = context.WithTimeoutCause(ctx, *timeout, errTimedOut)
+			defer cancel()
+		}
+		res, err := a.RunOnce(cycleCtx)
 		logger.Info("cycle finished", "duration", res.Duration.String(), "writes", res.Writes, "failed_jobs", res.FailedJobs)
+		if err != nil && errors.Is(context.Cause(cycleCtx), errTimedOut) {
+			return fmt.Errorf("%w: the cycle did not finish within %s (--timeout): %w", errTimedOut, *timeout, err)
+		}
 		return err
 	}
 	return a.Run(ctx, *grace)

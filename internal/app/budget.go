@@ -13,8 +13,10 @@ import (
 
 // budgets builds the API budget of each system — shared by its sync and
 // its write-back, since both go through the one client — and registers
-// their metrics: events (throttled, rate limited, deferred, unauthorized)
-// and whether each system currently accepts the credentials.
+// their metrics: events (throttled, rate limited, deferred, unauthorized),
+// whether each system currently accepts the credentials, and until when
+// calls to it are paused. A Retry-After pauses them for at most
+// CXAUDIT_MAX_RETRY_AFTER.
 func (a *App) budgets(cfg config.Config) map[cxaudit.Source]*ratelimit.Budget {
 	events := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cxaudit_api_budget_events_total",
@@ -34,9 +36,20 @@ func (a *App) budgets(cfg config.Config) map[cxaudit.Source]*ratelimit.Budget {
 	}
 	out := map[cxaudit.Source]*ratelimit.Budget{}
 	add := func(c ratelimit.Config) {
-		c.Reserve, c.ObserveFunc = cfg.WriteReserve, observe
-		out[c.System] = ratelimit.New(c)
+		c.ObserveFunc, c.MaxPause = observe, cfg.MaxRetryAfter
+		b := ratelimit.New(c)
+		out[c.System] = b
 		healthy.WithLabelValues(string(c.System)).Set(1)
+		a.Metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "cxaudit_source_paused_until_seconds",
+			Help:        "Until when (Unix time) calls to the system are paused: by a Retry-After, the daily quota share or a 401; 0 when they are not.",
+			ConstLabels: prometheus.Labels{"system": string(c.System)},
+		}, func() float64 {
+			if h := b.Health(); !h.PausedUntil.IsZero() {
+				return float64(h.PausedUntil.Unix())
+			}
+			return 0
+		}))
 	}
 	if cfg.Zendesk.Enabled() {
 		add(zendesk.BudgetConfig(cfg.Zendesk.RateLimit, cfg.Zendesk.ExportRateLimit))
@@ -48,10 +61,14 @@ func (a *App) budgets(cfg config.Config) map[cxaudit.Source]*ratelimit.Budget {
 	return out
 }
 
-// budgeted returns opts drawing from the budget of system.
+// budgeted returns opts drawing from the budget of system, and bounded as
+// configured in what one response may bring (CXAUDIT_MAX_RESPONSE_BYTES).
 func (a *App) budgeted(opts remote.Options, system cxaudit.Source) remote.Options {
 	if opts.Budget == nil {
 		opts.Budget = a.Budgets[system]
+	}
+	if opts.MaxResponseBytes == 0 {
+		opts.MaxResponseBytes = int64(a.Config.MaxResponseBytes)
 	}
 	return opts
 }

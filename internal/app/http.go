@@ -14,7 +14,8 @@ import (
 // body lists the rules set aside and why),
 // /metrics and, when CXAUDIT_RIVERUI_USERNAME and _PASSWORD are set, the
 // River UI at /riverui/ behind basic auth (it can cancel, retry and delete
-// jobs and pause queues, so nothing of it answers without credentials).
+// jobs and pause queues, so nothing of it answers without credentials, and
+// nothing of it changes state for a cross-site request).
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -58,7 +59,16 @@ func (a *App) Handler() http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Metrics.Registry, promhttp.HandlerOpts{}))
 	if ui := a.obs.riverUI; ui != nil {
-		auth := basicAuth(a.Config.RiverUI.Username, a.Config.RiverUI.Password.Reveal(), ui)
+		// Basic auth alone does not stop cross-site requests: a browser
+		// attaches cached credentials to a form or fetch from any page, and
+		// the UI's own POSTs are text/plain (fetch with a string body), which
+		// needs no CORS preflight. So an operator who opened a hostile page
+		// could have jobs cancelled, retried or deleted. A state-changing
+		// request must come from the UI's own origin, by Sec-Fetch-Site or,
+		// from browsers that do not send it, Origin; requests with neither
+		// come from no browser (curl, scripts) and need the credentials.
+		csrf := http.NewCrossOriginProtection()
+		auth := csrf.Handler(basicAuth(a.Config.RiverUI.Username, a.Config.RiverUI.Password.Reveal(), ui))
 		mux.Handle(riverUIPath+"/", auth)
 		mux.Handle(riverUIPath, basicAuth(a.Config.RiverUI.Username, a.Config.RiverUI.Password.Reveal(),
 			http.RedirectHandler(riverUIPath+"/", http.StatusMovedPermanently)))

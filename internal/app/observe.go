@@ -15,6 +15,7 @@ import (
 	"riverqueue.com/riverui"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/jobs"
 	"github.com/cxaudit/cxaudit/internal/metrics"
 	"github.com/cxaudit/cxaudit/internal/remote"
 	"github.com/cxaudit/cxaudit/internal/store"
@@ -62,9 +63,10 @@ func (a *App) instrumented(opts remote.Options, system cxaudit.Source) remote.Op
 	return opts
 }
 
-// jobMiddleware times every job and, when tracing, gives it a span.
+// jobMiddleware times every job and, when tracing, gives it a span; and
+// caps every snooze at CXAUDIT_MAX_RETRY_AFTER.
 func (a *App) jobMiddleware() []rivertype.Middleware {
-	out := []rivertype.Middleware{a.Metrics.JobMiddleware()}
+	out := []rivertype.Middleware{a.Metrics.JobMiddleware(), &jobs.SnoozeLimit{Max: a.Config.MaxRetryAfter, Logger: a.Logger}}
 	if mw := telemetry.JobMiddleware(a.obs.tracer); mw != nil {
 		out = append(out, mw)
 	}

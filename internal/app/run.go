@@ -28,7 +28,9 @@ type CycleResult struct {
 
 // RunOnce runs one full cycle: sync every configured source, audit
 // everything, write back, and wait until the queue drains. It returns an
-// error wrapping errJobsFailed when a job failed for good.
+// error wrapping errJobsFailed when a job failed for good. When ctx ends
+// first (a deadline, a signal) it stops waiting, gives running jobs 30s to
+// finish, cancels what is left, and returns an error wrapping ctx's.
 func (a *App) RunOnce(ctx context.Context) (CycleResult, error) {
 	res := CycleResult{Started: time.Now()}
 	var failed atomic.Int64
@@ -39,15 +41,23 @@ func (a *App) RunOnce(ctx context.Context) (CycleResult, error) {
 		return res, err
 	}
 	defer stopLease()
-	if err := a.river.Start(ctx); err != nil {
+	// River runs until stopped, not until ctx ends: a cancelled start
+	// context is River's abrupt stop, after which its SQLite notifier
+	// retried without pause for as long as the process lived.
+	if err := a.river.Start(context.WithoutCancel(ctx)); err != nil {
 		stopCounting()
 		return res, fmt.Errorf("start river: %w", err)
 	}
 	err = a.cycle(ctx)
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if serr := a.river.Stop(stopCtx); serr != nil && err == nil {
-		err = fmt.Errorf("stop river: %w", serr)
+	if serr := a.river.Stop(stopCtx); serr != nil {
+		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer ccancel()
+		_ = a.river.StopAndCancel(cctx)
+		if err == nil {
+			err = fmt.Errorf("stop river: %w", serr)
+		}
 	}
 	stopCounting()
 	res.Duration = time.Since(res.Started)
@@ -128,22 +138,45 @@ func (a *App) enqueueAndWait(ctx context.Context, args ...river.JobArgs) error {
 	return a.waitIdle(ctx)
 }
 
-// waitIdle waits until no job is waiting, scheduled or running.
+// jobCountFailures is how many JobCounts in a row may fail while a --once
+// cycle waits before it gives up: one dropped database connection (a
+// failover, a killed backend) must not end the run, a database that stays
+// away must.
+const jobCountFailures = 5
+
+// waitIdle waits until no job is waiting, scheduled or running, or ctx
+// ends; then its error says what was still active.
 func (a *App) waitIdle(ctx context.Context) error {
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
+	const poll = 50 * time.Millisecond
+	failures := 0
+	var active map[string]int
 	for {
+		wait := poll
 		counts, err := a.Store.JobCounts(ctx)
-		if err != nil {
-			return err
+		switch {
+		case err != nil && ctx.Err() == nil && failures+1 < jobCountFailures:
+			failures++
+			wait = poll << (2 * failures) // 200ms, 800ms, 3.2s, 12.8s
+			a.Logger.Warn("counting jobs failed; trying again", "error", err, "attempt", failures, "retry_in", wait.String())
+		case err != nil && ctx.Err() == nil:
+			return fmt.Errorf("count jobs (%d attempts): %w", jobCountFailures, err)
+		case err == nil:
+			failures = 0
+			active = map[string]int{}
+			for _, state := range []string{"available", "running", "retryable", "scheduled", "pending"} {
+				if counts[state] > 0 {
+					active[state] = counts[state]
+				}
+			}
+			if len(active) == 0 {
+				return nil
+			}
 		}
-		active := counts["available"] + counts["running"] + counts["retryable"] + counts["scheduled"] + counts["pending"]
-		if active == 0 {
-			return nil
-		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			t.Stop()
+			return fmt.Errorf("jobs still active %v: %w", active, ctx.Err())
 		case <-t.C:
 		}
 	}

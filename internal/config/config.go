@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -51,9 +53,6 @@ type Config struct {
 	DryRun bool
 	// ResolutionNote adds a short Zendesk note when findings clear.
 	ResolutionNote bool
-	// WriteReserve is the share of each system's per-minute budget kept
-	// for write-back; sync never uses it.
-	WriteReserve float64
 	// ZendeskWriteBudget and SalesforceWriteBudget cap remote writes per
 	// rolling hour (ticket updates; Tasks created or updated); 0 is no cap.
 	ZendeskWriteBudget    int
@@ -62,6 +61,12 @@ type Config struct {
 	SnoozeDays int
 	// HTTPTimeout bounds one request to Zendesk or Salesforce.
 	HTTPTimeout time.Duration
+	// MaxRetryAfter caps the wait a Retry-After may ask for: a longer one
+	// is waited for this long, and then the system is asked again.
+	MaxRetryAfter time.Duration
+	// MaxResponseBytes bounds the body of one response from Zendesk or
+	// Salesforce; a larger one is an error, retried as a malformed page.
+	MaxResponseBytes int
 	// WorkerLeaseTTL is how long a worker that stops renewing its lease
 	// (it died) is given before its running jobs are taken over.
 	WorkerLeaseTTL time.Duration
@@ -144,6 +149,17 @@ const (
 	DefaultWriteBudget = 1000
 	DefaultSnoozeDays  = 7
 	DefaultHTTPTimeout = 30 * time.Second
+	// DefaultMaxResponseBytes: pages are a few megabytes; a 200 MB one
+	// took 1.5 GB of memory, more than a pod has.
+	DefaultMaxResponseBytes = 64 << 20
+	MinMaxResponseBytes     = 64 << 10
+	MaxMaxResponseBytes     = 1 << 30
+	// DefaultMaxRetryAfter: Zendesk asks for seconds, a minute at most;
+	// a longer wait is re-checked this often. A server that asked for
+	// Retry-After: 999999999 stopped a source for 31 years, across
+	// restarts.
+	DefaultMaxRetryAfter = 5 * time.Minute
+	MaxMaxRetryAfter     = 24 * time.Hour
 	// DefaultWorkerLeaseTTL: a killed worker's jobs are taken over this
 	// long after its last renewal.
 	DefaultWorkerLeaseTTL = 30 * time.Second
@@ -152,7 +168,17 @@ const (
 	DefaultZendeskExportRateLimit = 10
 	DefaultSalesforceDailyShare   = 0.8
 	DefaultSalesforceLoginURL     = "https://login.salesforce.com"
-	DefaultWriteReserve           = 0.0
+
+	// MaxSnoozeDays bounds CXAUDIT_SNOOZE_DAYS: a year of silence is
+	// already a decision to delete the rule, and days beyond ~106,000
+	// overflow a time.Duration.
+	MaxSnoozeDays = 365
+	// MaxZendeskRateLimit bounds both per-minute limits: the budget keeps
+	// one send time per allowed request, so an absurd value is an absurd
+	// allocation (2,000,000,000 was 48 GB). Zendesk's largest plan allows
+	// 2,500 a minute and 30 export requests; tests against the simulators
+	// lift the limits with 100000.
+	MaxZendeskRateLimit = 100_000
 )
 
 // FromEnv reads the configuration through getenv (os.Getenv in production).
@@ -172,6 +198,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SalesforceWriteBudget: r.integer("CXAUDIT_SALESFORCE_WRITE_BUDGET", DefaultWriteBudget),
 		SnoozeDays:            r.integer("CXAUDIT_SNOOZE_DAYS", DefaultSnoozeDays),
 		HTTPTimeout:           r.duration("CXAUDIT_HTTP_TIMEOUT", DefaultHTTPTimeout),
+		MaxResponseBytes:      r.integer("CXAUDIT_MAX_RESPONSE_BYTES", DefaultMaxResponseBytes),
+		MaxRetryAfter:         r.duration("CXAUDIT_MAX_RETRY_AFTER", DefaultMaxRetryAfter),
 		WorkerLeaseTTL:        r.duration("CXAUDIT_WORKER_LEASE_TTL", DefaultWorkerLeaseTTL),
 		LogFormat:             r.str("CXAUDIT_LOG_FORMAT", "json"),
 		Zendesk: ZendeskConfig{
@@ -223,14 +251,20 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if !(c.RulesMaxDrop >= 0 && c.RulesMaxDrop <= 1) { // NaN too
 		r.fail("CXAUDIT_RULES_MAX_DROP", "must be a share between 0 and 1 (like 0.5): the largest part of the rules a reload may remove")
 	}
-	if c.SnoozeDays < 1 {
-		r.fail("CXAUDIT_SNOOZE_DAYS", "must be at least 1")
+	if c.SnoozeDays < 1 || c.SnoozeDays > MaxSnoozeDays {
+		r.fail("CXAUDIT_SNOOZE_DAYS", "must be days between 1 and %d", MaxSnoozeDays)
 	}
 	if c.WorkerLeaseTTL < time.Second {
 		r.fail("CXAUDIT_WORKER_LEASE_TTL", "must be at least 1s")
 	}
 	if c.HTTPTimeout < 100*time.Millisecond {
 		r.fail("CXAUDIT_HTTP_TIMEOUT", "must be at least 100ms")
+	}
+	if c.MaxResponseBytes < MinMaxResponseBytes || c.MaxResponseBytes > MaxMaxResponseBytes {
+		r.fail("CXAUDIT_MAX_RESPONSE_BYTES", "must be bytes between %d (64 KiB) and %d (1 GiB)", MinMaxResponseBytes, MaxMaxResponseBytes)
+	}
+	if c.MaxRetryAfter < time.Second || c.MaxRetryAfter > MaxMaxRetryAfter {
+		r.fail("CXAUDIT_MAX_RETRY_AFTER", "must be between 1s and 24h")
 	}
 	if c.BackfillDays < 1 {
 		r.fail("CXAUDIT_BACKFILL_DAYS", "must be at least 1")
@@ -245,15 +279,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			r.fail("ZENDESK_API_TOKEN", "is required when ZENDESK_URL is set (or ZENDESK_API_TOKEN_FILE)")
 		}
 	}
-	if c.Zendesk.RateLimit < 1 || c.Zendesk.RateLimit > 100000 {
-		r.fail("ZENDESK_RATE_LIMIT", "must be requests per minute between 1 and 100000 (plans allow 200 to 2500)")
+	if c.Zendesk.RateLimit < 1 || c.Zendesk.RateLimit > MaxZendeskRateLimit {
+		r.fail("ZENDESK_RATE_LIMIT", "must be requests per minute between 1 and %d (plans allow 200 to 2500)", MaxZendeskRateLimit)
 	}
-	if c.Zendesk.ExportRateLimit < 1 {
-		r.fail("ZENDESK_EXPORT_RATE_LIMIT", "must be at least 1 (10, or 30 with the High Volume add-on)")
+	if c.Zendesk.ExportRateLimit < 1 || c.Zendesk.ExportRateLimit > MaxZendeskRateLimit {
+		r.fail("ZENDESK_EXPORT_RATE_LIMIT", "must be requests per minute between 1 and %d (10, or 30 with the High Volume add-on)", MaxZendeskRateLimit)
 	}
-	if c.WriteReserve < 0 || c.WriteReserve > 0.9 {
-		r.fail("CXAUDIT_WRITE_RESERVE", "must be a share between 0 and 0.9")
-	}
+	// r.float refuses NaN, which every comparison here would let through.
 	if c.Salesforce.DailyQuotaShare <= 0 || c.Salesforce.DailyQuotaShare > 1 {
 		r.fail("SALESFORCE_DAILY_QUOTA_SHARE", "must be a share above 0 and at most 1 (like 0.8)")
 	}
@@ -342,8 +374,9 @@ func (r *reader) float(name string, def float64) float64 {
 		return def
 	}
 	f, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		r.fail(name, "%q is not a number", v)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		// ParseFloat takes "NaN" and "Inf", which no range check catches.
+		r.fail(name, "%q is not a finite number", v)
 		return def
 	}
 	return f
@@ -362,12 +395,34 @@ func (r *reader) boolean(name string, def bool) bool {
 	return b
 }
 
+// checkURL checks the address of a remote system: https, or http to a
+// loopback host only (the simulators listen on http://127.0.0.1), since
+// the API token travels in every request. The value is echoed without any
+// user:password it may carry.
 func (r *reader) checkURL(name, v string) {
 	if v == "" {
 		return
 	}
 	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		r.fail(name, "%q is not an http(s) URL like https://acme.zendesk.com", v)
+	if err != nil {
+		r.fail(name, "is not a URL (want one like https://acme.zendesk.com)")
+		return
 	}
+	shown := u.Redacted()
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http", u.Host == "":
+		r.fail(name, "%q is not an http(s) URL like https://acme.zendesk.com", shown)
+	case u.Scheme == "http" && !loopback(u.Hostname()):
+		r.fail(name, "%q must use https://: over http:// the credentials would travel in clear (http:// is allowed only to a loopback host such as 127.0.0.1)", shown)
+	}
+}
+
+// loopback reports whether host names this machine: localhost or a
+// loopback address.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -241,7 +241,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	}
 	defer a.Close()
 
-	sum := &Summary{Database: describeDB(dbURL, opts.DatabaseURL == "")}
+	sum := &Summary{Database: describeDB(a.Store.Dialect(), dbURL, opts.DatabaseURL == "")}
 	sum.Tenant.Accounts, sum.Tenant.Tickets = len(sims.World.Accounts), len(sims.World.Tickets)
 	first, err := a.RunOnce(ctx)
 	if err != nil {
@@ -275,8 +275,9 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	return sum, nil
 }
 
-func describeDB(url string, temp bool) string {
-	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+func describeDB(dialect, url string, temp bool) string {
+	if dialect == "postgres" {
+		// Never the URL: it may hold a password.
 		return "postgres"
 	}
 	if temp {

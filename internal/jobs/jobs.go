@@ -107,7 +107,7 @@ func outcome(logger *slog.Logger, kind string, err error) error {
 	var rl *cxaudit.RateLimitError
 	if errors.As(err, &rl) {
 		wait := max(rl.RetryAfter, time.Second)
-		logger.Warn("rate limited; snoozing job", "job_kind", kind, "source", rl.Source, "retry_after", wait)
+		logger.Warn("rate limited; snoozing job", "job_kind", kind, "source", rl.Source, "retry_after", wait.String())
 		return river.JobSnooze(wait)
 	}
 	switch cxaudit.ErrorCode(err) {
@@ -127,6 +127,33 @@ func outcome(logger *slog.Logger, kind string, err error) error {
 	}
 	logger.Error("job failed; will retry", "job_kind", kind, "error", err)
 	return err
+}
+
+// SnoozeLimit caps how long a job snoozes. A rate-limited job snoozes for
+// what the system asked (outcome), and a Retry-After is the server's word:
+// Retry-After: 999999999 scheduled a sync for the year 2058, and since
+// sync jobs are unique while scheduled, no later sync of that system ran,
+// across restarts. Snoozed for at most Max, the job runs again and asks
+// again; a system that still wants a longer pause gets another Max.
+type SnoozeLimit struct {
+	river.WorkerMiddlewareDefaults
+	// Max is the longest snooze; zero or less is no cap.
+	Max    time.Duration
+	Logger *slog.Logger
+}
+
+// Work implements rivertype.WorkerMiddleware.
+func (m *SnoozeLimit) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	err := doInner(ctx)
+	var snooze *river.JobSnoozeError
+	if m.Max <= 0 || !errors.As(err, &snooze) || snooze.Duration <= m.Max {
+		return err
+	}
+	if m.Logger != nil {
+		m.Logger.Warn("snooze capped (CXAUDIT_MAX_RETRY_AFTER); the job asks again then", "job_kind", job.Kind,
+			"asked", snooze.Duration.String(), "snooze", m.Max.String())
+	}
+	return river.JobSnooze(m.Max)
 }
 
 // RetryPolicy retries failed jobs after 1s, 2s, 4s … capped at MaxBackoff,

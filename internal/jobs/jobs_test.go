@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"testing"
@@ -49,4 +50,32 @@ func TestOutcome(t *testing.T) {
 
 	plain := errors.New("boom")
 	require.Equal(t, plain, outcome(logger, "k", plain))
+}
+
+// A snooze longer than Max (what a Retry-After of 31 years asked for) is
+// cut to Max; shorter ones and other outcomes pass unchanged.
+func TestSnoozeLimit(t *testing.T) {
+	t.Parallel()
+	m := &SnoozeLimit{Max: 5 * time.Minute, Logger: slog.New(slog.DiscardHandler)}
+	job := &rivertype.JobRow{Kind: "zendesk_sync"}
+	work := func(err error) error {
+		return m.Work(t.Context(), job, func(context.Context) error { return err })
+	}
+	var snooze *river.JobSnoozeError
+	long := outcome(slog.New(slog.DiscardHandler), "zendesk_sync",
+		&cxaudit.RateLimitError{Source: cxaudit.SourceZendesk, RetryAfter: 999999999 * time.Second})
+	require.ErrorAs(t, work(long), &snooze)
+	require.Equal(t, 5*time.Minute, snooze.Duration)
+	require.ErrorAs(t, work(river.JobSnooze(time.Hour)), &snooze)
+	require.Equal(t, 5*time.Minute, snooze.Duration)
+	require.ErrorAs(t, work(river.JobSnooze(42*time.Second)), &snooze)
+	require.Equal(t, 42*time.Second, snooze.Duration)
+
+	plain := errors.New("boom")
+	require.Equal(t, plain, work(plain))
+	require.NoError(t, work(nil))
+
+	unlimited := &SnoozeLimit{}
+	require.ErrorAs(t, unlimited.Work(t.Context(), job, func(context.Context) error { return river.JobSnooze(time.Hour) }), &snooze)
+	require.Equal(t, time.Hour, snooze.Duration)
 }

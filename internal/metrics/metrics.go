@@ -131,12 +131,18 @@ func (m *Metrics) ObserveAttempt(a remote.Attempt) {
 // Endpoint is path with its ids replaced by {id}, so that the label's
 // values stay few: /api/v2/tickets/123/comments.json becomes
 // /api/v2/tickets/{id}/comments.json, and a Salesforce record id
-// (001…, 15 or 18 characters) becomes {id}.
+// (001…, 15 or 18 characters) becomes {id}. A Salesforce query locator,
+// the segment after query/ or queryAll/ in a nextRecordsUrl
+// (/query/01gD0000002HU6KIAW-2000), becomes {locator}: every page of
+// every pass has a new one, and each would be a new series.
 func Endpoint(path string) string {
 	segs := strings.Split(path, "/")
 	for i, s := range segs {
 		base := strings.TrimSuffix(s, ".json")
-		if isID(base) {
+		switch {
+		case i > 0 && (segs[i-1] == "query" || segs[i-1] == "queryAll") && s != "":
+			segs[i] = "{locator}"
+		case isID(base):
 			segs[i] = "{id}" + strings.TrimPrefix(s, base)
 		}
 	}

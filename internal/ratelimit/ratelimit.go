@@ -118,6 +118,10 @@ type Config struct {
 	// MaxWait is the longest Wait blocks; a longer wait is returned as a
 	// *cxaudit.RateLimitError. Default 30s.
 	MaxWait time.Duration
+	// MaxPause caps how long a Retry-After closes the gate: a server that
+	// asks for more (Retry-After: 999999999 is 31 years) is asked again
+	// after MaxPause. Default DefaultMaxPause.
+	MaxPause time.Duration
 	// AuthBackoff is how long calls stop after a 401; it doubles with each
 	// further 401, up to 1h. Default 1m.
 	AuthBackoff time.Duration
@@ -138,6 +142,9 @@ const (
 	EventUnauthorized = "unauthorized"
 	EventDailyCap     = "daily_cap"
 )
+
+// DefaultMaxPause is the default Config.MaxPause.
+const DefaultMaxPause = 5 * time.Minute
 
 // Budget is the API budget of one system. It is safe for concurrent use.
 type Budget struct {
@@ -176,6 +183,9 @@ func New(cfg Config) *Budget {
 	}
 	if cfg.MaxWait == 0 {
 		cfg.MaxWait = 30 * time.Second
+	}
+	if cfg.MaxPause <= 0 {
+		cfg.MaxPause = DefaultMaxPause
 	}
 	if cfg.AuthBackoff == 0 {
 		cfg.AuthBackoff = time.Minute
@@ -338,8 +348,11 @@ func (b *Budget) Observe(status int, h http.Header) {
 	}
 	if status == http.StatusTooManyRequests || (status == http.StatusServiceUnavailable && h.Get("Retry-After") != "") {
 		b.observe(EventRateLimited)
-		if d, ok := RetryAfter(h, now); ok && now.Add(d).After(b.gateUntil) {
-			b.gateUntil, b.gateReason = now.Add(d), "Retry-After"
+		if d, ok := RetryAfter(h, now); ok {
+			d = min(d, b.cfg.MaxPause)
+			if now.Add(d).After(b.gateUntil) {
+				b.gateUntil, b.gateReason = now.Add(d), "Retry-After"
+			}
 		}
 	}
 	// Zendesk: what the account has used of its limit, other integrations
@@ -435,13 +448,17 @@ func (b *Budget) Health() Health {
 }
 
 // RetryAfter parses a Retry-After header given in seconds or as an HTTP
-// date, relative to now.
+// date, relative to now. Seconds beyond what a time.Duration holds (about
+// 292 years) are that much, not an overflow to a negative wait.
 func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
 		return 0, false
 	}
 	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 && !math.IsInf(s, 0) {
+		if s > float64(math.MaxInt64/int64(time.Second)) {
+			return math.MaxInt64, true
+		}
 		return time.Duration(s * float64(time.Second)), true
 	}
 	if t, err := http.ParseTime(v); err == nil {

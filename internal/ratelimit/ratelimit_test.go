@@ -3,6 +3,7 @@ package ratelimit_test
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -195,4 +196,55 @@ func TestWritersGoFirst(t *testing.T) {
 
 func itoa(n int64) string {
 	return string(rune('0'+n/10)) + string(rune('0'+n%10))
+}
+
+// A Retry-After pauses the system for at most MaxPause, however long it
+// asks for (999999999 seconds closed the gate for 31 years), then the
+// next request asks again.
+func TestRetryAfterIsCappedAtMaxPause(t *testing.T) {
+	t.Parallel()
+	for _, retryAfter := range []string{"999999999", "3600", "Fri, 31 Dec 2060 23:59:59 GMT"} {
+		now := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+		b := ratelimit.New(ratelimit.Config{System: cxaudit.SourceZendesk, MaxPause: 5 * time.Minute, NowFunc: func() time.Time { return now }})
+		b.Observe(http.StatusTooManyRequests, http.Header{"Retry-After": {retryAfter}})
+		h := b.Health()
+		require.Equal(t, "Retry-After", h.PauseReason, retryAfter)
+		require.Equal(t, now.Add(5*time.Minute), h.PausedUntil, retryAfter)
+		var rl *cxaudit.RateLimitError
+		require.ErrorAs(t, b.Wait(context.Background(), ratelimit.PrioritySync), &rl)
+		require.Equal(t, 5*time.Minute, rl.RetryAfter)
+
+		now = now.Add(5 * time.Minute)
+		require.NoError(t, b.Wait(context.Background(), ratelimit.PrioritySync), "after the cap the system is asked again")
+		require.True(t, b.Health().PausedUntil.IsZero())
+	}
+	// A short one is honoured as asked.
+	now := time.Now()
+	b := ratelimit.New(ratelimit.Config{System: cxaudit.SourceZendesk, NowFunc: func() time.Time { return now }})
+	b.Observe(http.StatusTooManyRequests, http.Header{"Retry-After": {"42"}})
+	require.Equal(t, now.Add(42*time.Second), b.Health().PausedUntil)
+}
+
+// Seconds past what a time.Duration holds are the longest wait, not an
+// overflow into a negative one (which was no wait at all).
+func TestRetryAfterParsesHugeValues(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	for v, want := range map[string]time.Duration{
+		"1":                             time.Second,
+		"1.5":                           1500 * time.Millisecond,
+		"999999999":                     999999999 * time.Second,
+		"1e20":                          math.MaxInt64,
+		"1e308":                         math.MaxInt64,
+		"Mon, 02 Nov 2026 10:01:00 GMT": time.Minute,
+		"Mon, 02 Nov 2026 09:00:00 GMT": 0,
+	} {
+		d, ok := ratelimit.RetryAfter(http.Header{"Retry-After": {v}}, now)
+		require.True(t, ok, v)
+		require.Equal(t, want, d, v)
+	}
+	for _, v := range []string{"", "soon", "-1", "NaN", "Inf"} {
+		_, ok := ratelimit.RetryAfter(http.Header{"Retry-After": {v}}, now)
+		require.False(t, ok, v)
+	}
 }

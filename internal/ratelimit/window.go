@@ -24,16 +24,19 @@ type window struct {
 // newWindow returns a window of limit requests per per. Its span is per
 // plus a margin (1/120) for the time a request takes to reach the system,
 // so that jitter never lands a request in the system's previous minute.
-// The first burst share of the window goes unpaced.
+// The first burst share of the window goes unpaced. limit is capped at
+// maxLimit, as a limit a server advertises is: a configured limit of two
+// billion would otherwise allocate 48 GB before the first request.
 func newWindow(name string, limit int, match string, per time.Duration, burst float64) *window {
+	limit = min(limit, maxLimit)
 	return &window{name: name, match: match, limit: limit, times: make([]time.Time, limit),
 		span: per + per/120, burst: burst}
 }
 
-// maxLimit caps the limit a server may advertise (X-Rate-Limit): the
-// window keeps a send time per allowed request, and a server claiming a
-// billion must not make it allocate gigabytes. Zendesk's largest plan
-// allows 2,500 a minute.
+// maxLimit caps the limit a server may advertise (X-Rate-Limit) and the
+// one a window is built with: the window keeps a send time per allowed
+// request, and a server claiming a billion must not make it allocate
+// gigabytes. Zendesk's largest plan allows 2,500 a minute.
 const maxLimit = 100_000
 
 // resize changes the limit, keeping the most recent send times.

@@ -19,3 +19,17 @@ func TestWindowResizeIsCapped(t *testing.T) {
 	require.Equal(t, 1, w.n, "the send times so far are kept")
 	require.Equal(t, now, w.times[0])
 }
+
+// A configured limit is capped as an advertised one is: a budget built
+// with ZENDESK_EXPORT_RATE_LIMIT=2000000000 allocated 48 GB at start.
+func TestNewWindowIsCapped(t *testing.T) {
+	t.Parallel()
+	w := newWindow("incremental_export", 2_000_000_000, "/incremental/", time.Minute, 0.5)
+	require.Equal(t, maxLimit, w.limit)
+	require.Len(t, w.times, maxLimit)
+
+	b := New(Config{System: "zendesk", PerMinute: 2_000_000_000,
+		Endpoints: []Endpoint{{Name: "incremental_export", PathContains: "/incremental/", PerMinute: 2_000_000_000}}})
+	require.Len(t, b.account.times, maxLimit)
+	require.Len(t, b.endpoints[0].times, maxLimit)
+}

@@ -8,13 +8,21 @@
 // failed with a 5xx or a timeout may have been applied, so it is returned to
 // the caller, which must reconcile with the remote system before writing
 // again. A blindly retried note is a duplicate note.
+//
+// What a server may send is bounded: a response body larger than
+// Options.MaxResponseBytes is an error, never read whole nor truncated
+// silently; and a redirect is followed only within the origin (scheme,
+// host and port) the request went to, so that credentials never travel
+// to another port or host and nothing from one is taken for API data.
 package remote
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
+	"net/url"
 	"strings"
 	"time"
 
@@ -40,6 +48,11 @@ type Options struct {
 	MaxRetryAfter time.Duration
 	// Timeout bounds one attempt. Default 30s.
 	Timeout time.Duration
+	// MaxResponseBytes bounds the body of one response. A larger body is
+	// an EUNAVAILABLE error naming the request, as a malformed page is: the
+	// caller's job retries and its cursor stays. Default
+	// DefaultMaxResponseBytes.
+	MaxResponseBytes int64
 
 	// ObserveFunc, when set, is called after every attempt, retries included.
 	ObserveFunc func(Attempt)
@@ -51,6 +64,14 @@ type Options struct {
 	// not retried here.
 	Budget *ratelimit.Budget
 }
+
+// DefaultMaxResponseBytes is the default Options.MaxResponseBytes: a
+// Zendesk export page of 1,000 tickets or a Salesforce batch of 2,000
+// records is a few megabytes; 200 MB took 1.5 GB of memory to decode.
+const DefaultMaxResponseBytes = 64 << 20
+
+// maxRedirects is how many redirects one request follows, as net/http.
+const maxRedirects = 10
 
 // Attempt is one HTTP round trip, for metrics and traces.
 type Attempt struct {
@@ -79,6 +100,9 @@ func NewClient(opts Options) *http.Client {
 	if opts.Timeout == 0 {
 		opts.Timeout = 30 * time.Second
 	}
+	if opts.MaxResponseBytes <= 0 {
+		opts.MaxResponseBytes = DefaultMaxResponseBytes
+	}
 	if opts.Transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 16
@@ -94,8 +118,9 @@ func NewClient(opts Options) *http.Client {
 	}
 	rc := retryablehttp.NewClient()
 	rc.HTTPClient = &http.Client{
-		Timeout:   opts.Timeout,
-		Transport: &observer{opts: &opts, next: next},
+		Timeout:       opts.Timeout,
+		Transport:     &observer{opts: &opts, next: next},
+		CheckRedirect: sameOriginRedirects,
 	}
 	rc.Logger = leveled{opts.Logger.With("system", string(opts.System))}
 	rc.RetryMax = opts.RetryMax
@@ -110,20 +135,130 @@ func NewClient(opts Options) *http.Client {
 		}
 		return nil, err
 	}
-	return &http.Client{Transport: &methodTagger{next: &retryablehttp.RoundTripper{Client: rc}}}
+	return &http.Client{
+		Transport: &guard{next: &retryablehttp.RoundTripper{Client: rc}, maxBody: opts.MaxResponseBytes},
+		// The inner client follows what may be followed; a redirect that
+		// reaches this one was refused.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 type methodKey struct{}
 
-// methodTagger puts the request method into its context, where the retry
-// policy (which sees only the context, the response and the error) can
-// read it.
-type methodTagger struct{ next http.RoundTripper }
-
-func (m *methodTagger) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx := context.WithValue(req.Context(), methodKey{}, req.Method)
-	return m.next.RoundTrip(req.WithContext(ctx))
+// guard is the outermost transport. It puts the request method into the
+// context, where the retry policy (which sees only the context, the
+// response and the error) can read it, and bounds what comes back: a
+// redirect out of the origin is an error, and so is a body larger than
+// maxBody.
+type guard struct {
+	next    http.RoundTripper
+	maxBody int64
 }
+
+func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := context.WithValue(req.Context(), methodKey{}, req.Method)
+	resp, err := g.next.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	if to := refusedRedirect(req.URL, resp); to != nil {
+		_ = resp.Body.Close()
+		return nil, cxaudit.Errorf(cxaudit.EUNAVAILABLE, "%s %s: refused to follow a redirect (HTTP %d) to %s: another host or port than the configured one, "+
+			"which would receive the credentials and whose answer is not API data; check the configured URL",
+			req.Method, shownURL(req.URL), resp.StatusCode, origin(to))
+	}
+	if resp.ContentLength > g.maxBody {
+		_ = resp.Body.Close()
+		return nil, tooLarge(req, g.maxBody)
+	}
+	resp.Body = &boundedBody{body: resp.Body, limit: g.maxBody, req: req}
+	return resp, nil
+}
+
+// sameOriginRedirects is the inner client's redirect policy: follow a
+// redirect within the origin of the first request, with its headers
+// (net/http forwards Authorization to the same host on any port, and
+// drops it for another host but still hands over that host's answer);
+// leave any other to guard, which refuses it.
+func sameOriginRedirects(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxRedirects)
+	}
+	if origin(req.URL) != origin(via[0].URL) {
+		return http.ErrUseLastResponse
+	}
+	return nil
+}
+
+// refusedRedirect returns where resp redirects to, if it is a redirect
+// the inner client left unfollowed: out of the origin of u.
+func refusedRedirect(u *url.URL, resp *http.Response) *url.URL {
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		return nil
+	}
+	loc, err := resp.Location()
+	if err != nil {
+		// No usable Location: the caller sees the status.
+		return nil
+	}
+	if origin(loc) == origin(u) {
+		return nil
+	}
+	return loc
+}
+
+// origin is scheme://host:port, the port spelled out.
+func origin(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Hostname()) + ":" + port
+}
+
+// shownURL is u for errors: no user:password, no query (a SOQL query or
+// a cursor says nothing the path does not).
+func shownURL(u *url.URL) string {
+	c := *u
+	c.User, c.RawQuery, c.ForceQuery = nil, "", false
+	return c.String()
+}
+
+func tooLarge(req *http.Request, limit int64) error {
+	return cxaudit.Errorf(cxaudit.EUNAVAILABLE, "%s %s: response body larger than %d bytes (CXAUDIT_MAX_RESPONSE_BYTES); not read further",
+		req.Method, shownURL(req.URL), limit)
+}
+
+// boundedBody reads at most limit bytes of body; one more is an error,
+// so that an oversized body is never taken for a whole one.
+type boundedBody struct {
+	body  io.ReadCloser
+	limit int64
+	read  int64
+	req   *http.Request
+	err   error
+}
+
+func (b *boundedBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if left := b.limit - b.read + 1; int64(len(p)) > left {
+		p = p[:left]
+	}
+	n, err := b.body.Read(p)
+	b.read += int64(n)
+	if b.read > b.limit {
+		// The byte past the bound: the body is too large.
+		b.err = tooLarge(b.req, b.limit)
+		return n - int(b.read-b.limit), b.err
+	}
+	return n, err
+}
+
+func (b *boundedBody) Close() error { return b.body.Close() }
 
 func idempotent(ctx context.Context) bool {
 	m, _ := ctx.Value(methodKey{}).(string)
@@ -153,19 +288,11 @@ func checkRetry(maxRetryAfter time.Duration) retryablehttp.CheckRetry {
 	}
 }
 
-// RetryAfter parses a Retry-After header given in seconds or as an HTTP date.
+// RetryAfter parses a Retry-After header given in seconds or as an HTTP
+// date (see ratelimit.RetryAfter). What it returns is the server's word,
+// however long: the budget and the jobs cap it (CXAUDIT_MAX_RETRY_AFTER).
 func RetryAfter(h http.Header) (time.Duration, bool) {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
-		return time.Duration(s * float64(time.Second)), true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0), true
-	}
-	return 0, false
+	return ratelimit.RetryAfter(h, time.Now())
 }
 
 type observer struct {

@@ -241,7 +241,8 @@ type callTransport struct {
 	c   *Client
 }
 
-// maxErrorBody bounds how much of an error response is read.
+// maxErrorBody bounds how much of an error response is read. Success
+// bodies are bounded by the transport (remote.Options.MaxResponseBytes).
 const maxErrorBody = 64 << 10
 
 func (t *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {

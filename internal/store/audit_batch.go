@@ -234,9 +234,11 @@ func (q *queries) PutFindings(ctx context.Context, fs []cxaudit.Finding) error {
 		if err != nil {
 			return err
 		}
-		rows[i] = []any{f.Fingerprint, f.RuleID, f.RuleVersion, f.Title, string(f.Category), string(f.Severity), string(f.Mode),
+		// COPY bypasses the connection's storableArgs: a message quoting a
+		// ticket's subject may hold a NUL.
+		rows[i] = storableArgs([]any{f.Fingerprint, f.RuleID, f.RuleVersion, f.Title, string(f.Category), string(f.Severity), string(f.Mode),
 			string(f.EntityKind), f.EntityID, f.Message, string(f.Status), ms(f.OpenedAt), ms(f.UpdatedAt), optMS(f.ResolvedAt), actions,
-			string(f.WrittenStatus), f.WrittenHash, optMS(f.AcknowledgedAt), optMS(f.SnoozedUntil), f.ContentHash(), f.Dirty()}
+			string(f.WrittenStatus), f.WrittenHash, optMS(f.AcknowledgedAt), optMS(f.SnoozedUntil), f.ContentHash(), f.Dirty()})
 	}
 	if c, ok := q.c.(pgConn); ok {
 		if tx, ok := c.db.(pgx.Tx); ok {

@@ -20,13 +20,14 @@ type Postgres struct {
 	river *river.Client[pgx.Tx]
 }
 
-// OpenPostgres connects to url (postgres://…). A search_path parameter in the
-// URL selects the schema, as pgx passes it to the server.
+// OpenPostgres connects to url: a postgres:// URL or a libpq keyword/value
+// connection string. A search_path parameter selects the schema, as pgx
+// passes it to the server. No error carries the password.
 func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's message can echo the URL; never include it.
-		return nil, cxaudit.Errorf(cxaudit.EINVALID, "CXAUDIT_DATABASE_URL: not a valid PostgreSQL URL")
+		return nil, cxaudit.Errorf(cxaudit.EINVALID, "CXAUDIT_DATABASE_URL: not a valid PostgreSQL URL or keyword/value connection string")
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -83,12 +84,12 @@ type pgDB interface {
 type pgConn struct{ db pgDB }
 
 func (c pgConn) exec(ctx context.Context, sql string, args ...any) (int64, error) {
-	tag, err := c.db.Exec(ctx, sql, args...)
+	tag, err := c.db.Exec(ctx, sql, storableArgs(args)...)
 	return tag.RowsAffected(), err
 }
 
 func (c pgConn) query(ctx context.Context, sql string, args ...any) (rows, error) {
-	r, err := c.db.Query(ctx, sql, args...)
+	r, err := c.db.Query(ctx, sql, storableArgs(args)...)
 	if err != nil {
 		return nil, err
 	}

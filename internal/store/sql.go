@@ -56,9 +56,10 @@ func fromMS(v int64) time.Time {
 	return time.UnixMilli(v).UTC()
 }
 
+// marshal encodes a document for the store, U+0000 as U+FFFD (text.go).
 func marshal(v any) (string, error) {
 	b, err := json.Marshal(v)
-	return string(b), err
+	return string(storableJSON(b)), err
 }
 
 // unmarshal decodes a stored document. Documents are read far more often
@@ -677,7 +678,9 @@ func (q *queries) PutWriteLog(ctx context.Context, r WriteRecord) error {
 	if r.UpdatedAt.IsZero() {
 		r.UpdatedAt = time.Now()
 	}
-	payload := string(r.Payload)
+	// The payload is a JSON document the write-back made: stored as
+	// marshal stores documents.
+	payload := string(storableJSON(r.Payload))
 	if payload == "" {
 		payload = "{}"
 	}

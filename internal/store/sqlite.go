@@ -37,12 +37,12 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=synchronous(normal)&_pragma=foreign_keys(on)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
+		return nil, fmt.Errorf("open SQLite database %s: %w", redactDatabaseURL(path), err)
 	}
 	db.SetMaxOpenConns(1)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
+		return nil, fmt.Errorf("open SQLite database %s: %w", redactDatabaseURL(path), err)
 	}
 	s := &SQLite{DB: db}
 	s.queries = queries{c: sqlConn{db}, dialect: "sqlite", enqueue: s.enqueuePool}
@@ -92,7 +92,7 @@ type sqlDB interface {
 type sqlConn struct{ db sqlDB }
 
 func (c sqlConn) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	res, err := c.db.ExecContext(ctx, q, args...)
+	res, err := c.db.ExecContext(ctx, q, storableArgs(args)...)
 	if err != nil {
 		return 0, err
 	}
@@ -100,7 +100,7 @@ func (c sqlConn) exec(ctx context.Context, q string, args ...any) (int64, error)
 }
 
 func (c sqlConn) query(ctx context.Context, q string, args ...any) (rows, error) {
-	r, err := c.db.QueryContext(ctx, q, args...)
+	r, err := c.db.QueryContext(ctx, q, storableArgs(args)...)
 	if err != nil {
 		return nil, err
 	}

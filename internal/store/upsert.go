@@ -34,8 +34,9 @@ func ticketRows(tickets []cxaudit.Ticket) ([]ticketRow, error) {
 		if err != nil {
 			return nil, err
 		}
+		// COPY and the prepared statement bypass storableArgs.
 		r := ticketRow{id: t.ID, org: t.OrganizationID, created: ms(t.CreatedAt), updated: ms(t.UpdatedAt),
-			status: t.Status, priority: t.Priority, data: data}
+			status: storableText(t.Status), priority: storableText(t.Priority), data: data}
 		if comments != nil {
 			c, err := marshal(comments)
 			if err != nil {

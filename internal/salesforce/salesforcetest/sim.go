@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/simfault"
 	"github.com/cxaudit/cxaudit/internal/simworld"
 )
 
@@ -156,6 +157,7 @@ type Sim struct {
 	failNext    int
 	failStatus  int
 	faults      Faults
+	huge        simfault.Huge // huge.go
 	rng         *rand.Rand
 	stormCount  int // authorized requests, for StormEvery
 	queryCount  int // query requests, for ChangeEvery
@@ -572,6 +574,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b = b[:len(b)/2]
 	}
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	if spoil == spoilNone && s.huge.Serve(w, r, resp.status, b) {
+		return
+	}
 	w.WriteHeader(resp.status)
 	_, _ = w.Write(b)
 }

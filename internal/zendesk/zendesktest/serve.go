@@ -99,6 +99,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, vals := range rec.Header() {
 		w.Header()[k] = vals
 	}
+	if s.huge.Serve(w, r, rec.Code, body) {
+		return
+	}
 	w.WriteHeader(rec.Code)
 	_, _ = w.Write(body)
 }
@@ -126,7 +129,7 @@ func (s *Sim) judge(r *http.Request, endpoint string) (v verdict) {
 		s.failN--
 		v.status = s.failStatus
 		if v.status == http.StatusTooManyRequests {
-			v.retryAfter = 1
+			v.retryAfter = max(s.failRetryAfter, 1)
 		}
 		v.applyFirst = isWrite && s.faults.LoseWriteResponses && v.status >= 500
 		return v

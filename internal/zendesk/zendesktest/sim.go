@@ -25,6 +25,7 @@ import (
 
 	"github.com/cxaudit/cxaudit/internal/bizhours"
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/simfault"
 	"github.com/cxaudit/cxaudit/internal/simworld"
 )
 
@@ -157,11 +158,14 @@ type Sim struct {
 	windowCount int
 
 	failN, failStatus int
+	failRetryAfter    int // Retry-After of FailNext's 429s (RateLimitNext); 0 is 1
 	faults            Faults
 	faultCount        int // requests judged, for storms
 	exportCount       int // ticket export requests, for ChangeEvery
 	changes           int // tickets changed by ChangeEvery
 	dice              *rand.Rand
+
+	huge simfault.Huge // huge.go
 
 	stats Stats
 }
@@ -321,7 +325,7 @@ func (s *Sim) DeleteTicket(id int64) {
 func (s *Sim) FailNext(n int, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failN, s.failStatus = n, status
+	s.failN, s.failStatus, s.failRetryAfter = n, status, 0
 }
 
 // SetFaults replaces the random faults and reseeds their dice.
