@@ -77,6 +77,11 @@ type Stats struct {
 	// ByEndpoint counts requests by method and endpoint, for example
 	// "GET /query", "GET /query/{locator}", "POST /composite/sobjects".
 	ByEndpoint map[string]int
+	// QueriesByObject counts the queries (query and queryAll, first pages)
+	// by the object they select FROM, for example "Account" or "Task":
+	// what a test needs to tell a sync's reads from write-back's lookups,
+	// which share the query resource.
+	QueriesByObject map[string]int
 	// TasksCreated and TasksUpdated count records written.
 	TasksCreated int
 	TasksUpdated int
@@ -190,7 +195,7 @@ func New(opts Options) *Sim {
 		opts:    opts,
 		data:    store{},
 		cursors: map[string][]json.RawMessage{},
-		stats:   Stats{ByEndpoint: map[string]int{}},
+		stats:   Stats{ByEndpoint: map[string]int{}, QueriesByObject: map[string]int{}},
 		rng:     rand.New(rand.NewPCG(0, 0)),
 		issued:  map[string]time.Time{},
 	}
@@ -392,6 +397,7 @@ func (s *Sim) Stats() Stats {
 	defer s.mu.Unlock()
 	st := s.stats
 	st.ByEndpoint = maps.Clone(s.stats.ByEndpoint)
+	st.QueriesByObject = maps.Clone(s.stats.QueriesByObject)
 	return st
 }
 
@@ -744,6 +750,7 @@ func (s *Sim) query(soql, version string, all bool) response {
 	if err == nil {
 		var p *plan
 		if p, err = compile(soql, q, s.visible(), s.data); err == nil {
+			s.stats.QueriesByObject[p.obj.name]++
 			p.all = all
 			rows := p.run(s.data, version)
 			if len(rows) <= s.opts.PageSize {
