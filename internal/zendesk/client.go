@@ -22,10 +22,6 @@ import (
 	"github.com/cxaudit/cxaudit/internal/remote"
 )
 
-// NoteMarker starts the notes cxaudit writes. A comment whose body holds it
-// is cxaudit's own, whoever the author.
-const NoteMarker = "cxaudit:"
-
 // Config configures a Client.
 type Config struct {
 	// URL is the account's address, like https://acme.zendesk.com (without
