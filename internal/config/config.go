@@ -98,6 +98,10 @@ type ZendeskConfig struct {
 	// ExportRateLimit is the incremental exports' requests per minute: 10,
 	// or 30 with the High Volume add-on.
 	ExportRateLimit int
+	// UpdateShare is the share (0..1] of Update Ticket's limit (100 a
+	// minute per account) that write-back may use; agents saving tickets
+	// draw on the rest. Default 0.5.
+	UpdateShare float64
 }
 
 // Enabled reports whether Zendesk is configured.
@@ -150,6 +154,7 @@ const (
 
 	DefaultZendeskRateLimit       = 700
 	DefaultZendeskExportRateLimit = 10
+	DefaultZendeskUpdateShare     = 0.5
 	DefaultSalesforceDailyShare   = 0.8
 	DefaultSalesforceLoginURL     = "https://login.salesforce.com"
 	DefaultWriteReserve           = 0.0
@@ -180,6 +185,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			APIToken:        Secret(r.secret("ZENDESK_API_TOKEN", "")),
 			RateLimit:       r.integer("ZENDESK_RATE_LIMIT", DefaultZendeskRateLimit),
 			ExportRateLimit: r.integer("ZENDESK_EXPORT_RATE_LIMIT", DefaultZendeskExportRateLimit),
+			UpdateShare:     r.float("ZENDESK_UPDATE_SHARE", DefaultZendeskUpdateShare),
 		},
 		Salesforce: SalesforceConfig{
 			InstanceURL:     strings.TrimRight(r.str("SALESFORCE_INSTANCE_URL", ""), "/"),
@@ -250,6 +256,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.Zendesk.ExportRateLimit < 1 {
 		r.fail("ZENDESK_EXPORT_RATE_LIMIT", "must be at least 1 (10, or 30 with the High Volume add-on)")
+	}
+	if !(c.Zendesk.UpdateShare > 0 && c.Zendesk.UpdateShare <= 1) {
+		r.fail("ZENDESK_UPDATE_SHARE", "must be a share above 0 and at most 1 of Update Ticket's limit (agents' saves use the rest; default 0.5)")
 	}
 	if c.WriteReserve < 0 || c.WriteReserve > 0.9 {
 		r.fail("CXAUDIT_WRITE_RESERVE", "must be a share between 0 and 0.9")

@@ -77,6 +77,9 @@ type Endpoint struct {
 	Name string
 	// PathContains selects requests whose URL path contains it.
 	PathContains string
+	// Method, when set, selects only requests of that method (Zendesk's
+	// Update Ticket limit counts PUTs to /api/v2/tickets/, not reads).
+	Method string
 	// PerMinute is the group's limit.
 	PerMinute int
 	// ScaleFunc, when set, gives the group's limit for the account-wide
@@ -189,7 +192,9 @@ func New(cfg Config) *Budget {
 	}
 	for _, e := range cfg.Endpoints {
 		if e.PerMinute > 0 {
-			b.endpoints = append(b.endpoints, newWindow(e.Name, e.PerMinute, e.PathContains, cfg.Window, cfg.Burst))
+			w := newWindow(e.Name, e.PerMinute, e.PathContains, cfg.Window, cfg.Burst)
+			w.method = e.Method
+			b.endpoints = append(b.endpoints, w)
 			b.scale = append(b.scale, e.ScaleFunc)
 		}
 	}
@@ -207,13 +212,18 @@ func (b *Budget) observe(event string) {
 
 // Wait takes one request from the budget at priority p, for a request to
 // no particular endpoint. See WaitPath.
-func (b *Budget) Wait(ctx context.Context, p Priority) error { return b.WaitPath(ctx, p, "") }
+func (b *Budget) Wait(ctx context.Context, p Priority) error { return b.WaitRequest(ctx, p, "", "") }
 
-// WaitPath blocks until a request to path may be sent at priority p and
-// counts it. It returns a *cxaudit.RateLimitError when that would take
-// longer than MaxWait, an EUNAUTHORIZED *cxaudit.Error while the system is
-// in its back-off after a 401, or ctx's error.
+// WaitPath is WaitRequest for a request of no particular method.
 func (b *Budget) WaitPath(ctx context.Context, p Priority, path string) error {
+	return b.WaitRequest(ctx, p, "", path)
+}
+
+// WaitRequest blocks until a request of method to path may be sent at
+// priority p and counts it. It returns a *cxaudit.RateLimitError when that
+// would take longer than MaxWait, an EUNAUTHORIZED *cxaudit.Error while the
+// system is in its back-off after a 401, or ctx's error.
+func (b *Budget) WaitRequest(ctx context.Context, p Priority, method, path string) error {
 	b.mu.Lock()
 	if p == PriorityWrite {
 		b.writersWaiting++
@@ -227,7 +237,7 @@ func (b *Budget) WaitPath(ctx context.Context, p Priority, path string) error {
 	throttled := false
 	for {
 		now := b.cfg.NowFunc()
-		wait, err := b.reserve(now, p, path)
+		wait, err := b.reserve(now, p, method, path)
 		if err != nil {
 			b.mu.Unlock()
 			return err
@@ -262,7 +272,7 @@ func (b *Budget) WaitPath(ctx context.Context, p Priority, path string) error {
 
 // reserve counts a request if one may go now, or returns how long to wait.
 // Called with b.mu held.
-func (b *Budget) reserve(now time.Time, p Priority, path string) (time.Duration, error) {
+func (b *Budget) reserve(now time.Time, p Priority, method, path string) (time.Duration, error) {
 	if b.unauthorized && now.Before(b.gateUntil) {
 		return 0, &cxaudit.Error{Code: cxaudit.EUNAUTHORIZED, Message: string(b.cfg.System) + ": not calling the API for " +
 			b.gateUntil.Sub(now).Round(time.Second).String() + " after it rejected the credentials (" + b.authReason + ")"}
@@ -288,7 +298,7 @@ func (b *Budget) reserve(now time.Time, p Priority, path string) (time.Duration,
 		wait = max(wait, b.account.wait(now, share))
 	}
 	for _, w := range b.endpoints {
-		if path != "" && strings.Contains(path, w.match) {
+		if w.matches(method, path) {
 			// The reserve is an account-wide idea: endpoint limits are
 			// shared by all priorities alike.
 			wait = max(wait, w.wait(now, 1))
@@ -301,7 +311,7 @@ func (b *Budget) reserve(now time.Time, p Priority, path string) (time.Duration,
 		b.account.add(now)
 	}
 	for _, w := range b.endpoints {
-		if path != "" && strings.Contains(path, w.match) {
+		if w.matches(method, path) {
 			w.add(now)
 		}
 	}
@@ -471,7 +481,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			p = PriorityWrite
 		}
 	}
-	if err := t.b.WaitPath(req.Context(), p, req.URL.Path); err != nil {
+	if err := t.b.WaitRequest(req.Context(), p, req.Method, req.URL.Path); err != nil {
 		if req.Body != nil {
 			_ = req.Body.Close()
 		}

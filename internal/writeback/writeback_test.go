@@ -43,8 +43,16 @@ type testBundle struct {
 
 func setup(t *testing.T, st store.Store) *testBundle {
 	t.Helper()
+	return setupWith(t, st, zendesktest.Options{})
+}
+
+// setupWith is setup with a Zendesk simulator configured by zopts (its
+// World and generous limits are set here).
+func setupWith(t *testing.T, st store.Store, zopts zendesktest.Options) *testBundle {
+	t.Helper()
 	w := simworld.Generate(simworld.Options{Seed: 11, Accounts: 20, Tickets: 120})
-	zsim, zsrv := zendesktest.NewServer(zendesktest.Options{World: w, RateLimit: 100000})
+	zopts.World, zopts.RateLimit, zopts.UpdateRateLimit = w, 100000, 100000
+	zsim, zsrv := zendesktest.NewServer(zopts)
 	t.Cleanup(zsrv.Close)
 	b := &testBundle{world: w}
 	ssim := salesforcetest.New(salesforcetest.Options{World: w, AccessToken: "tok"})
