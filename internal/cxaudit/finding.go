@@ -138,6 +138,12 @@ func (f *Finding) ContentHash() string {
 	return hex.EncodeToString(h[:8])
 }
 
+// Updates reports whether g, the same finding seen again, is an update of
+// f worth telling: its evidence (ContentHash) changed. The audit counts
+// updates by it, write-back writes them, and preview reports them, so the
+// three agree; a message whose numbers alone moved is no update.
+func (f *Finding) Updates(g *Finding) bool { return f.ContentHash() != g.ContentHash() }
+
 var digits = regexp.MustCompile(`[0-9]+(\.[0-9]+)?`)
 
 // WritesBack reports whether the finding is ever written to a remote system.
