@@ -125,6 +125,12 @@ type SalesforceConfig struct {
 	Username   string
 	PrivateKey Secret
 	LoginURL   string
+	// JWTAudience is the assertion's aud, apart from LoginURL (where it
+	// is posted): Salesforce wants https://login.salesforce.com or
+	// https://test.salesforce.com even from a My Domain. Empty: derived
+	// from LoginURL (test.salesforce.com and sandbox My Domains get the
+	// sandbox audience).
+	JWTAudience string
 }
 
 // UsesJWT reports whether Salesforce is reached through the JWT bearer
@@ -196,6 +202,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			Username:        r.str("SALESFORCE_USERNAME", ""),
 			PrivateKey:      Secret(r.secret("SALESFORCE_PRIVATE_KEY", "")),
 			LoginURL:        strings.TrimRight(r.str("SALESFORCE_LOGIN_URL", DefaultSalesforceLoginURL), "/"),
+			JWTAudience:     strings.TrimRight(r.str("SALESFORCE_JWT_AUDIENCE", ""), "/"),
 		},
 		RiverUI: RiverUIConfig{
 			Username: r.str("CXAUDIT_RIVERUI_USERNAME", ""),
@@ -267,6 +274,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		r.fail("SALESFORCE_DAILY_QUOTA_SHARE", "must be a share above 0 and at most 1 (like 0.8)")
 	}
 	r.checkURL("SALESFORCE_LOGIN_URL", c.Salesforce.LoginURL)
+	if c.Salesforce.JWTAudience != "" {
+		r.checkURL("SALESFORCE_JWT_AUDIENCE", c.Salesforce.JWTAudience)
+	}
 	switch {
 	case c.Salesforce.InstanceURL == "":
 	case c.Salesforce.UsesJWT():
