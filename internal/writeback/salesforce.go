@@ -303,4 +303,3 @@ func (s *Salesforce) task(f cxaudit.Finding, acc *cxaudit.Account, tn *tenant.Te
 	}
 	return t
 }
-
