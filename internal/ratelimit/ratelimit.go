@@ -82,6 +82,12 @@ type Endpoint struct {
 	Method string
 	// PerMinute is the group's limit.
 	PerMinute int
+	// LimitHeader, when set, is a response header in which the system
+	// tells the group's limit, as Zendesk's "Zendesk-RateLimit-<endpoint>:
+	// total=100; remaining=99; resets=41"; the group then uses HeaderShare
+	// (0..1] of the total it tells.
+	LimitHeader string
+	HeaderShare float64
 	// ScaleFunc, when set, gives the group's limit for the account-wide
 	// limit the system advertises (X-Rate-Limit), for limits that come
 	// with the plan: Zendesk's exports allow 30 a minute instead of 10
@@ -146,11 +152,12 @@ const (
 type Budget struct {
 	cfg Config
 
-	mu        sync.Mutex
-	wake      chan struct{} // closed and replaced whenever state changes
-	account   *window
-	endpoints []*window
-	scale     []func(int) int
+	mu          sync.Mutex
+	wake        chan struct{} // closed and replaced whenever state changes
+	account     *window
+	endpoints   []*window
+	endpointCfg []Endpoint // the config of each of endpoints
+	scale       []func(int) int
 	// gateUntil: no request before it (Retry-After, daily cap, 401).
 	gateUntil  time.Time
 	gateReason string
@@ -195,6 +202,7 @@ func New(cfg Config) *Budget {
 			w := newWindow(e.Name, e.PerMinute, e.PathContains, cfg.Window, cfg.Burst)
 			w.method = e.Method
 			b.endpoints = append(b.endpoints, w)
+			b.endpointCfg = append(b.endpointCfg, e)
 			b.scale = append(b.scale, e.ScaleFunc)
 		}
 	}
@@ -368,6 +376,21 @@ func (b *Budget) Observe(status int, h http.Header) {
 			b.account.sync(now, limit-remaining)
 		}
 	}
+	// Endpoint groups that tell their own limit.
+	for i, e := range b.endpointCfg {
+		if e.LimitHeader == "" {
+			continue
+		}
+		if m := totalRE.FindStringSubmatch(h.Get(e.LimitHeader)); m != nil {
+			if total, err := strconv.Atoi(m[1]); err == nil && total > 0 {
+				limit := max(int(min(max(e.HeaderShare, 0), 1)*float64(total)), 1)
+				if w := b.endpoints[i]; w.limit != limit {
+					w.resize(limit)
+					changed = true
+				}
+			}
+		}
+	}
 	// Salesforce: api-usage=used/limit over a rolling 24 hours.
 	if m := limitInfoRE.FindStringSubmatch(h.Get("Sforce-Limit-Info")); m != nil {
 		used, err1 := strconv.Atoi(m[1])
@@ -381,7 +404,10 @@ func (b *Budget) Observe(status int, h http.Header) {
 	}
 }
 
-var limitInfoRE = regexp.MustCompile(`api-usage=(\d+)/(\d+)`)
+var (
+	limitInfoRE = regexp.MustCompile(`api-usage=(\d+)/(\d+)`)
+	totalRE     = regexp.MustCompile(`(?:^|[;\s])total=(\d+)`)
+)
 
 // MarkUnauthorized stops calls for the auth back-off and reports the
 // system unhealthy. Adapters call it when a credential is refused in a way

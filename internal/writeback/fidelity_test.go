@@ -209,8 +209,9 @@ func TestFreshStoreWritesNothing(t *testing.T) {
 			f := fs[0]
 			f.WrittenStatus, f.WrittenHash = "", ""
 			require.NoError(t, fresh.PutFinding(ctx, f))
-			zw, sw := *b.zw, *b.sw
-			zw.Store, sw.Store = fresh, fresh
+			zw := &writeback.Zendesk{Client: b.zw.Client, Store: fresh, Logger: b.zw.Logger, ResolutionNote: true}
+			sw := *b.sw
+			sw.Store = fresh
 			zBefore, sBefore := b.zsim.Stats(), b.ssim.Stats()
 			zs, err := zw.Run(ctx)
 			require.NoError(t, err)
@@ -303,7 +304,7 @@ func TestWritebackKeepsItsShareOfUpdateTicket(t *testing.T) {
 		limit   = zendesktest.DefaultUpdateRateLimit
 	)
 	b := setup(t, storetest.NewPostgres(t))
-	zsim, zsrv := zendesktest.NewServer(zendesktest.Options{World: b.world, RateLimit: 100000, Minute: minute})
+	zsim, zsrv := zendesktest.NewServer(zendesktest.Options{World: b.world, RateLimit: 100000, UpdateRateLimit: limit, Minute: minute})
 	t.Cleanup(zsrv.Close)
 	var mu sync.Mutex
 	var sent []time.Time
@@ -327,8 +328,7 @@ func TestWritebackKeepsItsShareOfUpdateTicket(t *testing.T) {
 	for _, id := range ids {
 		require.NoError(t, b.store.PutFinding(ctx, ticketFinding("a", id)))
 	}
-	zw := *b.zw
-	zw.Client = zc
+	zw := &writeback.Zendesk{Client: zc, Store: b.store, Logger: b.zw.Logger, ResolutionNote: true}
 	total := 0
 	for total < updates {
 		for _, id := range ids {

@@ -29,6 +29,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
@@ -80,6 +81,40 @@ type Zendesk struct {
 	// HeldFunc, when set, is told at the end of each run how many
 	// entities the budget held.
 	HeldFunc func(n int)
+
+	// saved remembers each ticket as Zendesk answered cxaudit's last
+	// update of it, for as long as the store's copy is older: a second
+	// update before the next sync then carries the right updated_at
+	// instead of losing a safe_update race to cxaudit's own note.
+	savedMu sync.Mutex
+	saved   map[int64]cxaudit.Ticket
+}
+
+// maxSaved bounds Zendesk.saved; when full it starts over.
+const maxSaved = 10_000
+
+func (z *Zendesk) remember(t cxaudit.Ticket) {
+	z.savedMu.Lock()
+	defer z.savedMu.Unlock()
+	if z.saved == nil || len(z.saved) >= maxSaved {
+		z.saved = map[int64]cxaudit.Ticket{}
+	}
+	z.saved[t.ID] = cxaudit.Ticket{ID: t.ID, Tags: t.Tags, UpdatedAt: t.UpdatedAt}
+}
+
+// fresher returns tk with the tags and updated_at of cxaudit's last
+// update of it, when that is newer than what the store holds.
+func (z *Zendesk) fresher(tk cxaudit.Ticket) cxaudit.Ticket {
+	z.savedMu.Lock()
+	defer z.savedMu.Unlock()
+	if s, ok := z.saved[tk.ID]; ok {
+		if s.UpdatedAt.After(tk.UpdatedAt) {
+			tk.Tags, tk.UpdatedAt = s.Tags, s.UpdatedAt
+		} else {
+			delete(z.saved, tk.ID)
+		}
+	}
+	return tk
 }
 
 // MaxConflicts is how often one ticket update is sent again after
@@ -163,7 +198,7 @@ func (t zendeskTarget) plan(ctx context.Context, id string) ([]write, error) {
 		return nil, err
 	}
 	tk.ID = ticketID
-	w := t.z.plan(tk, findings)
+	w := t.z.plan(t.z.fresher(tk), findings)
 	if len(w.marks) == 0 {
 		return nil, nil
 	}
@@ -291,6 +326,8 @@ func (t zendeskTarget) update(ctx context.Context, tw *ticketWrite) (result, err
 		got, err := t.z.Client.UpdateTicket(ctx, tw.id, u)
 		switch {
 		case err == nil:
+			got.ID = tw.id
+			t.z.remember(got)
 			r := result{outcome: written, events: []string{store.WriteZendeskTicketUpdate}}
 			if tw.note != "" {
 				r.events = append(r.events, store.WriteZendeskNote)

@@ -175,6 +175,10 @@ const (
 	DefaultUpdateShare        = 0.5
 )
 
+// UpdateLimitHeader is where Zendesk tells Update Ticket's limit on its
+// answers: "total=100; remaining=99; resets=41".
+const UpdateLimitHeader = "Zendesk-RateLimit-tickets-update"
+
 // UpdatePath is in the path of Update Ticket (PUT /api/v2/tickets/{id}.json).
 const UpdatePath = "/api/v2/tickets/"
 
@@ -201,6 +205,7 @@ func BudgetConfig(perMinute, exportPerMinute int, updateShare float64) ratelimit
 			},
 		}, {
 			Name: "tickets_update", PathContains: UpdatePath, Method: http.MethodPut, PerMinute: updates(UpdateRateLimit),
+			LimitHeader: UpdateLimitHeader, HeaderShare: updateShare,
 			ScaleFunc: func(account int) int {
 				if account >= HighVolumeRateLimit {
 					return updates(HighVolumeUpdateRateLimit)

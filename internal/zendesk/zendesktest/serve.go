@@ -3,6 +3,7 @@ package zendesktest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -43,6 +44,8 @@ type verdict struct {
 	malformed  bool // cut the body of a successful GET in half
 	limit      int
 	remaining  int
+	// Update Ticket's own account limit, for its header.
+	updateLimit, updateRemaining, updateResets int
 }
 
 // ServeHTTP serves the Zendesk API.
@@ -69,6 +72,11 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Rate-Limit", strconv.Itoa(v.limit))
 	w.Header().Set("X-Rate-Limit-Remaining", strconv.Itoa(v.remaining))
+	if endpoint == EndpointUpdateTicket {
+		// Ticketing endpoints tell their own limit too
+		// (https://developer.zendesk.com/api-reference/introduction/rate-limits/).
+		w.Header().Set("Zendesk-RateLimit-tickets-update", fmt.Sprintf("total=%d; remaining=%d; resets=%d", v.updateLimit, v.updateRemaining, v.updateResets))
+	}
 
 	if v.status != 0 && !v.applyFirst {
 		writeFailure(w, v)
@@ -116,6 +124,8 @@ func (s *Sim) judge(r *http.Request, endpoint string) (v verdict) {
 	}
 	v.limit = s.rateLimit
 	defer func() {
+		v.updateLimit, v.updateRemaining = s.updateLimit, max(s.updateLimit-s.updates.n, 0)
+		v.updateResets = max(int(math.Ceil(s.updates.start.Add(s.minute).Sub(now).Seconds())), 0)
 		v.remaining = max(s.rateLimit-s.windowCount, 0)
 		if v.status == http.StatusTooManyRequests {
 			s.stats.RateLimited++

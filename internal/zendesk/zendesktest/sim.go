@@ -42,8 +42,9 @@ const (
 	// (https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#update-ticket).
 	// Agents saving tickets in the UI draw on the same account limit
 	// (Zendesk support article 8638126078234).
-	DefaultUpdateRateLimit   = 100
-	DefaultTicketUpdateLimit = 30
+	DefaultUpdateRateLimit    = 100
+	HighVolumeUpdateRateLimit = 300
+	DefaultTicketUpdateLimit  = 30
 )
 
 // Endpoint keys of Stats.ByEndpoint: the method and route pattern of each
@@ -85,8 +86,10 @@ type Options struct {
 	// minute, and TicketUpdateLimit how many updates of one ticket by one
 	// user per ten minutes (fixed windows on the Now clock); over either,
 	// an update is answered 429 with Retry-After, before anything is
-	// applied. Zero means DefaultUpdateRateLimit and
-	// DefaultTicketUpdateLimit.
+	// applied. Zero means DefaultUpdateRateLimit (HighVolumeUpdateRateLimit
+	// when RateLimit is High Volume's 2,500 or more) and
+	// DefaultTicketUpdateLimit. Update answers tell the account limit in
+	// Zendesk-RateLimit-tickets-update.
 	UpdateRateLimit, TicketUpdateLimit int
 	// Minute is the span of the per-minute limits (RateLimit and
 	// UpdateRateLimit; TicketUpdateLimit's span is ten of them). Default
@@ -210,7 +213,7 @@ func New(opts Options) *Sim {
 		rateLimit:   cmp.Or(opts.RateLimit, DefaultRateLimit),
 		pageSize:    cmp.Or(opts.PageSize, DefaultPageSize),
 		minute:      cmp.Or(opts.Minute, time.Minute),
-		updateLimit: cmp.Or(opts.UpdateRateLimit, DefaultUpdateRateLimit),
+		updateLimit: cmp.Or(opts.UpdateRateLimit, defaultUpdateLimit(opts.RateLimit)),
 		ticketLimit: cmp.Or(opts.TicketUpdateLimit, DefaultTicketUpdateLimit),
 		ticketWins:  map[int64]*fixedWindow{},
 		now:         opts.Now,
@@ -263,6 +266,16 @@ func New(opts Options) *Sim {
 	s.apiUser = s.ensureAPIUser(created)
 	s.routes()
 	return s
+}
+
+// defaultUpdateLimit is Update Ticket's account limit for an account
+// allowed rateLimit requests a minute: 300 with the High Volume add-on
+// (2,500 a minute and more), else 100.
+func defaultUpdateLimit(rateLimit int) int {
+	if rateLimit >= 2500 {
+		return HighVolumeUpdateRateLimit
+	}
+	return DefaultUpdateRateLimit
 }
 
 // NewServer starts an httptest.Server serving a new Sim. The caller closes
