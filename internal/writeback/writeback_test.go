@@ -135,10 +135,7 @@ func dirtyCount(t *testing.T, st store.Store, kind cxaudit.EntityKind) int {
 
 func TestZendeskWriteback(t *testing.T) {
 	t.Parallel()
-	for name, open := range map[string]func(testing.TB) store.Store{
-		"postgres": func(tb testing.TB) store.Store { return storetest.NewPostgres(tb) },
-		"sqlite":   func(tb testing.TB) store.Store { return storetest.NewSQLite(tb) },
-	} {
+	for name, open := range stores {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			t.Run("OneUpdatePerTicketCoalesced", func(t *testing.T) {
