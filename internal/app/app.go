@@ -168,7 +168,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		svc.ZendeskSync = &syncer.Zendesk{Client: zc, Store: st, Logger: logger, Start: start, ObserveFunc: observeSync(cxaudit.SourceZendesk), ProgressFunc: progress}
 		svc.Auditor.Sources[cxaudit.SourceZendesk] = syncer.ReadyObjects[cxaudit.SourceZendesk]
 		svc.ZendeskWriteback = &writeback.Zendesk{Client: zc, Store: st, Logger: logger, RulesFunc: a.Rules,
-			DryRun: cfg.DryRun, ResolutionNote: cfg.ResolutionNote, Budget: cfg.ZendeskWriteBudget,
+			DryRun: cfg.DryRun, ResolutionNote: cfg.ResolutionNote, Budget: cfg.ZendeskWriteBudget, SnoozeFor: time.Duration(cfg.SnoozeDays) * 24 * time.Hour,
 			ObserveFunc: observeWrite(cxaudit.SourceZendesk), HeldFunc: heldGauge(cxaudit.SourceZendesk)}
 	} else {
 		logger.Info("zendesk not configured (ZENDESK_URL unset): skipping its sync and write-back")
@@ -176,7 +176,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	if cfg.Salesforce.Enabled() {
 		scfg := salesforce.Config{InstanceURL: cfg.Salesforce.InstanceURL, AccessToken: cfg.Salesforce.AccessToken.Reveal(), Logger: logger, HTTP: a.instrumented(a.budgeted(httpOpts, cxaudit.SourceSalesforce), cxaudit.SourceSalesforce)}
 		if sj := cfg.Salesforce; sj.UsesJWT() {
-			scfg.JWT = &salesforce.JWTConfig{ClientID: sj.ClientID, Username: sj.Username, PrivateKey: []byte(sj.PrivateKey.Reveal()), LoginURL: sj.LoginURL}
+			scfg.JWT = &salesforce.JWTConfig{ClientID: sj.ClientID, Username: sj.Username, PrivateKey: []byte(sj.PrivateKey.Reveal()), LoginURL: sj.LoginURL, Audience: sj.JWTAudience}
 		}
 		sc, err := salesforce.New(scfg)
 		if err != nil {

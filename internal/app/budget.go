@@ -52,7 +52,7 @@ func (a *App) budgets(cfg config.Config) map[cxaudit.Source]*ratelimit.Budget {
 		}))
 	}
 	if cfg.Zendesk.Enabled() {
-		add(zendesk.BudgetConfig(cfg.Zendesk.RateLimit, cfg.Zendesk.ExportRateLimit))
+		add(zendesk.BudgetConfig(cfg.Zendesk.RateLimit, cfg.Zendesk.ExportRateLimit, cfg.Zendesk.UpdateShare))
 	}
 	if cfg.Salesforce.Enabled() {
 		add(salesforce.BudgetConfig(cfg.Salesforce.DailyQuotaShare))

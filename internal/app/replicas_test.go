@@ -124,7 +124,9 @@ func TestThreeReplicasFetchEachPageOnce(t *testing.T) {
 }
 
 // noteMarker finds the marker a note or Task carries.
-var noteMarker = regexp.MustCompile(`cxaudit:[0-9a-f]{16,20}`)
+// noteMarker finds cxaudit's marker in a Task subject ("[cxaudit:<fp>]")
+// or a note ("cxaudit:<mark>.<mark>…").
+var noteMarker = regexp.MustCompile(`cxaudit:[0-9a-f]{16}\]|cxaudit:[0-9a-f]{8}(?:\.[0-9a-f]{8})*`)
 
 // runReplicas runs n workers on one fresh schema until the first cycle has
 // synced both systems and written everything back, then a little longer,

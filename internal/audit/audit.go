@@ -541,6 +541,7 @@ func (a *Auditor) signals(in rules.Input) signals {
 	// in.Ticket.Tags has cxaudit's managed tags removed; the ack and snooze
 	// tags are the agents', and stay visible.
 	sig.ack = in.Ticket.HasTag(cxaudit.AckTag)
+	sig.closed = in.Ticket.Status == cxaudit.StatusClosed
 	if in.Ticket.HasTag(cxaudit.SnoozeTag) {
 		sig.snoozeFor = a.SnoozeFor
 		if sig.snoozeFor <= 0 {
@@ -605,6 +606,7 @@ const DefaultSnooze = 7 * 24 * time.Hour
 type signals struct {
 	ack       bool
 	snoozeFor time.Duration // > 0 when snoozed
+	closed    bool          // the ticket is closed: nothing can be written to it
 }
 
 // reconcile compares what the rules matched with the stored findings and
@@ -637,7 +639,9 @@ func reconcile(key store.EntityKey, matches []rules.Match, existing []cxaudit.Fi
 			case old.Status == cxaudit.FindingResolved:
 				// A new occurrence: earlier acknowledgements do not carry over.
 				change = ChangeReopened
-			case old.Message != want.Message || old.Severity != want.Severity:
+			case old.Updates(&want):
+				// New evidence (cxaudit.Finding.Updates): numbers that
+				// merely moved are none, as write-back and preview agree.
 				want.OpenedAt, want.AcknowledgedAt, want.SnoozedUntil = old.OpenedAt, old.AcknowledgedAt, old.SnoozedUntil
 				change = ChangeUpdated
 			default:
@@ -651,7 +655,10 @@ func reconcile(key store.EntityKey, matches []rules.Match, existing []cxaudit.Fi
 			want.AcknowledgedAt, want.SnoozedUntil = nil, nil
 			change = pick(change, ChangeUnsnoozed)
 		}
-		if sig.snoozeFor > 0 {
+		if sig.snoozeFor > 0 && want.SnoozedUntil == nil {
+			// A snooze in force is not renewed while its tag is still on
+			// the ticket (write-back removes it; in dry run it stays): the
+			// finding is snoozed once, not stored again every audit.
 			until := now.Add(sig.snoozeFor)
 			if want.AcknowledgedAt == nil {
 				want.AcknowledgedAt = &now
@@ -662,7 +669,7 @@ func reconcile(key store.EntityKey, matches []rules.Match, existing []cxaudit.Fi
 			want.AcknowledgedAt = &now
 			change = pick(change, ChangeAcknowledged)
 		}
-		if ok && change == changeNone && sameFinding(*old, want) {
+		if ok && change == changeNone && sameFinding(*old, want) && old.Message == want.Message {
 			continue
 		}
 		res.add(want, change)
@@ -676,6 +683,13 @@ func reconcile(key store.EntityKey, matches []rules.Match, existing []cxaudit.Fi
 		resolved := now
 		f.ResolvedAt = &resolved
 		res.add(f, ChangeResolved)
+	}
+	if sig.closed {
+		// A closed ticket takes no update ever again (Zendesk refuses it):
+		// nothing is planned for its findings.
+		for i := range res.findings {
+			res.findings[i].WrittenStatus = cxaudit.FindingNotWritable
+		}
 	}
 	return res
 }

@@ -103,6 +103,10 @@ type ZendeskConfig struct {
 	// ExportRateLimit is the incremental exports' requests per minute: 10,
 	// or 30 with the High Volume add-on.
 	ExportRateLimit int
+	// UpdateShare is the share (0..1] of Update Ticket's limit (100 a
+	// minute per account) that write-back may use; agents saving tickets
+	// draw on the rest. Default 0.5.
+	UpdateShare float64
 }
 
 // Enabled reports whether Zendesk is configured.
@@ -126,6 +130,12 @@ type SalesforceConfig struct {
 	Username   string
 	PrivateKey Secret
 	LoginURL   string
+	// JWTAudience is the assertion's aud, apart from LoginURL (where it
+	// is posted): Salesforce wants https://login.salesforce.com or
+	// https://test.salesforce.com even from a My Domain. Empty: derived
+	// from LoginURL (test.salesforce.com and sandbox My Domains get the
+	// sandbox audience).
+	JWTAudience string
 }
 
 // UsesJWT reports whether Salesforce is reached through the JWT bearer
@@ -166,6 +176,7 @@ const (
 
 	DefaultZendeskRateLimit       = 700
 	DefaultZendeskExportRateLimit = 10
+	DefaultZendeskUpdateShare     = 0.5
 	DefaultSalesforceDailyShare   = 0.8
 	DefaultSalesforceLoginURL     = "https://login.salesforce.com"
 
@@ -208,6 +219,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			APIToken:        Secret(r.secret("ZENDESK_API_TOKEN", "")),
 			RateLimit:       r.integer("ZENDESK_RATE_LIMIT", DefaultZendeskRateLimit),
 			ExportRateLimit: r.integer("ZENDESK_EXPORT_RATE_LIMIT", DefaultZendeskExportRateLimit),
+			UpdateShare:     r.float("ZENDESK_UPDATE_SHARE", DefaultZendeskUpdateShare),
 		},
 		Salesforce: SalesforceConfig{
 			InstanceURL:     strings.TrimRight(r.str("SALESFORCE_INSTANCE_URL", ""), "/"),
@@ -218,6 +230,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			Username:        r.str("SALESFORCE_USERNAME", ""),
 			PrivateKey:      Secret(r.secret("SALESFORCE_PRIVATE_KEY", "")),
 			LoginURL:        strings.TrimRight(r.str("SALESFORCE_LOGIN_URL", DefaultSalesforceLoginURL), "/"),
+			JWTAudience:     strings.TrimRight(r.str("SALESFORCE_JWT_AUDIENCE", ""), "/"),
 		},
 		RiverUI: RiverUIConfig{
 			Username: r.str("CXAUDIT_RIVERUI_USERNAME", ""),
@@ -285,11 +298,17 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if c.Zendesk.ExportRateLimit < 1 || c.Zendesk.ExportRateLimit > MaxZendeskRateLimit {
 		r.fail("ZENDESK_EXPORT_RATE_LIMIT", "must be requests per minute between 1 and %d (10, or 30 with the High Volume add-on)", MaxZendeskRateLimit)
 	}
+	if !(c.Zendesk.UpdateShare > 0 && c.Zendesk.UpdateShare <= 1) {
+		r.fail("ZENDESK_UPDATE_SHARE", "must be a share above 0 and at most 1 of Update Ticket's limit (agents' saves use the rest; default 0.5)")
+	}
 	// r.float refuses NaN, which every comparison here would let through.
 	if c.Salesforce.DailyQuotaShare <= 0 || c.Salesforce.DailyQuotaShare > 1 {
 		r.fail("SALESFORCE_DAILY_QUOTA_SHARE", "must be a share above 0 and at most 1 (like 0.8)")
 	}
 	r.checkURL("SALESFORCE_LOGIN_URL", c.Salesforce.LoginURL)
+	if c.Salesforce.JWTAudience != "" {
+		r.checkURL("SALESFORCE_JWT_AUDIENCE", c.Salesforce.JWTAudience)
+	}
 	switch {
 	case c.Salesforce.InstanceURL == "":
 	case c.Salesforce.UsesJWT():

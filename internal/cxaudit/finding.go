@@ -72,7 +72,24 @@ const (
 	// acknowledgement is written (as the removal of the tag that made it)
 	// once, and nothing more is written until the finding resolves.
 	FindingAcknowledged FindingStatus = "acknowledged"
+	// FindingNotWritable is a WrittenStatus only: the remote record
+	// refused the write for good (a closed or merged Zendesk ticket takes
+	// no update again), so nothing is written for the finding any more,
+	// whatever becomes of it.
+	FindingNotWritable FindingStatus = "not_writable"
 )
+
+// MarkerPrefix starts every marker cxaudit leaves in what it writes (a
+// note's footer, a Task's subject), by which it finds its own writes
+// again. The rest of a marker is lower-case hex.
+const MarkerPrefix = "cxaudit:"
+
+var markerRE = regexp.MustCompile(`\bcxaudit:[0-9a-f]{8}`)
+
+// HasMarker reports whether s holds a marker of cxaudit's: MarkerPrefix
+// and at least eight hex digits. Words like "cxaudit: see above" are no
+// marker.
+func HasMarker(s string) bool { return markerRE.MatchString(s) }
 
 // Finding is one rule matching one entity. There is at most one finding per
 // (rule, entity): its Fingerprint. It stays open while the rule's condition
@@ -121,6 +138,12 @@ func (f *Finding) ContentHash() string {
 	return hex.EncodeToString(h[:8])
 }
 
+// Updates reports whether g, the same finding seen again, is an update of
+// f worth telling: its evidence (ContentHash) changed. The audit counts
+// updates by it, write-back writes them, and preview reports them, so the
+// three agree; a message whose numbers alone moved is no update.
+func (f *Finding) Updates(g *Finding) bool { return f.ContentHash() != g.ContentHash() }
+
 var digits = regexp.MustCompile(`[0-9]+(\.[0-9]+)?`)
 
 // WritesBack reports whether the finding is ever written to a remote system.
@@ -143,8 +166,11 @@ func (f *Finding) WriteStatus() FindingStatus {
 // Dirty reports whether the remote systems lag behind the finding: it opened
 // or changed since the last write, was acknowledged, or resolved after
 // being written.
+//
+// store.MarkWritten computes the same in SQL; storetest's conformance
+// suite pins the two together on every case.
 func (f *Finding) Dirty() bool {
-	if !f.WritesBack() {
+	if !f.WritesBack() || f.WrittenStatus == FindingNotWritable {
 		return false
 	}
 	switch {
@@ -186,6 +212,20 @@ func TaskPriority(s Severity) string {
 		return "Low"
 	}
 	return "Normal"
+}
+
+// IsFingerprint reports whether s has the form of a Fingerprint: 16
+// lower-case hex digits.
+func IsFingerprint(s string) bool {
+	if len(s) != 16 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // Fingerprint identifies the finding of rule ruleID on one entity. It is

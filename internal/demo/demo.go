@@ -70,7 +70,7 @@ func StartSimulators(opts SimOptions) (*Simulators, error) {
 	w := simworld.Generate(simworld.Options{Seed: opts.Seed, Accounts: opts.Accounts, Tickets: opts.Tickets})
 	s := &Simulators{
 		World:      w,
-		Zendesk:    zendesktest.New(zendesktest.Options{World: w, Email: SimZendeskEmail, APIToken: SimZendeskToken, RateLimit: opts.ZendeskRateLimit}),
+		Zendesk:    zendesktest.New(zendesktest.Options{World: w, Email: SimZendeskEmail, APIToken: SimZendeskToken, RateLimit: opts.ZendeskRateLimit, UpdateRateLimit: opts.ZendeskRateLimit}),
 		Salesforce: salesforcetest.New(salesforcetest.Options{World: w, AccessToken: SimSalesforceToken}),
 	}
 	var err error

@@ -132,7 +132,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 				s := sum(id)
 				if f, ok := cur[id]; ok {
 					s.Stay++
-					if f.Message != m.Message || f.Severity != m.Rule.Severity {
+					if seen := (cxaudit.Finding{Severity: m.Rule.Severity, Message: m.Message}); f.Updates(&seen) {
 						s.Changed++
 					}
 					continue

@@ -77,8 +77,17 @@ type Endpoint struct {
 	Name string
 	// PathContains selects requests whose URL path contains it.
 	PathContains string
+	// Method, when set, selects only requests of that method (Zendesk's
+	// Update Ticket limit counts PUTs to /api/v2/tickets/, not reads).
+	Method string
 	// PerMinute is the group's limit.
 	PerMinute int
+	// LimitHeader, when set, is a response header in which the system
+	// tells the group's limit, as Zendesk's "Zendesk-RateLimit-<endpoint>:
+	// total=100; remaining=99; resets=41"; the group then uses HeaderShare
+	// (0..1] of the total it tells.
+	LimitHeader string
+	HeaderShare float64
 	// ScaleFunc, when set, gives the group's limit for the account-wide
 	// limit the system advertises (X-Rate-Limit), for limits that come
 	// with the plan: Zendesk's exports allow 30 a minute instead of 10
@@ -150,11 +159,12 @@ const DefaultMaxPause = 5 * time.Minute
 type Budget struct {
 	cfg Config
 
-	mu        sync.Mutex
-	wake      chan struct{} // closed and replaced whenever state changes
-	account   *window
-	endpoints []*window
-	scale     []func(int) int
+	mu          sync.Mutex
+	wake        chan struct{} // closed and replaced whenever state changes
+	account     *window
+	endpoints   []*window
+	endpointCfg []Endpoint // the config of each of endpoints
+	scale       []func(int) int
 	// gateUntil: no request before it (Retry-After, daily cap, 401).
 	gateUntil  time.Time
 	gateReason string
@@ -199,7 +209,10 @@ func New(cfg Config) *Budget {
 	}
 	for _, e := range cfg.Endpoints {
 		if e.PerMinute > 0 {
-			b.endpoints = append(b.endpoints, newWindow(e.Name, e.PerMinute, e.PathContains, cfg.Window, cfg.Burst))
+			w := newWindow(e.Name, e.PerMinute, e.PathContains, cfg.Window, cfg.Burst)
+			w.method = e.Method
+			b.endpoints = append(b.endpoints, w)
+			b.endpointCfg = append(b.endpointCfg, e)
 			b.scale = append(b.scale, e.ScaleFunc)
 		}
 	}
@@ -217,13 +230,18 @@ func (b *Budget) observe(event string) {
 
 // Wait takes one request from the budget at priority p, for a request to
 // no particular endpoint. See WaitPath.
-func (b *Budget) Wait(ctx context.Context, p Priority) error { return b.WaitPath(ctx, p, "") }
+func (b *Budget) Wait(ctx context.Context, p Priority) error { return b.WaitRequest(ctx, p, "", "") }
 
-// WaitPath blocks until a request to path may be sent at priority p and
-// counts it. It returns a *cxaudit.RateLimitError when that would take
-// longer than MaxWait, an EUNAUTHORIZED *cxaudit.Error while the system is
-// in its back-off after a 401, or ctx's error.
+// WaitPath is WaitRequest for a request of no particular method.
 func (b *Budget) WaitPath(ctx context.Context, p Priority, path string) error {
+	return b.WaitRequest(ctx, p, "", path)
+}
+
+// WaitRequest blocks until a request of method to path may be sent at
+// priority p and counts it. It returns a *cxaudit.RateLimitError when that
+// would take longer than MaxWait, an EUNAUTHORIZED *cxaudit.Error while the
+// system is in its back-off after a 401, or ctx's error.
+func (b *Budget) WaitRequest(ctx context.Context, p Priority, method, path string) error {
 	b.mu.Lock()
 	if p == PriorityWrite {
 		b.writersWaiting++
@@ -237,7 +255,7 @@ func (b *Budget) WaitPath(ctx context.Context, p Priority, path string) error {
 	throttled := false
 	for {
 		now := b.cfg.NowFunc()
-		wait, err := b.reserve(now, p, path)
+		wait, err := b.reserve(now, p, method, path)
 		if err != nil {
 			b.mu.Unlock()
 			return err
@@ -272,7 +290,7 @@ func (b *Budget) WaitPath(ctx context.Context, p Priority, path string) error {
 
 // reserve counts a request if one may go now, or returns how long to wait.
 // Called with b.mu held.
-func (b *Budget) reserve(now time.Time, p Priority, path string) (time.Duration, error) {
+func (b *Budget) reserve(now time.Time, p Priority, method, path string) (time.Duration, error) {
 	if b.unauthorized && now.Before(b.gateUntil) {
 		return 0, &cxaudit.Error{Code: cxaudit.EUNAUTHORIZED, Message: string(b.cfg.System) + ": not calling the API for " +
 			b.gateUntil.Sub(now).Round(time.Second).String() + " after it rejected the credentials (" + b.authReason + ")"}
@@ -298,7 +316,7 @@ func (b *Budget) reserve(now time.Time, p Priority, path string) (time.Duration,
 		wait = max(wait, b.account.wait(now, share))
 	}
 	for _, w := range b.endpoints {
-		if path != "" && strings.Contains(path, w.match) {
+		if w.matches(method, path) {
 			// The reserve is an account-wide idea: endpoint limits are
 			// shared by all priorities alike.
 			wait = max(wait, w.wait(now, 1))
@@ -311,7 +329,7 @@ func (b *Budget) reserve(now time.Time, p Priority, path string) (time.Duration,
 		b.account.add(now)
 	}
 	for _, w := range b.endpoints {
-		if path != "" && strings.Contains(path, w.match) {
+		if w.matches(method, path) {
 			w.add(now)
 		}
 	}
@@ -371,6 +389,21 @@ func (b *Budget) Observe(status int, h http.Header) {
 			b.account.sync(now, limit-remaining)
 		}
 	}
+	// Endpoint groups that tell their own limit.
+	for i, e := range b.endpointCfg {
+		if e.LimitHeader == "" {
+			continue
+		}
+		if m := totalRE.FindStringSubmatch(h.Get(e.LimitHeader)); m != nil {
+			if total, err := strconv.Atoi(m[1]); err == nil && total > 0 {
+				limit := max(int(min(max(e.HeaderShare, 0), 1)*float64(total)), 1)
+				if w := b.endpoints[i]; w.limit != limit {
+					w.resize(limit)
+					changed = true
+				}
+			}
+		}
+	}
 	// Salesforce: api-usage=used/limit over a rolling 24 hours.
 	if m := limitInfoRE.FindStringSubmatch(h.Get("Sforce-Limit-Info")); m != nil {
 		used, err1 := strconv.Atoi(m[1])
@@ -384,7 +417,10 @@ func (b *Budget) Observe(status int, h http.Header) {
 	}
 }
 
-var limitInfoRE = regexp.MustCompile(`api-usage=(\d+)/(\d+)`)
+var (
+	limitInfoRE = regexp.MustCompile(`api-usage=(\d+)/(\d+)`)
+	totalRE     = regexp.MustCompile(`(?:^|[;\s])total=(\d+)`)
+)
 
 // MarkUnauthorized stops calls for the auth back-off and reports the
 // system unhealthy. Adapters call it when a credential is refused in a way
@@ -488,7 +524,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			p = PriorityWrite
 		}
 	}
-	if err := t.b.WaitPath(req.Context(), p, req.URL.Path); err != nil {
+	if err := t.b.WaitRequest(req.Context(), p, req.Method, req.URL.Path); err != nil {
 		if req.Body != nil {
 			_ = req.Body.Close()
 		}

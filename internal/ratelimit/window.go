@@ -1,20 +1,24 @@
 package ratelimit
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // window is a sliding-window log: the send times of the last limit
 // requests. A request may go when fewer than limit were sent in the
 // minute before it, so no minute, however aligned, holds more than limit
 // (a token bucket with a burst would overrun a fixed window at its start).
 type window struct {
-	name  string
-	match string
-	limit int
-	span  time.Duration
-	burst float64
-	times []time.Time // ring buffer of send times, oldest at head
-	head  int
-	n     int
+	name   string
+	match  string
+	method string // "" for any
+	limit  int
+	span   time.Duration
+	burst  float64
+	times  []time.Time // ring buffer of send times, oldest at head
+	head   int
+	n      int
 	// last is the latest send time: requests are also paced evenly, one
 	// every span/limit, so that the budget is spent smoothly instead of in
 	// a burst at the start of each minute.
@@ -31,6 +35,11 @@ func newWindow(name string, limit int, match string, per time.Duration, burst fl
 	limit = min(limit, maxLimit)
 	return &window{name: name, match: match, limit: limit, times: make([]time.Time, limit),
 		span: per + per/120, burst: burst}
+}
+
+// matches reports whether a request of method to path counts in w.
+func (w *window) matches(method, path string) bool {
+	return path != "" && strings.Contains(path, w.match) && (w.method == "" || w.method == method)
 }
 
 // maxLimit caps the limit a server may advertise (X-Rate-Limit) and the

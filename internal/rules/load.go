@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/cel-go/cel"
 	"gopkg.in/yaml.v3"
@@ -381,7 +382,11 @@ func (f *fileLoader) parseRule(n *yaml.Node, p string) *Rule {
 	if r.ID != "" && !idRe.MatchString(r.ID) {
 		f.errorf(idNode, p+".id", "invalid id '%s': use lower-case letters, digits, '_' and '.' only", r.ID)
 	}
-	r.Title, _ = str("title", true)
+	var titleNode *yaml.Node
+	r.Title, titleNode = str("title", true)
+	if n := utf8.RuneCountInString(r.Title); n > MaxTitle {
+		f.errorf(titleNode, p+".title", "title is %d characters long; at most %d (it heads notes, and Task subjects of 255 characters after cxaudit's marker)", n, MaxTitle)
+	}
 	r.Owner, _ = str("owner", false)
 	r.Docs, _ = str("docs", false)
 	cat, _ := enum("category", true, toStrings(cxaudit.Categories))
@@ -435,6 +440,10 @@ var tagRe = regexp.MustCompile(`^[a-z0-9_:/-]+$`)
 
 var taskPriorities = []string{"High", "Normal", "Low"}
 
+// MaxTitle is the longest rule title, in characters: it heads notes, and
+// follows cxaudit's marker in Task subjects, which hold 255.
+const MaxTitle = 200
+
 func (f *fileLoader) parseActions(n *yaml.Node, p string, r *Rule) cxaudit.Actions {
 	var a cxaudit.Actions
 	fields := f.mapping(n, p, []string{"zendesk", "salesforce"})
@@ -466,8 +475,11 @@ func (f *fileLoader) parseActions(n *yaml.Node, p string, r *Rule) cxaudit.Actio
 		}
 	}
 	if sn, ok := fields["salesforce"]; ok {
-		if r.Entity == cxaudit.EntityTicket {
-			f.errorf(sn, p+".salesforce", "salesforce actions need an account or organization, but the rule's entity is ticket")
+		switch r.Entity {
+		case cxaudit.EntityTicket, cxaudit.EntityOrganization:
+			// An organization's findings have no Salesforce record to go
+			// to: write the rule on the linked account instead.
+			f.errorf(sn, p+".salesforce", "salesforce actions need an account, but the rule's entity is %s (write the rule on the linked account: entity: account)", r.Entity)
 		}
 		sf := f.mapping(sn, p+".salesforce", []string{"task"})
 		if tn, ok := sf["task"]; ok {

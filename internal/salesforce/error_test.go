@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -152,27 +153,31 @@ func TestDoRecoversFromSimpleforcePanics(t *testing.T) {
 func TestFindTasksSOQL(t *testing.T) {
 	t.Parallel()
 
-	require.Empty(t, findTasksSOQL(nil))
+	queries, err := findTasksSOQL(nil)
+	require.NoError(t, err)
+	require.Empty(t, queries)
+	const acc = "001000000000000AAA"
+	queries, err = findTasksSOQL([]TaskRef{{acc, "[cxaudit:ab]"}, {acc, ""}, {acc, `50% off_it's \ x`}, {acc, "[cxaudit:ab]"}})
+	require.NoError(t, err)
 	require.Equal(t,
-		[]string{"SELECT " + taskFields + ` FROM Task WHERE Subject LIKE '%[cxaudit:ab]%' OR Subject LIKE '%50\% off\_it\'s \\ x%' ORDER BY Id`},
-		findTasksSOQL([]string{"[cxaudit:ab]", "", `50% off_it's \ x`, "[cxaudit:ab]"}))
+		[]string{"SELECT " + taskFields + ` FROM Task WHERE (WhatId = '` + acc + `' AND Subject LIKE '[cxaudit:ab]%') OR (WhatId = '` + acc + `' AND Subject LIKE '50\% off\_it\'s \\ x%') ORDER BY Id`},
+		queries)
+	_, err = findTasksSOQL([]TaskRef{{"001' OR Id != '", "[cxaudit:ab]"}})
+	require.Equal(t, cxaudit.EINVALID, cxaudit.ErrorCode(err), "an Id goes into SOQL unquoted: refused unless it is one")
 
-	var markers []string
+	var refs []TaskRef
 	for i := range 500 {
-		markers = append(markers, strings.Repeat("m", 10)+string(rune('a'+i%26))+strings.Repeat("x", i%7)+string(rune('0'+i%10))+string(rune('A'+i/26)))
+		refs = append(refs, TaskRef{acc, fmt.Sprintf("[cxaudit:%016x]", i%450)})
 	}
-	queries := findTasksSOQL(markers)
+	queries, err = findTasksSOQL(refs)
+	require.NoError(t, err)
 	require.Greater(t, len(queries), 1)
 	clauses := 0
 	for _, q := range queries {
 		require.LessOrEqual(t, len(q), maxMarkerSOQL)
 		clauses += strings.Count(q, "Subject LIKE")
 	}
-	seen := map[string]bool{}
-	for _, m := range markers {
-		seen[m] = true
-	}
-	require.Equal(t, len(seen), clauses)
+	require.Equal(t, 450, clauses, "each ref once")
 }
 
 func TestIncrementalSOQL(t *testing.T) {

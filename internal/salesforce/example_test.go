@@ -28,7 +28,7 @@ func Example() {
 	marker := "[cxaudit:" + cxaudit.Fingerprint("crm.renewal_missing", cxaudit.EntityAccount, acc.ID) + "]"
 
 	for range 2 { // a retried job runs twice
-		found, err := client.FindTasks(ctx, []string{marker})
+		found, err := client.FindTasks(ctx, []salesforce.TaskRef{{WhatID: acc.ID, SubjectPrefix: marker}})
 		if err != nil {
 			panic(err)
 		}

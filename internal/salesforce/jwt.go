@@ -31,9 +31,33 @@ type JWTConfig struct {
 	// whose certificate the connected app holds. It never appears in
 	// errors or logs.
 	PrivateKey []byte
-	// LoginURL is https://login.salesforce.com, https://test.salesforce.com
-	// for sandboxes, or a My Domain login URL (the assertion's aud).
+	// LoginURL is where the assertion is posted (its token endpoint):
+	// https://login.salesforce.com, https://test.salesforce.com for
+	// sandboxes, or the org's My Domain login URL.
 	LoginURL string
+	// Audience is the assertion's aud. Salesforce wants the authorization
+	// server, https://login.salesforce.com or https://test.salesforce.com
+	// (or an Experience Cloud site's URL), even when the assertion is
+	// posted to a My Domain: an aud of the My Domain is refused with
+	// invalid_grant. Empty: DefaultAudience(LoginURL).
+	Audience string
+}
+
+// The audiences of production orgs and of sandboxes.
+const (
+	ProductionAudience = "https://login.salesforce.com"
+	SandboxAudience    = "https://test.salesforce.com"
+)
+
+// DefaultAudience is the aud for assertions posted to loginURL: the
+// sandbox audience for test.salesforce.com and sandbox My Domains
+// (<name>--<sandbox>.sandbox.my.salesforce.com), else the production one.
+func DefaultAudience(loginURL string) string {
+	u, err := url.Parse(loginURL)
+	if err == nil && (u.Hostname() == "test.salesforce.com" || strings.Contains(u.Hostname(), ".sandbox.")) {
+		return SandboxAudience
+	}
+	return ProductionAudience
 }
 
 // AssertionTTL is the lifetime of a signed assertion; Salesforce accepts
@@ -56,6 +80,11 @@ func newJWTAuth(cfg JWTConfig, httpOpts remote.Options) (*jwtAuth, error) {
 		return nil, cxaudit.Errorf(cxaudit.EINVALID, "salesforce: JWTConfig.LoginURL %q is not an http(s) URL (e.g. https://login.salesforce.com)", cfg.LoginURL)
 	}
 	cfg.LoginURL = strings.TrimRight(cfg.LoginURL, "/")
+	if cfg.Audience == "" {
+		cfg.Audience = DefaultAudience(cfg.LoginURL)
+	} else if a, err := url.Parse(cfg.Audience); err != nil || (a.Scheme != "https" && a.Scheme != "http") || a.Host == "" {
+		return nil, cxaudit.Errorf(cxaudit.EINVALID, "salesforce: JWTConfig.Audience %q is not an http(s) URL (e.g. https://login.salesforce.com)", cfg.Audience)
+	}
 	key, err := jwt.ParseRSAPrivateKeyFromPEM(cfg.PrivateKey)
 	if err != nil {
 		// The parser's message says nothing of the key's bytes, but it is
@@ -73,7 +102,7 @@ func (a *jwtAuth) assertion() (string, error) {
 	claims := jwt.RegisteredClaims{
 		Issuer:    a.cfg.ClientID,
 		Subject:   a.cfg.Username,
-		Audience:  jwt.ClaimStrings{a.cfg.LoginURL},
+		Audience:  jwt.ClaimStrings{a.cfg.Audience},
 		ExpiresAt: jwt.NewNumericDate(now.Add(AssertionTTL)),
 	}
 	return jwt.NewWithClaims(jwt.SigningMethodRS256, claims).SignedString(a.key)

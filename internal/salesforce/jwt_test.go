@@ -51,6 +51,7 @@ type jwtBundle struct {
 	budget *ratelimit.Budget
 	logs   *syncBuffer
 	pem    []byte
+	url    string
 	now    *time.Time
 	mu     *sync.Mutex
 }
@@ -79,7 +80,7 @@ func setupJWT(t *testing.T, ttl time.Duration, signer *rsa.PrivateKey) *jwtBundl
 		HTTP:        remote.Options{RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond, Budget: budget},
 	})
 	require.NoError(t, err)
-	b := &jwtBundle{client: client, sim: sim, budget: budget, logs: logs, pem: key, now: &now, mu: &mu}
+	b := &jwtBundle{client: client, sim: sim, budget: budget, logs: logs, pem: key, url: srv.URL, now: &now, mu: &mu}
 	t.Cleanup(func() {
 		require.NotContains(t, logs.String(), "PRIVATE KEY")
 		require.NotContains(t, logs.String(), "00Dsim", "no access token in the log")
@@ -203,4 +204,40 @@ func TestJWTConfigErrors(t *testing.T) {
 			require.NotContains(t, err.Error(), "bm90IGEga2V5")
 		})
 	}
+}
+
+// TestJWTAudienceApartFromTheTokenURL: the assertion is posted to the
+// org's My Domain (the simulator) but carries the audience Salesforce
+// documents, login.salesforce.com by default; another audience is
+// refused with invalid_grant, as Salesforce does.
+func TestJWTAudienceApartFromTheTokenURL(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, salesforce.ProductionAudience, salesforce.DefaultAudience("https://acme.my.salesforce.com"))
+	require.Equal(t, salesforce.SandboxAudience, salesforce.DefaultAudience("https://test.salesforce.com"))
+	require.Equal(t, salesforce.SandboxAudience, salesforce.DefaultAudience("https://acme--uat.sandbox.my.salesforce.com"))
+
+	key, _ := rsaKeys(t)
+	b := setupJWT(t, 0, key) // LoginURL is the simulator, audience by default
+	_, err := countAccounts(t, b.client)
+	require.NoError(t, err)
+	require.Equal(t, 1, b.sim.TokensIssued())
+
+	for aud, ok := range map[string]bool{salesforce.ProductionAudience: true, salesforce.SandboxAudience: false, b.url: false} {
+		c, err := salesforce.New(salesforce.Config{
+			InstanceURL: b.url,
+			JWT:         &salesforce.JWTConfig{ClientID: "3MVG9-consumer-key", Username: "cxaudit@acme.example", PrivateKey: b.pem, LoginURL: b.url, Audience: aud},
+			HTTP:        remote.Options{RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond},
+		})
+		require.NoError(t, err)
+		_, err = countAccounts(t, c)
+		if ok {
+			require.NoError(t, err, aud)
+		} else {
+			require.Equal(t, cxaudit.EUNAUTHORIZED, cxaudit.ErrorCode(err), aud)
+			require.ErrorContains(t, err, "invalid_grant")
+		}
+	}
+	_, err = salesforce.New(salesforce.Config{InstanceURL: b.url, JWT: &salesforce.JWTConfig{ClientID: "c", Username: "u",
+		PrivateKey: b.pem, LoginURL: b.url, Audience: "login.salesforce.com"}})
+	require.ErrorContains(t, err, "JWTConfig.Audience")
 }

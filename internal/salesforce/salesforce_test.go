@@ -326,7 +326,13 @@ func TestCreateAndUpdateTasks(t *testing.T) {
 	require.NoError(t, upd[3].Err)
 	require.Equal(t, 4, b.sim.Stats().CompositeCalls)
 
-	found, err := b.client.FindTasks(ctx, []string{"[cxaudit:0000000000000000]", "[cxaudit:0000000000000005]", "no-such-marker"})
+	found, err := b.client.FindTasks(ctx, []salesforce.TaskRef{
+		{WhatID: tasks[0].WhatID, SubjectPrefix: "[cxaudit:0000000000000000]"},
+		{WhatID: tasks[5].WhatID, SubjectPrefix: "[cxaudit:0000000000000005]"},
+		{WhatID: tasks[0].WhatID, SubjectPrefix: "no-such-marker"},
+		{WhatID: tasks[0].WhatID, SubjectPrefix: "[cxaudit:0000000000000001]"}, // on another account
+		{WhatID: tasks[0].WhatID, SubjectPrefix: "Renewal date"},               // not how it starts
+	})
 	require.NoError(t, err)
 	require.Len(t, found, 2)
 	require.Equal(t, "Completed", found[0].Status)
@@ -343,9 +349,9 @@ func TestFindTasksSplitsLongMarkerLists(t *testing.T) {
 	_, err := b.client.CreateTasks(ctx, tasks)
 	require.NoError(t, err)
 
-	markers := make([]string, 0, len(tasks))
+	markers := make([]salesforce.TaskRef, 0, len(tasks))
 	for i := range tasks {
-		markers = append(markers, fmt.Sprintf("[cxaudit:%016x]", i))
+		markers = append(markers, salesforce.TaskRef{WhatID: tasks[i].WhatID, SubjectPrefix: fmt.Sprintf("[cxaudit:%016x]", i)})
 	}
 	before := b.sim.Stats().ByEndpoint["GET /query"]
 	found, err := b.client.FindTasks(ctx, markers)
@@ -368,10 +374,10 @@ func TestFindTasksMatchesMarkersLiterally(t *testing.T) {
 		{WhatID: b.world.Accounts[0].ID, Subject: "500 offXit"},
 	})
 	require.NoError(t, err)
-	for marker, want := range map[string]int{`0% off_it's \`: 1, "0% off": 1, "0%": 1, "0_": 0, "OFF": 2} {
-		found, err := b.client.FindTasks(ctx, []string{marker})
+	for prefix, want := range map[string]int{`50% off_it's \`: 1, "50% off": 1, "50%": 1, "50_": 0, "5": 2, "0%": 0} {
+		found, err := b.client.FindTasks(ctx, []salesforce.TaskRef{{WhatID: b.world.Accounts[0].ID, SubjectPrefix: prefix}})
 		require.NoError(t, err)
-		require.Len(t, found, want, marker)
+		require.Len(t, found, want, prefix)
 	}
 }
 
@@ -389,7 +395,7 @@ func TestCreateNotRetriedOn5xx(t *testing.T) {
 	require.Equal(t, 1, b.sim.Stats().ByEndpoint["POST /composite/sobjects"], "a write must not be retried blindly")
 
 	// The write happened before the response was lost: reconcile.
-	found, err := b.client.FindTasks(ctx, []string{"[cxaudit:0000000000000001]"})
+	found, err := b.client.FindTasks(ctx, []salesforce.TaskRef{{WhatID: tasks[1].WhatID, SubjectPrefix: "[cxaudit:0000000000000001]"}})
 	require.NoError(t, err)
 	require.Len(t, found, 1)
 	require.Equal(t, tasks[1].Subject, found[0].Subject)
@@ -512,7 +518,7 @@ func TestConcurrentUse(t *testing.T) {
 					_, _ = b.client.CreateTasks(ctx, []cxaudit.Task{{WhatID: b.world.Accounts[g].ID,
 						Subject: fmt.Sprintf("[cxaudit:g%di%d]", g, i)}})
 				case 2:
-					_, _ = b.client.FindTasks(ctx, []string{fmt.Sprintf("[cxaudit:g%d", g)})
+					_, _ = b.client.FindTasks(ctx, []salesforce.TaskRef{{WhatID: b.world.Accounts[g].ID, SubjectPrefix: fmt.Sprintf("[cxaudit:g%d", g)}})
 				case 3:
 					_ = b.client.Contacts(ctx, time.Time{}, nil, func([]cxaudit.Contact) error { return nil })
 				}
@@ -538,11 +544,11 @@ func TestNoTokenInErrorsOrLogs(t *testing.T) {
 	b.sim.FailNext(5, http.StatusBadGateway)
 	errs = append(errs, b.client.Accounts(ctx, time.Time{}, nil, func([]cxaudit.Account) error { return nil }))
 	b.sim.SetFaults(salesforcetest.Faults{MalformedRate: 1})
-	_, err = b.client.FindTasks(ctx, []string{"x"})
+	_, err = b.client.FindTasks(ctx, []salesforce.TaskRef{{WhatID: b.world.Accounts[0].ID, SubjectPrefix: "x"}})
 	errs = append(errs, err)
 	b.sim.SetFaults(salesforcetest.Faults{})
 	for range 5 {
-		_, err = b.client.FindTasks(ctx, []string{"y"})
+		_, err = b.client.FindTasks(ctx, []salesforce.TaskRef{{WhatID: b.world.Accounts[0].ID, SubjectPrefix: "y"}})
 		errs = append(errs, err)
 	}
 	res, err := b.client.CreateTasks(ctx, []cxaudit.Task{{WhatID: "001bogus", Subject: "z"}})

@@ -34,13 +34,27 @@ type Result struct {
 	Err error
 }
 
-// FindTasks returns the Tasks whose Subject contains any of the markers
-// (case-insensitively, as SOQL LIKE matches), ordered by Id. Long marker
-// lists are split over several queries.
-func (c *Client) FindTasks(ctx context.Context, subjectMarkers []string) ([]cxaudit.Task, error) {
+// TaskRef names a Task to look for: the record it is on (WhatId) and how
+// its Subject starts (cxaudit's marker).
+type TaskRef struct {
+	WhatID        string
+	SubjectPrefix string
+}
+
+// FindTasks returns the Tasks on each ref's record whose Subject starts
+// with its prefix (case-insensitively, as SOQL LIKE matches), ordered by
+// Id. The WhatId filter keeps the query selective (an indexed field)
+// instead of scanning the org's Task table, usually its largest; a
+// prefix LIKE can use the Subject index too. Long lists are split over
+// several queries.
+func (c *Client) FindTasks(ctx context.Context, refs []TaskRef) ([]cxaudit.Task, error) {
 	const op = "find tasks"
+	queries, err := findTasksSOQL(refs)
+	if err != nil {
+		return nil, err
+	}
 	byID := map[string]cxaudit.Task{}
-	for _, soql := range findTasksSOQL(subjectMarkers) {
+	for _, soql := range queries {
 		err := c.query(ctx, op, soql, func(recs []simpleforce.SObject) error {
 			for i, r := range recs {
 				so := &sobject{raw: r}
@@ -64,15 +78,16 @@ func (c *Client) FindTasks(ctx context.Context, subjectMarkers []string) ([]cxau
 }
 
 // findTasksSOQL builds the queries for FindTasks, each at most about
-// maxMarkerSOQL long. Empty and duplicate markers are skipped.
-func findTasksSOQL(markers []string) []string {
+// maxMarkerSOQL long. Refs without a prefix, and repeated ones, are
+// skipped; a WhatId that is no Salesforce Id is refused.
+func findTasksSOQL(refs []TaskRef) ([]string, error) {
 	prefix := "SELECT " + taskFields + " FROM Task WHERE "
 	const suffix = " ORDER BY Id"
 	var (
 		queries []string
 		clauses []string
 		size    int
-		seen    = map[string]bool{}
+		seen    = map[TaskRef]bool{}
 	)
 	flush := func() {
 		if len(clauses) > 0 {
@@ -80,12 +95,15 @@ func findTasksSOQL(markers []string) []string {
 			clauses, size = nil, 0
 		}
 	}
-	for _, m := range markers {
-		if m == "" || seen[m] {
+	for _, r := range refs {
+		if r.SubjectPrefix == "" || seen[r] {
 			continue
 		}
-		seen[m] = true
-		clause := "Subject LIKE '%" + escapeLike(m) + "%'"
+		if !isID(r.WhatID) {
+			return nil, cxaudit.Errorf(cxaudit.EINVALID, "salesforce: find tasks: WhatId %q is not a Salesforce Id", r.WhatID)
+		}
+		seen[r] = true
+		clause := "(WhatId = '" + r.WhatID + "' AND Subject LIKE '" + escapeLike(r.SubjectPrefix) + "%')"
 		if size > 0 && len(prefix)+size+len(" OR ")+len(clause)+len(suffix) > maxMarkerSOQL {
 			flush()
 		}
@@ -96,7 +114,21 @@ func findTasksSOQL(markers []string) []string {
 		size += len(clause)
 	}
 	flush()
-	return queries
+	return queries, nil
+}
+
+// isID reports whether s has the form of a Salesforce record Id: 15 or 18
+// letters and digits.
+func isID(s string) bool {
+	if len(s) != 15 && len(s) != 18 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // escapeLike quotes s for use inside a SOQL LIKE string: quotes and

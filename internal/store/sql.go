@@ -649,9 +649,12 @@ func (q *queries) DirtyEntities(ctx context.Context, kind cxaudit.EntityKind, af
 
 func (q *queries) MarkWritten(ctx context.Context, marks []WrittenMark) error {
 	for _, m := range marks {
-		// Dirty as cxaudit.Finding.Dirty computes it, against what was written.
+		// Dirty as cxaudit.Finding.Dirty computes it, against what was
+		// written: storetest pins the two together on every case. A finding
+		// writes back when it is enforced and has an action (actions are
+		// stored as JSON without empty fields: '{}' is none).
 		if _, err := q.c.exec(ctx, `UPDATE finding SET written_status = $2, written_hash = $3,
-			dirty = CASE WHEN mode <> 'enforce' THEN $4
+			dirty = CASE WHEN mode <> 'enforce' OR actions = '{}' OR $2 = 'not_writable' THEN $4
 				WHEN status = 'resolved' THEN $2 IN ('open', 'acknowledged')
 				WHEN acknowledged_at <> 0 THEN $2 <> 'acknowledged'
 				ELSE ($2 <> 'open' OR $3 <> content_hash) END

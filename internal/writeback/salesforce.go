@@ -2,8 +2,6 @@ package writeback
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -19,6 +17,10 @@ import (
 // BatchSize is how many Tasks one Salesforce call writes
 // (composite/sobjects takes at most 200).
 const BatchSize = 200
+
+// MaxSubject is the length of a Task's Subject, in characters. The marker
+// comes first, so cutting a long title never cuts it.
+const MaxSubject = 255
 
 // Salesforce writes account findings as Tasks on the account.
 type Salesforce struct {
@@ -46,103 +48,22 @@ type Salesforce struct {
 	TenantFunc func(ctx context.Context) (*tenant.Tenant, error)
 }
 
-type taskRecord struct {
-	Mark store.WrittenMark `json:"mark"`
-}
-
-// op is one Task write.
-type op struct {
-	finding cxaudit.Finding
-	target  string
-	marker  string
-	task    cxaudit.Task
-	rec     store.WriteRecord
-}
-
-// TaskMarker is the reference a finding's Task carries in its Subject.
-func TaskMarker(fingerprint string) string { return "cxaudit:" + fingerprint }
-
 // Run first reads which of cxaudit's Tasks their owners completed (an
 // acknowledgement), then writes every dirty account finding, in batches.
 func (s *Salesforce) Run(ctx context.Context) (Stats, error) {
-	var stats Stats
-	var errs []error
-	var err error
 	if err := s.acknowledgeCompleted(ctx); err != nil {
-		return stats, fmt.Errorf("read completed tasks: %w", err)
+		return Stats{}, fmt.Errorf("read completed tasks: %w", err)
 	}
 	t := tenant.Resolve(nil, nil, nil)
 	if s.TenantFunc != nil {
+		var err error
 		if t, err = s.TenantFunc(ctx); err != nil {
-			return stats, err
+			return Stats{}, err
 		}
 	}
-	b, err := newBudget(ctx, s.Store, s.Budget, store.WriteSalesforceTask, store.WriteSalesforceTaskUpdate)
-	if err != nil {
-		return stats, err
-	}
-	after := ""
-	var creates, updates []op
-	// within keeps what the budget allows of ops and holds the rest.
-	within := func(ops []op) []op {
-		if r := b.remaining(); r >= 0 && len(ops) > r {
-			stats.Held += len(ops) - r
-			ops = ops[:r]
-		}
-		b.spend(len(ops))
-		return ops
-	}
-	flush := func(force bool) error {
-		if len(creates) >= BatchSize || (force && len(creates) > 0) {
-			if ops := within(creates); len(ops) > 0 {
-				if err := s.create(ctx, ops, &stats); err != nil {
-					return err
-				}
-			}
-			creates = creates[:0]
-		}
-		if len(updates) >= BatchSize || (force && len(updates) > 0) {
-			if ops := within(updates); len(ops) > 0 {
-				if err := s.update(ctx, ops, &stats); err != nil {
-					return err
-				}
-			}
-			updates = updates[:0]
-		}
-		return nil
-	}
-	for {
-		ids, err := s.Store.DirtyEntities(ctx, cxaudit.EntityAccount, after, 100)
-		if err != nil {
-			return stats, err
-		}
-		if len(ids) == 0 {
-			break
-		}
-		for _, id := range ids {
-			c, u, err := s.plan(ctx, id, t)
-			if err != nil {
-				stats.Failed++
-				errs = append(errs, fmt.Errorf("account %s: %w", id, err))
-				continue
-			}
-			creates, updates = append(creates, c...), append(updates, u...)
-			if err := flush(false); err != nil {
-				return stats, err
-			}
-		}
-		after = ids[len(ids)-1]
-	}
-	if err := flush(true); err != nil {
-		return stats, err
-	}
-	if s.HeldFunc != nil {
-		s.HeldFunc(stats.Held)
-	}
-	if stats.Held > 0 {
-		s.Logger.Warn("salesforce write budget spent; holding the rest until it allows", "budget_per_hour", s.Budget, "held_tasks", stats.Held)
-	}
-	return stats, errors.Join(errs...)
+	st := &stage{store: s.Store, logger: s.Logger, dryRun: s.DryRun, budget: s.Budget, system: cxaudit.SourceSalesforce,
+		name: string(cxaudit.SourceSalesforce), observeFunc: s.ObserveFunc, heldFunc: s.HeldFunc}
+	return st.run(ctx, salesforceTarget{s: s, tenant: t})
 }
 
 // acknowledgeCompleted marks open findings whose Task the owner completed
@@ -161,7 +82,7 @@ func (s *Salesforce) acknowledgeCompleted(ctx context.Context) error {
 		since = since.Add(-5 * time.Minute) // SystemModstamp commits late sometimes
 	}
 	started := time.Now()
-	tasks, err := s.Client.ClosedTasks(ctx, "cxaudit:", since)
+	tasks, err := s.Client.ClosedTasks(ctx, taskSubjectPrefixes, since)
 	if err != nil {
 		return err
 	}
@@ -192,71 +113,154 @@ func (s *Salesforce) acknowledgeCompleted(ctx context.Context) error {
 	return s.Store.PutCursor(ctx, cxaudit.SourceSalesforce, object, store.Cursor{Value: started.UTC().Format(time.RFC3339Nano), CompletedAt: started})
 }
 
-// fingerprintIn finds the fingerprint in a Task subject "… (cxaudit:<fp>)".
-func fingerprintIn(subject string) string {
-	i := strings.LastIndex(subject, "cxaudit:")
-	if i < 0 {
-		return ""
-	}
-	fp := subject[i+len("cxaudit:"):]
-	if j := strings.IndexAny(fp, ") "); j >= 0 {
-		fp = fp[:j]
-	}
-	if len(fp) != 16 {
-		return ""
-	}
-	return fp
+// salesforceTarget writes each account finding as one Task: created while
+// the finding is open and has none, updated (completed, reopened, new
+// content) once it has one. Creates and updates go in separate batches.
+type salesforceTarget struct {
+	s      *Salesforce
+	tenant *tenant.Tenant
 }
 
-// plan decides the Task writes of one account's dirty findings.
-func (s *Salesforce) plan(ctx context.Context, accountID string, t *tenant.Tenant) (creates, updates []op, err error) {
-	findings, err := s.Store.FindingsForEntity(ctx, cxaudit.EntityAccount, accountID)
-	if err != nil {
-		return nil, nil, err
+func (salesforceTarget) kind() cxaudit.EntityKind { return cxaudit.EntityAccount }
+func (salesforceTarget) budgetKinds() []string {
+	return []string{store.WriteSalesforceTask, store.WriteSalesforceTaskUpdate}
+}
+func (salesforceTarget) batchSize() int { return BatchSize }
+
+func (salesforceTarget) describe(w write) []any {
+	task := w.body.(cxaudit.Task)
+	if task.ID != "" {
+		return []any{"update_task_id", task.ID, "status", task.Status, "subject", task.Subject}
 	}
+	return []any{"create_task_on", task.WhatID, "subject", task.Subject}
+}
+
+// plan decides the Task writes of one account's dirty findings, from the
+// store alone.
+func (t salesforceTarget) plan(ctx context.Context, accountID string) ([]write, error) {
+	findings, err := t.s.Store.FindingsForEntity(ctx, cxaudit.EntityAccount, accountID)
+	if err != nil {
+		return nil, err
+	}
+	var ws []write
 	var acc *cxaudit.Account
+	accountGone := false
 	for _, f := range findings {
 		if !f.Dirty() {
 			continue
 		}
-		o := op{finding: f, target: "salesforce:task:" + f.Fingerprint, marker: TaskMarker(f.Fingerprint)}
-		if o.rec, err = s.Store.GetWriteLog(ctx, o.target); err != nil {
-			return nil, nil, err
+		w := write{entityID: accountID, logTarget: "salesforce:task:" + f.Fingerprint, marks: []store.WrittenMark{store.MarkOf(f)}}
+		if w.rec, err = t.s.Store.GetWriteLog(ctx, w.logTarget); err != nil {
+			return nil, err
 		}
 		if f.Actions.SalesforceTask == nil {
-			// Nothing to write in Salesforce: record it as written.
-			if err := s.Store.MarkWritten(ctx, []store.WrittenMark{store.MarkOf(f)}); err != nil {
-				return nil, nil, err
-			}
+			// Nothing to write in Salesforce: recorded as written.
+			ws = append(ws, w)
 			continue
 		}
-		if acc == nil {
-			a, err := s.Store.Account(ctx, accountID)
-			if cxaudit.ErrorCode(err) == cxaudit.ENOTFOUND {
+		if acc == nil && !accountGone {
+			a, err := t.s.Store.Account(ctx, accountID)
+			switch {
+			case cxaudit.ErrorCode(err) == cxaudit.ENOTFOUND:
 				// The account was deleted in Salesforce, and its Tasks with
 				// it: there is nothing left to write.
-				if err := s.Store.MarkWritten(ctx, []store.WrittenMark{store.MarkOf(f)}); err != nil {
-					return nil, nil, err
-				}
-				continue
+				accountGone = true
+			case err != nil:
+				return nil, err
+			default:
+				acc = &a
 			}
-			if err != nil {
-				return nil, nil, err
-			}
-			acc = &a
 		}
-		o.task = s.task(f, acc, t)
-		if o.rec.RemoteID != "" {
-			o.task.ID = o.rec.RemoteID
-			updates = append(updates, o)
-		} else if f.Status == cxaudit.FindingOpen {
-			creates = append(creates, o)
-		} else if err := s.Store.MarkWritten(ctx, []store.WrittenMark{store.MarkOf(f)}); err != nil {
-			// Resolved before its Task was ever created: nothing to close.
-			return nil, nil, err
+		if accountGone {
+			ws = append(ws, w)
+			continue
 		}
+		task := t.s.task(f, acc, t.tenant)
+		switch {
+		case w.rec.RemoteID != "":
+			// Updates set absolute values: sending one twice is harmless,
+			// so it needs no marker and no pending record.
+			task.ID = w.rec.RemoteID
+			w.body = task
+		case f.Status == cxaudit.FindingOpen:
+			w.marker = TaskMarker(f.Fingerprint)
+			w.body = task
+		}
+		// Resolved before its Task was ever created: nothing to close.
+		ws = append(ws, w)
 	}
-	return creates, updates, nil
+	return ws, nil
+}
+
+// find looks up Tasks to create by their marker on the account: one
+// created by a write whose answer was lost, or by another store.
+func (t salesforceTarget) find(ctx context.Context, ws []write) (map[string]found, error) {
+	var refs []salesforce.TaskRef
+	byMarker := map[salesforce.TaskRef]write{}
+	for _, w := range ws {
+		if w.marker == "" || w.rec.RemoteID != "" {
+			continue
+		}
+		ref := salesforce.TaskRef{WhatID: w.entityID, SubjectPrefix: w.marker}
+		refs = append(refs, ref)
+		byMarker[ref] = w
+	}
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	tasks, err := t.s.Client.FindTasks(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]found{}
+	for _, task := range tasks {
+		fp := fingerprintIn(task.Subject)
+		w, ok := byMarker[salesforce.TaskRef{WhatID: task.WhatID, SubjectPrefix: TaskMarker(fp)}]
+		if !ok || fp == "" {
+			continue
+		}
+		marks := w.marks // another store's Task for the finding as it is
+		if w.rec.State == store.WritePending {
+			if marks, err = pendingMarks(w.rec); err != nil {
+				return nil, err
+			}
+		}
+		out[w.logTarget] = found{remoteID: task.ID, marks: marks}
+	}
+	return out, nil
+}
+
+// apply writes one batch, all creates or all updates (see group).
+func (t salesforceTarget) apply(ctx context.Context, ws []write) ([]result, error) {
+	tasks := make([]cxaudit.Task, len(ws))
+	for i, w := range ws {
+		tasks[i] = w.body.(cxaudit.Task)
+	}
+	write, kind := t.s.Client.CreateTasks, store.WriteSalesforceTask
+	if tasks[0].ID != "" {
+		write, kind = t.s.Client.UpdateTasks, store.WriteSalesforceTaskUpdate
+	}
+	results, err := write(ctx, tasks)
+	if err != nil {
+		return nil, fmt.Errorf("write %d tasks: %w", len(tasks), err)
+	}
+	out := make([]result, len(results))
+	for i, r := range results {
+		if r.Err != nil {
+			out[i] = result{outcome: failed, err: fmt.Errorf("task for finding %s: %w", ws[i].marks[0].Fingerprint, r.Err)}
+			continue
+		}
+		out[i] = result{outcome: written, remoteID: r.ID, events: []string{kind}}
+	}
+	return out, nil
+}
+
+// group keeps creates and updates in batches of their own.
+func (salesforceTarget) group(w write) string {
+	if w.body.(cxaudit.Task).ID != "" {
+		return "update"
+	}
+	return "create"
 }
 
 // task is the Task of a finding on acc, in the org's own Task statuses
@@ -266,7 +270,7 @@ func (s *Salesforce) task(f cxaudit.Finding, acc *cxaudit.Account, tn *tenant.Te
 	open, completed := tn.TaskStatuses()
 	t := cxaudit.Task{
 		WhatID:   acc.ID,
-		Subject:  truncate(fmt.Sprintf("[cxaudit] %s (%s)", withoutBidi(f.Title), TaskMarker(f.Fingerprint)), 255),
+		Subject:  truncateRunes(TaskMarker(f.Fingerprint)+" "+withoutBidi(f.Title), MaxSubject),
 		Priority: ta.Priority,
 		Status:   open,
 	}
@@ -298,150 +302,4 @@ func (s *Salesforce) task(f cxaudit.Finding, acc *cxaudit.Account, tn *tenant.Te
 		t.Status = completed
 	}
 	return t
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}
-
-// create writes new Tasks. Targets left pending by an earlier attempt are
-// first looked for in Salesforce, and adopted when found.
-func (s *Salesforce) create(ctx context.Context, ops []op, stats *Stats) error {
-	var pendingMarkers []string
-	for _, o := range ops {
-		if o.rec.State == store.WritePending {
-			pendingMarkers = append(pendingMarkers, o.marker)
-		}
-	}
-	found := map[string]string{} // marker → Task Id
-	if len(pendingMarkers) > 0 {
-		tasks, err := s.Client.FindTasks(ctx, pendingMarkers)
-		if err != nil {
-			return fmt.Errorf("reconcile pending tasks: %w", err)
-		}
-		for _, t := range tasks {
-			for _, m := range pendingMarkers {
-				if strings.Contains(strings.ToLower(t.Subject), strings.ToLower(m)) {
-					found[m] = t.ID
-				}
-			}
-		}
-	}
-	var todo []op
-	for _, o := range ops {
-		if id, ok := found[o.marker]; ok {
-			stats.Reconciled++
-			if err := s.done(ctx, o, id, "", stats); err != nil {
-				return err
-			}
-			continue
-		}
-		todo = append(todo, o)
-	}
-	if len(todo) == 0 {
-		return nil
-	}
-	if s.DryRun {
-		for _, o := range todo {
-			s.Logger.Info("dry run: would create salesforce task", "account_id", o.task.WhatID, "rule_id", o.finding.RuleID, "subject", o.task.Subject)
-		}
-		return nil
-	}
-	// Record intent before the call: if the worker dies mid-call, the next
-	// attempt searches for these markers first.
-	if err := s.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
-		for _, o := range todo {
-			payload, _ := json.Marshal(taskRecord{Mark: store.MarkOf(o.finding)})
-			if err := q.PutWriteLog(ctx, store.WriteRecord{Target: o.target, State: store.WritePending, Marker: o.marker, Payload: payload}); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	tasks := make([]cxaudit.Task, len(todo))
-	for i, o := range todo {
-		tasks[i] = o.task
-	}
-	results, err := s.Client.CreateTasks(ctx, tasks)
-	if err != nil {
-		return fmt.Errorf("create %d tasks: %w", len(tasks), err)
-	}
-	var errs []error
-	for i, r := range results {
-		if r.Err != nil {
-			stats.Failed++
-			errs = append(errs, fmt.Errorf("task for finding %s: %w", todo[i].finding.Fingerprint, r.Err))
-			continue
-		}
-		if err := s.done(ctx, todo[i], r.ID, store.WriteSalesforceTask, stats); err != nil {
-			return err
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// update changes existing Tasks: new content, completion when the finding
-// resolved, reopening when it returned.
-func (s *Salesforce) update(ctx context.Context, ops []op, stats *Stats) error {
-	if s.DryRun {
-		for _, o := range ops {
-			s.Logger.Info("dry run: would update salesforce task", "task_id", o.task.ID, "status", o.task.Status, "rule_id", o.finding.RuleID)
-		}
-		return nil
-	}
-	tasks := make([]cxaudit.Task, len(ops))
-	for i, o := range ops {
-		tasks[i] = o.task
-	}
-	// Updates set absolute values: sending one twice is harmless, so no
-	// pending record is needed.
-	results, err := s.Client.UpdateTasks(ctx, tasks)
-	if err != nil {
-		return fmt.Errorf("update %d tasks: %w", len(tasks), err)
-	}
-	var errs []error
-	for i, r := range results {
-		if r.Err != nil {
-			stats.Failed++
-			errs = append(errs, fmt.Errorf("task %s: %w", ops[i].task.ID, r.Err))
-			continue
-		}
-		if err := s.done(ctx, ops[i], ops[i].task.ID, store.WriteSalesforceTaskUpdate, stats); err != nil {
-			return err
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func (s *Salesforce) done(ctx context.Context, o op, taskID, kind string, stats *Stats) error {
-	mark := store.MarkOf(o.finding)
-	if o.rec.State == store.WritePending && kind == "" {
-		// Adopted: what was written is what the pending record says.
-		var tr taskRecord
-		if err := json.Unmarshal(o.rec.Payload, &tr); err == nil && tr.Mark.Fingerprint != "" {
-			mark = tr.Mark
-		}
-	}
-	return s.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
-		payload, _ := json.Marshal(taskRecord{Mark: mark})
-		if err := q.PutWriteLog(ctx, store.WriteRecord{Target: o.target, State: store.WriteDone, Marker: o.marker, RemoteID: taskID, Payload: payload}); err != nil {
-			return err
-		}
-		if err := q.MarkWritten(ctx, []store.WrittenMark{mark}); err != nil {
-			return err
-		}
-		if kind == "" {
-			return nil
-		}
-		stats.count(kind)
-		if s.ObserveFunc != nil {
-			s.ObserveFunc(kind)
-		}
-		return q.RecordWrite(ctx, store.WriteEvent{System: cxaudit.SourceSalesforce, Kind: kind, Target: o.target})
-	})
 }

@@ -8,15 +8,19 @@
 // write, the record turns 'done' in the same transaction that marks the
 // findings written. A write that failed or whose worker died is reconciled
 // before anything else is written to that target: the remote system is
-// searched for the marker and what is found is adopted. Writes themselves
-// are never retried blindly (see package remote).
+// searched for the marker and what is found is adopted. So is what another
+// store wrote (a fresh database pointed at a tenant already audited): the
+// notes' markers are in the comments the sync stored, and Tasks are looked
+// up by theirs before any is created. Writes themselves are never retried
+// blindly (see package remote).
+//
+// The protocol lives in one stage (stage.go); each target — the Zendesk
+// ticket (zendesk.go), the Salesforce Task (salesforce.go) — supplies only
+// how to plan, find and apply its writes.
 package writeback
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -25,6 +29,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/rules"
@@ -35,11 +41,14 @@ import (
 // Stats counts what a write-back run did.
 type Stats struct {
 	Writes     map[string]int
-	Reconciled int // pending writes found applied remotely and adopted
+	Reconciled int // writes found made remotely and adopted
 	Failed     int
-	// Held counts entities (tickets, Tasks) left dirty because the hourly
-	// write budget was spent; a later run writes them.
+	// Held counts writes (ticket updates, Tasks) left dirty because the
+	// hourly write budget was spent; a later run writes them.
 	Held int
+	// NotWritable counts writes the remote record refused for good (a
+	// closed ticket): their findings are never written again.
+	NotWritable int
 }
 
 func (s *Stats) count(kind string) {
@@ -60,6 +69,9 @@ type Zendesk struct {
 	DryRun bool
 	// ResolutionNote adds a short note when findings clear.
 	ResolutionNote bool
+	// SnoozeFor is how long the snooze tag silences findings, as the note
+	// tells agents (CXAUDIT_SNOOZE_DAYS). Default a week.
+	SnoozeFor time.Duration
 	// Budget caps ticket updates per rolling hour (0: no cap), so that a bad
 	// rule cannot flood thousands of tickets. What is over the budget stays
 	// dirty, is counted in Stats.Held, and is written when the budget allows.
@@ -69,206 +81,144 @@ type Zendesk struct {
 	// HeldFunc, when set, is told at the end of each run how many
 	// entities the budget held.
 	HeldFunc func(n int)
+
+	// saved remembers each ticket as Zendesk answered cxaudit's last
+	// update of it, for as long as the store's copy is older: a second
+	// update before the next sync then carries the right updated_at
+	// instead of losing a safe_update race to cxaudit's own note.
+	savedMu sync.Mutex
+	saved   map[int64]cxaudit.Ticket
 }
 
-type noteRecord struct {
-	Marks []store.WrittenMark `json:"marks"`
+// maxSaved bounds Zendesk.saved; when full it starts over.
+const maxSaved = 10_000
+
+func (z *Zendesk) remember(t cxaudit.Ticket) {
+	z.savedMu.Lock()
+	defer z.savedMu.Unlock()
+	if z.saved == nil || len(z.saved) >= maxSaved {
+		z.saved = map[int64]cxaudit.Ticket{}
+	}
+	z.saved[t.ID] = cxaudit.Ticket{ID: t.ID, Tags: t.Tags, UpdatedAt: t.UpdatedAt}
 }
+
+// fresher returns tk with the tags and updated_at of cxaudit's last
+// update of it, when that is newer than what the store holds.
+func (z *Zendesk) fresher(tk cxaudit.Ticket) cxaudit.Ticket {
+	z.savedMu.Lock()
+	defer z.savedMu.Unlock()
+	if s, ok := z.saved[tk.ID]; ok {
+		if s.UpdatedAt.After(tk.UpdatedAt) {
+			tk.Tags, tk.UpdatedAt = s.Tags, s.UpdatedAt
+		} else {
+			delete(z.saved, tk.ID)
+		}
+	}
+	return tk
+}
+
+// MaxConflicts is how often one ticket update is sent again after
+// safe_update refused it because the ticket changed meanwhile (each time
+// the ticket is read again and the tags recomputed); past it the ticket
+// waits for the next run.
+const MaxConflicts = 2
 
 // Run writes every ticket that has dirty findings.
 func (z *Zendesk) Run(ctx context.Context) (Stats, error) {
-	var stats Stats
-	var errs []error
-	b, err := newBudget(ctx, z.Store, z.Budget, store.WriteZendeskTicketUpdate)
-	if err != nil {
-		return stats, err
-	}
-	after := ""
-	for {
-		ids, err := z.Store.DirtyEntities(ctx, cxaudit.EntityTicket, after, 100)
-		if err != nil {
-			return stats, err
-		}
-		if len(ids) == 0 {
-			break
-		}
-		for _, id := range ids {
-			if !b.allow() {
-				stats.Held++
-				continue
-			}
-			if err := z.writeTicket(ctx, id, &stats, b); err != nil {
-				var rl *cxaudit.RateLimitError
-				if errors.As(err, &rl) || ctx.Err() != nil {
-					return stats, err
-				}
-				stats.Failed++
-				z.Logger.Error("zendesk write-back failed", "ticket_id", id, "error", err)
-				errs = append(errs, fmt.Errorf("ticket %s: %w", id, err))
-			}
-		}
-		after = ids[len(ids)-1]
-	}
-	if z.HeldFunc != nil {
-		z.HeldFunc(stats.Held)
-	}
-	if stats.Held > 0 {
-		z.Logger.Warn("zendesk write budget spent; holding the rest until it allows", "budget_per_hour", z.Budget, "held_tickets", stats.Held)
-	}
-	return stats, errors.Join(errs...)
+	st := &stage{store: z.Store, logger: z.Logger, dryRun: z.DryRun, budget: z.Budget, system: cxaudit.SourceZendesk,
+		name: string(cxaudit.SourceZendesk), observeFunc: z.ObserveFunc, heldFunc: z.HeldFunc}
+	return st.run(ctx, zendeskTarget{z})
 }
 
-func (z *Zendesk) writeTicket(ctx context.Context, id string, stats *Stats, b *budget) error {
+// zendeskTarget writes a ticket's dirty findings in one update: a private
+// note for what is new or cleared, and the ticket's whole tag list, sent
+// with safe_update so that no tag an agent set meanwhile is lost.
+type zendeskTarget struct{ z *Zendesk }
+
+// ticketWrite is one ticket update.
+type ticketWrite struct {
+	id   int64
+	note string // HTML, with the marker in its footer; "" for none
+	// add and remove are cxaudit's tag changes; tags is the whole list
+	// they give from the ticket's tags as of stamp, nil when they change
+	// nothing.
+	add, remove []string
+	tags        []string
+	stamp       time.Time
+}
+
+// retag recomputes the tag list from the ticket's current tags.
+func (w *ticketWrite) retag(current []string, stamp time.Time) {
+	w.tags, w.stamp = retagged(current, w.add, w.remove), stamp
+}
+
+// retagged is current without remove and with add (appended in order),
+// or nil when that is current itself.
+func retagged(current, add, remove []string) []string {
+	out := slices.DeleteFunc(slices.Clone(current), func(t string) bool { return slices.Contains(remove, t) })
+	for _, t := range add {
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	if slices.Equal(out, current) {
+		return nil
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+func (zendeskTarget) kind() cxaudit.EntityKind { return cxaudit.EntityTicket }
+func (zendeskTarget) budgetKinds() []string    { return []string{store.WriteZendeskTicketUpdate} }
+func (zendeskTarget) batchSize() int           { return 1 }
+
+func (t zendeskTarget) describe(w write) []any {
+	tw := w.body.(*ticketWrite)
+	return []any{"ticket_id", tw.id, "note", tw.note != "", "add_tags", tw.add, "remove_tags", tw.remove}
+}
+
+func (t zendeskTarget) plan(ctx context.Context, id string) ([]write, error) {
 	ticketID, err := strconv.ParseInt(id, 10, 64)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	target := "zendesk:ticket:" + id
-	rec, err := z.Store.GetWriteLog(ctx, target)
+	logTarget := "zendesk:ticket:" + id
+	rec, err := t.z.Store.GetWriteLog(ctx, logTarget)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if rec.State == store.WritePending {
-		// An earlier attempt may have been applied: look for its marker.
-		applied, err := z.applied(ctx, ticketID, rec.Marker)
-		if err != nil {
-			return err
-		}
-		if applied {
-			var nr noteRecord
-			if err := json.Unmarshal(rec.Payload, &nr); err != nil {
-				return fmt.Errorf("decode write-back log of %s: %w", target, err)
-			}
-			if err := z.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
-				rec.State = store.WriteDone
-				if err := q.PutWriteLog(ctx, rec); err != nil {
-					return err
-				}
-				return q.MarkWritten(ctx, nr.Marks)
-			}); err != nil {
-				return err
-			}
-			stats.Reconciled++
-			z.Logger.Info("adopted a write found in zendesk", "ticket_id", ticketID, "marker", rec.Marker)
-		}
-	}
-
-	findings, err := z.Store.FindingsForEntity(ctx, cxaudit.EntityTicket, id)
+	findings, err := t.z.Store.FindingsForEntity(ctx, cxaudit.EntityTicket, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var tags []string
-	if t, err := z.Store.Ticket(ctx, ticketID); err == nil {
-		tags = t.Tags
-	} else if cxaudit.ErrorCode(err) != cxaudit.ENOTFOUND {
-		return err
+	tk, err := t.z.Store.Ticket(ctx, ticketID)
+	if err != nil && cxaudit.ErrorCode(err) != cxaudit.ENOTFOUND {
+		return nil, err
 	}
-	u, marks := z.plan(tags, findings)
-	if len(marks) == 0 {
-		return nil
+	tk.ID = ticketID
+	w := t.z.plan(t.z.fresher(tk), findings)
+	if len(w.marks) == 0 {
+		return nil, nil
 	}
-	if u.NoteHTML == "" && len(u.AddTags) == 0 && len(u.RemoveTags) == 0 {
-		// Nothing visible changes (e.g. a finding without note or tags
-		// resolved): record it as written.
-		return z.Store.MarkWritten(ctx, marks)
-	}
-	marker := markerFor("t"+id, marks)
-	if u.NoteHTML != "" {
-		u.NoteHTML += footer(marker)
-	}
-	if z.DryRun {
-		z.Logger.Info("dry run: would update zendesk ticket", "ticket_id", ticketID, "note", u.NoteHTML != "",
-			"add_tags", u.AddTags, "remove_tags", u.RemoveTags, "findings", len(marks))
-		return nil
-	}
-	payload, err := json.Marshal(noteRecord{Marks: marks})
-	if err != nil {
-		return err
-	}
-	rec = store.WriteRecord{Target: target, State: store.WritePending, Marker: marker, Payload: payload}
-	if u.NoteHTML == "" {
-		// Tag-only updates carry no marker; they are idempotent and can be
-		// sent again safely.
-		rec.Marker = ""
-	}
-	if err := z.Store.PutWriteLog(ctx, rec); err != nil {
-		return err
-	}
-	b.spend(1)
-	if _, err := z.Client.UpdateTicket(ctx, ticketID, u); err != nil {
-		if cxaudit.ErrorCode(err) == cxaudit.ENOTFOUND {
-			// The ticket is gone: there is nowhere to write. Its findings
-			// resolve when the sync sees the deletion.
-			z.Logger.Warn("zendesk ticket not found; findings not written", "ticket_id", ticketID)
-			return z.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
-				rec.State = store.WriteDone
-				if err := q.PutWriteLog(ctx, rec); err != nil {
-					return err
-				}
-				return q.MarkWritten(ctx, marks)
-			})
-		}
-		return err
-	}
-	return z.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
-		rec.State = store.WriteDone
-		if err := q.PutWriteLog(ctx, rec); err != nil {
-			return err
-		}
-		if err := q.MarkWritten(ctx, marks); err != nil {
-			return err
-		}
-		if err := q.RecordWrite(ctx, store.WriteEvent{System: cxaudit.SourceZendesk, Kind: store.WriteZendeskTicketUpdate, Target: target}); err != nil {
-			return err
-		}
-		if u.NoteHTML != "" {
-			if err := z.record(ctx, q, stats, store.WriteZendeskNote, target); err != nil {
-				return err
-			}
-		}
-		if len(u.AddTags)+len(u.RemoveTags) > 0 {
-			return z.record(ctx, q, stats, store.WriteZendeskTagUpdate, target)
-		}
-		return nil
-	})
-}
-
-func (z *Zendesk) record(ctx context.Context, q store.Querier, stats *Stats, kind, target string) error {
-	stats.count(kind)
-	if z.ObserveFunc != nil {
-		z.ObserveFunc(kind)
-	}
-	return q.RecordWrite(ctx, store.WriteEvent{System: cxaudit.SourceZendesk, Kind: kind, Target: target})
-}
-
-// applied reports whether a note carrying marker is on the ticket. A
-// pending record without a marker was a tag-only update: sending it again
-// is harmless, so it counts as not applied.
-func (z *Zendesk) applied(ctx context.Context, ticketID int64, marker string) (bool, error) {
-	if marker == "" {
-		return false, nil
-	}
-	comments, err := z.Client.TicketComments(ctx, ticketID)
-	if cxaudit.ErrorCode(err) == cxaudit.ENOTFOUND {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("reconcile ticket %d: %w", ticketID, err)
-	}
-	for _, c := range comments {
-		if strings.Contains(c.Body, marker) {
-			return true, nil
-		}
-	}
-	return false, nil
+	w.entityID, w.logTarget, w.rec = id, logTarget, rec
+	return []write{w}, nil
 }
 
 // plan decides the one update a ticket gets for its dirty findings, given
-// the ticket's tags as last synced.
-func (z *Zendesk) plan(ticketTags []string, findings []cxaudit.Finding) (zendesk.TicketUpdate, []store.WrittenMark) {
-	var u zendesk.TicketUpdate
-	var marks []store.WrittenMark
+// the ticket as last synced: its tags, and its comments, whose markers say
+// what cxaudit (through this store or another) already noted. It is pure.
+func (z *Zendesk) plan(tk cxaudit.Ticket, findings []cxaudit.Finding) write {
+	var w write
 	var noted, cleared []cxaudit.Finding
+	var noteMarks []store.WrittenMark
+	present := map[string]bool{}
+	for _, c := range tk.Comments {
+		if !c.Public {
+			notedMarks(c.Body, present)
+		}
+	}
 	keep := map[string]bool{}
 	for _, f := range findings {
 		if f.Status == cxaudit.FindingOpen && f.WritesBack() {
@@ -282,26 +232,25 @@ func (z *Zendesk) plan(ticketTags []string, findings []cxaudit.Finding) (zendesk
 		if !f.Dirty() {
 			continue
 		}
-		marks = append(marks, store.MarkOf(f))
+		m := store.MarkOf(f)
+		w.marks = append(w.marks, m)
 		switch f.WriteStatus() {
 		case cxaudit.FindingAcknowledged:
 			// Acknowledged: nothing more to say; its tags stay until it
 			// resolves, and the tag that acknowledged it goes.
-			for _, t := range []string{cxaudit.AckTag, cxaudit.SnoozeTag} {
-				if slices.Contains(ticketTags, t) {
-					remove[t] = true
-				}
-			}
+			remove[cxaudit.AckTag], remove[cxaudit.SnoozeTag] = true, true
 		case cxaudit.FindingOpen:
-			if f.Actions.ZendeskNote {
+			if f.Actions.ZendeskNote && !present[findingMark(m)] {
 				noted = append(noted, f)
+				noteMarks = append(noteMarks, m)
 			}
 			for _, t := range f.Actions.ZendeskTags {
 				add[t] = true
 			}
 		case cxaudit.FindingResolved:
-			if f.Actions.ZendeskNote {
+			if f.Actions.ZendeskNote && z.ResolutionNote && !present[findingMark(m)] {
 				cleared = append(cleared, f)
+				noteMarks = append(noteMarks, m)
 			}
 			for _, t := range f.Actions.ZendeskTags {
 				if !keep[t] {
@@ -310,14 +259,136 @@ func (z *Zendesk) plan(ticketTags []string, findings []cxaudit.Finding) (zendesk
 			}
 		}
 	}
-	u.AddTags, u.RemoveTags = sortedKeys(add), sortedKeys(remove)
-	if !z.ResolutionNote {
-		cleared = nil
-	}
+	tw := &ticketWrite{id: tk.ID, add: sortedKeys(add), remove: sortedKeys(remove)}
+	tw.retag(tk.Tags, tk.UpdatedAt)
 	if len(noted) > 0 || len(cleared) > 0 {
-		u.NoteHTML = z.noteHTML(noted, cleared)
+		w.marker = noteMarker(noteMarks)
+		tw.note = z.noteHTML(noted, cleared) + footer(w.marker)
 	}
-	return u, marks
+	if tw.note != "" || tw.tags != nil {
+		w.body = tw
+	}
+	return w
+}
+
+// find reconciles pending updates: the note of one whose answer was lost
+// is looked for among the ticket's comments. (What another store noted is
+// read from the stored comments when planning, at no cost.) A pending
+// update without a marker changed tags only, and is harmless to send
+// again.
+func (t zendeskTarget) find(ctx context.Context, ws []write) (map[string]found, error) {
+	out := map[string]found{}
+	for _, w := range ws {
+		if w.rec.State != store.WritePending || w.rec.Marker == "" {
+			continue
+		}
+		id, _ := strconv.ParseInt(w.entityID, 10, 64)
+		comments, err := t.z.Client.TicketComments(ctx, id)
+		if cxaudit.ErrorCode(err) == cxaudit.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reconcile ticket %d: %w", id, err)
+		}
+		if slices.ContainsFunc(comments, func(c cxaudit.Comment) bool { return strings.Contains(c.Body, w.rec.Marker) }) {
+			marks, err := pendingMarks(w.rec)
+			if err != nil {
+				return nil, err
+			}
+			out[w.logTarget] = found{marks: marks}
+		}
+	}
+	return out, nil
+}
+
+// apply sends one ticket update. When safe_update refuses it (the ticket
+// changed since the tags were computed), the ticket is read again and the
+// tags recomputed from what it has now, up to MaxConflicts times: so an
+// agent's tag is never lost, at one call per ticket when nothing raced.
+func (t zendeskTarget) apply(ctx context.Context, ws []write) ([]result, error) {
+	out := make([]result, 0, len(ws))
+	for _, w := range ws {
+		r, err := t.update(ctx, w.body.(*ticketWrite))
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (t zendeskTarget) update(ctx context.Context, tw *ticketWrite) (result, error) {
+	for conflicts := 0; ; conflicts++ {
+		u := zendesk.TicketUpdate{NoteHTML: tw.note, Tags: tw.tags}
+		if tw.tags != nil {
+			u.SafeUpdateStamp = &tw.stamp
+		}
+		got, err := t.z.Client.UpdateTicket(ctx, tw.id, u)
+		switch {
+		case err == nil:
+			got.ID = tw.id
+			t.z.remember(got)
+			r := result{outcome: written, events: []string{store.WriteZendeskTicketUpdate}}
+			if tw.note != "" {
+				r.events = append(r.events, store.WriteZendeskNote)
+			}
+			if tw.tags != nil {
+				r.events = append(r.events, store.WriteZendeskTagUpdate)
+				r.err = checkTags(got.Tags, tw.add, tw.remove)
+			}
+			return r, nil
+		case errors.Is(err, zendesk.ErrTicketClosed):
+			return result{outcome: refused, err: err}, nil
+		case cxaudit.ErrorCode(err) == cxaudit.ENOTFOUND:
+			// The ticket is gone: its findings resolve when the sync sees
+			// the deletion.
+			return result{outcome: gone}, nil
+		case cxaudit.ErrorCode(err) == cxaudit.ECONFLICT && conflicts < MaxConflicts:
+			// Nothing was applied: read the ticket as it is now.
+			fresh, err := t.z.Client.Ticket(ctx, tw.id)
+			if err != nil {
+				return t.failed(err)
+			}
+			tw.retag(fresh.Tags, fresh.UpdatedAt)
+			if tw.note == "" && tw.tags == nil {
+				// The ticket has the tags already.
+				return result{outcome: written}, nil
+			}
+		default:
+			return t.failed(err)
+		}
+	}
+}
+
+// failed is the result of an update that failed; a rate limit or a
+// cancelled context ends the run instead.
+func (zendeskTarget) failed(err error) (result, error) {
+	var rl *cxaudit.RateLimitError
+	if errors.As(err, &rl) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return result{}, err
+	}
+	return result{outcome: failed, err: err}, nil
+}
+
+// checkTags compares the tags a ticket has after an update with the
+// changes sent: Zendesk answers with the ticket as saved, triggers
+// included.
+func checkTags(got, add, remove []string) error {
+	var missing, kept []string
+	for _, t := range add {
+		if !slices.Contains(got, t) {
+			missing = append(missing, t)
+		}
+	}
+	for _, t := range remove {
+		if slices.Contains(got, t) {
+			kept = append(kept, t)
+		}
+	}
+	if len(missing)+len(kept) == 0 {
+		return nil
+	}
+	return fmt.Errorf("zendesk saved other tags than sent: missing %v, still there %v", missing, kept)
 }
 
 func sortedKeys(m map[string]bool) []string {
@@ -357,8 +428,8 @@ func (z *Zendesk) noteHTML(noted, cleared []cxaudit.Finding) string {
 			fmt.Fprintf(&b, "<br><small>rule %s</small></li>", text(f.RuleID))
 		}
 		b.WriteString("</ul>")
-		fmt.Fprintf(&b, "<p>To acknowledge these, add the tag <code>%s</code>; to silence them for a week, <code>%s</code>. cxaudit removes its tags when an issue clears.</p>",
-			cxaudit.AckTag, cxaudit.SnoozeTag)
+		fmt.Fprintf(&b, "<p>To acknowledge these, add the tag <code>%s</code>; to silence them for %s, <code>%s</code>. cxaudit removes its tags when an issue clears.</p>",
+			cxaudit.AckTag, days(z.snoozeFor()), cxaudit.SnoozeTag)
 	}
 	if len(cleared) > 0 {
 		b.WriteString("<p><strong>Resolved</strong></p><ul>")
@@ -405,20 +476,23 @@ func plural(n int) string {
 	return "s"
 }
 
-// markerFor identifies one write: the target and what it carries. The same
-// findings in the same state give the same marker, so a retried attempt
-// finds the note of an earlier one.
-func markerFor(target string, marks []store.WrittenMark) string {
-	h := sha256.New()
-	h.Write([]byte(target))
-	sorted := slices.Clone(marks)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Fingerprint < sorted[j].Fingerprint })
-	for _, m := range sorted {
-		h.Write([]byte("\x00" + m.Fingerprint + "\x00" + string(m.Status) + "\x00" + m.Hash))
-	}
-	return "cxaudit:" + hex.EncodeToString(h.Sum(nil)[:10])
-}
-
 func footer(marker string) string {
 	return `<p><small>` + marker + `</small></p>`
+}
+
+// DefaultSnooze is how long the snooze tag silences findings when
+// Zendesk.SnoozeFor is not set (config.DefaultSnoozeDays).
+const DefaultSnooze = 7 * 24 * time.Hour
+
+func (z *Zendesk) snoozeFor() time.Duration {
+	if z.SnoozeFor > 0 {
+		return z.SnoozeFor
+	}
+	return DefaultSnooze
+}
+
+// days says d in whole days, as agents read it: "7 days", "1 day".
+func days(d time.Duration) string {
+	n := max(int((d+12*time.Hour)/(24*time.Hour)), 1)
+	return strconv.Itoa(n) + " day" + plural(n)
 }

@@ -23,10 +23,6 @@ import (
 	"github.com/cxaudit/cxaudit/internal/remote"
 )
 
-// NoteMarker starts the notes cxaudit writes. A comment whose body holds it
-// is cxaudit's own, whoever the author.
-const NoteMarker = "cxaudit:"
-
 // Config configures a Client.
 type Config struct {
 	// URL is the account's address, like https://acme.zendesk.com (without
@@ -209,11 +205,34 @@ const (
 	HighVolumeExportRateLimit = 30
 )
 
+// Update Ticket's own limits: 100 requests a minute per account, 300 with
+// the High Volume add-on, on top of the account's
+// (https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#update-ticket).
+// Agents saving tickets in the UI draw on the same limit, so cxaudit takes
+// only a share of it, DefaultUpdateShare unless configured.
+const (
+	UpdateRateLimit           = 100
+	HighVolumeUpdateRateLimit = 300
+	DefaultUpdateShare        = 0.5
+)
+
+// UpdateLimitHeader is where Zendesk tells Update Ticket's limit on its
+// answers: "total=100; remaining=99; resets=41".
+const UpdateLimitHeader = "Zendesk-RateLimit-tickets-update"
+
+// UpdatePath is in the path of Update Ticket (PUT /api/v2/tickets/{id}.json).
+const UpdatePath = "/api/v2/tickets/"
+
 // BudgetConfig returns the budget of an account allowed perMinute
 // requests, of which exportPerMinute to the incremental exports (10, or 30
 // with High Volume; an account that advertises the High Volume limit gets
-// at least 30).
-func BudgetConfig(perMinute, exportPerMinute int) ratelimit.Config {
+// at least 30), and updateShare (0..1] of Update Ticket's limit to ticket
+// updates, spread over each minute instead of spent in a burst.
+func BudgetConfig(perMinute, exportPerMinute int, updateShare float64) ratelimit.Config {
+	if updateShare <= 0 || updateShare > 1 {
+		updateShare = DefaultUpdateShare
+	}
+	updates := func(limit int) int { return max(int(updateShare*float64(limit)), 1) }
 	return ratelimit.Config{
 		System:    cxaudit.SourceZendesk,
 		PerMinute: perMinute,
@@ -224,6 +243,15 @@ func BudgetConfig(perMinute, exportPerMinute int) ratelimit.Config {
 					return max(exportPerMinute, HighVolumeExportRateLimit)
 				}
 				return exportPerMinute
+			},
+		}, {
+			Name: "tickets_update", PathContains: UpdatePath, Method: http.MethodPut, PerMinute: updates(UpdateRateLimit),
+			LimitHeader: UpdateLimitHeader, HeaderShare: updateShare,
+			ScaleFunc: func(account int) int {
+				if account >= HighVolumeRateLimit {
+					return updates(HighVolumeUpdateRateLimit)
+				}
+				return updates(UpdateRateLimit)
 			},
 		}},
 	}

@@ -181,19 +181,18 @@ func (u *wireUser) domain() cxaudit.User {
 	}
 }
 
-// ticketUpdate is the body of PUT /api/v2/tickets/{id}.json. Tags go as
-// additional_tags and remove_tags: a plain "tags" field would replace every
-// tag on the ticket.
+// ticketUpdate is the body of PUT /api/v2/tickets/{id}.json. Its tags are
+// the ticket's whole tag list: Update Ticket replaces every tag with them
+// (see TicketUpdate.Tags), so they travel with safe_update.
 type ticketUpdate struct {
 	Ticket ticketUpdateFields `json:"ticket"`
 }
 
 type ticketUpdateFields struct {
-	Comment        *noteBody `json:"comment,omitempty"`
-	AdditionalTags []string  `json:"additional_tags,omitempty"`
-	RemoveTags     []string  `json:"remove_tags,omitempty"`
-	SafeUpdate     bool      `json:"safe_update,omitempty"`
-	UpdatedStamp   string    `json:"updated_stamp,omitempty"`
+	Comment      *noteBody `json:"comment,omitempty"`
+	Tags         *[]string `json:"tags,omitempty"` // set: the list, even when empty
+	SafeUpdate   bool      `json:"safe_update,omitempty"`
+	UpdatedStamp string    `json:"updated_stamp,omitempty"`
 }
 
 type noteBody struct {

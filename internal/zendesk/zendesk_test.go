@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -132,7 +133,7 @@ func TestExportTicketsEqualsTheWorld(t *testing.T) {
 
 	// Later changes, ours included, come after the cursor.
 	b.sim.UpdateTicket(7, func(tk *cxaudit.Ticket) { tk.Status = cxaudit.StatusSolved })
-	_, err := b.client.UpdateTicket(context.Background(), 8, zendesk.TicketUpdate{AddTags: []string{"cxaudit_checked"}})
+	_, err := b.client.UpdateTicket(context.Background(), 8, zendesk.TicketUpdate{Tags: []string{"cxaudit_checked"}})
 	require.NoError(t, err)
 	b.sim.DeleteTicket(9)
 	page, err := b.client.ExportTickets(context.Background(), cursor, time.Time{})
@@ -224,13 +225,18 @@ func TestTicketComments(t *testing.T) {
 	for range 130 {
 		b.sim.AddComment(3, cxaudit.Comment{AuthorID: before.RequesterID, Public: true, Body: "any news?"})
 	}
-	b.sim.AddComment(3, cxaudit.Comment{AuthorID: 1001, Public: false, Body: "cxaudit: copied by an agent"})
-	_, err := b.client.UpdateTicket(ctx, 3, zendesk.TicketUpdate{NoteHTML: "<p>Audit summary</p>"})
+	b.sim.AddComment(3, cxaudit.Comment{AuthorID: 1001, Public: false, Body: "Moved by an agent. cxaudit:0a1b2c3d"})
+	b.sim.AddComment(3, cxaudit.Comment{AuthorID: 1001, Public: true, Body: "cxaudit:0a1b2c3d quoted to the customer"})
+	b.sim.AddComment(3, cxaudit.Comment{AuthorID: 1001, Public: false, Body: "cxaudit: please check the note above"})
+	// The API user is a shared admin: its own answers are agent activity.
+	_, err := b.client.UpdateTicket(ctx, 3, zendesk.TicketUpdate{NoteHTML: "<p>Answered by hand</p>"})
+	require.NoError(t, err)
+	_, err = b.client.UpdateTicket(ctx, 3, zendesk.TicketUpdate{NoteHTML: "<p>Audit summary</p><p><small>cxaudit:0123abcd</small></p>"})
 	require.NoError(t, err)
 
 	comments, err := b.client.TicketComments(ctx, 3)
 	require.NoError(t, err)
-	require.Len(t, comments, len(before.Comments)+132)
+	require.Len(t, comments, len(before.Comments)+135)
 	require.GreaterOrEqual(t, b.sim.Stats().ByEndpoint[zendesktest.EndpointTicketComments], 2, "paginated")
 	for i, c := range before.Comments {
 		require.Equal(t, c.ID, comments[i].ID)
@@ -240,11 +246,14 @@ func TestTicketComments(t *testing.T) {
 		require.False(t, comments[i].ByCXAudit)
 		require.False(t, comments[i].ByAgent, "the caller decides")
 	}
-	marked, note := comments[len(comments)-2], comments[len(comments)-1]
-	require.True(t, marked.ByCXAudit, "marker in the body")
-	require.True(t, note.ByCXAudit, "written by the API user")
-	require.False(t, note.Public)
-	require.Equal(t, "Audit summary", note.Body)
+	tail := comments[len(comments)-5:]
+	require.True(t, tail[0].ByCXAudit, "a private comment with a marker, whoever wrote it")
+	require.False(t, tail[1].ByCXAudit, "public: cxaudit's notes are always private")
+	require.False(t, tail[2].ByCXAudit, "the word is no marker")
+	require.False(t, tail[3].ByCXAudit, "the API user writing by hand")
+	require.True(t, tail[4].ByCXAudit, "cxaudit's own note")
+	require.False(t, tail[4].Public)
+	require.Equal(t, "Audit summary\ncxaudit:0123abcd", tail[4].Body)
 
 	_, err = b.client.TicketComments(ctx, 999999)
 	require.Equal(t, cxaudit.ENOTFOUND, cxaudit.ErrorCode(err))
@@ -259,12 +268,11 @@ func TestUpdateTicket(t *testing.T) {
 	stamp := before.UpdatedAt
 	got, err := b.client.UpdateTicket(ctx, 1, zendesk.TicketUpdate{
 		NoteHTML:        "<p>cxaudit: 1 finding</p>",
-		AddTags:         []string{"cxaudit_p1_untagged"},
-		RemoveTags:      []string{"cxaudit_stale"},
+		Tags:            append(slices.Clone(before.Tags), "cxaudit_p1_untagged"),
 		SafeUpdateStamp: &stamp,
 	})
 	require.NoError(t, err)
-	require.Equal(t, append(before.Tags, "cxaudit_p1_untagged"), got.Tags, "existing tags kept")
+	require.Equal(t, append(before.Tags, "cxaudit_p1_untagged"), got.Tags, "the whole list, the ticket's tags kept")
 
 	after, _ := b.sim.Ticket(1)
 	require.Equal(t, got.Tags, after.Tags)
@@ -281,13 +289,34 @@ func TestUpdateTicket(t *testing.T) {
 	require.Len(t, again.Comments, len(after.Comments))
 
 	// Nothing to send, or tags Zendesk would mangle: refused before any request.
-	for _, u := range []zendesk.TicketUpdate{{}, {AddTags: []string{"two words"}}, {AddTags: []string{"a"}, RemoveTags: []string{"a"}}, {NoteHTML: "  "}} {
+	for _, u := range []zendesk.TicketUpdate{{}, {Tags: []string{"two words"}}, {Tags: []string{""}}, {NoteHTML: "  "}} {
 		_, err = b.client.UpdateTicket(ctx, 1, u)
 		require.Equal(t, cxaudit.EINVALID, cxaudit.ErrorCode(err))
 	}
-	_, err = b.client.UpdateTicket(ctx, 999999, zendesk.TicketUpdate{AddTags: []string{"x"}})
+	_, err = b.client.UpdateTicket(ctx, 999999, zendesk.TicketUpdate{Tags: []string{"x"}})
 	require.Equal(t, cxaudit.ENOTFOUND, cxaudit.ErrorCode(err))
 	require.Equal(t, 3, b.sim.Stats().ByEndpoint[zendesktest.EndpointUpdateTicket])
+
+	// An empty list removes every tag: it is sent, not left out.
+	got, err = b.client.UpdateTicket(ctx, 1, zendesk.TicketUpdate{Tags: []string{}})
+	require.NoError(t, err)
+	require.Empty(t, got.Tags)
+
+	// A closed ticket refuses for good: the error says so.
+	var closed int64
+	for _, tk := range b.world.Tickets {
+		if tk.Status == cxaudit.StatusClosed {
+			closed = tk.ID
+			break
+		}
+	}
+	require.NotZero(t, closed)
+	_, err = b.client.UpdateTicket(ctx, closed, zendesk.TicketUpdate{NoteHTML: "<p>note</p>"})
+	require.ErrorIs(t, err, zendesk.ErrTicketClosed)
+	require.Equal(t, cxaudit.EINVALID, cxaudit.ErrorCode(err))
+	// Other refusals are not taken for it.
+	_, err = b.client.UpdateTicket(ctx, 1, zendesk.TicketUpdate{NoteHTML: "<p>note</p>", SafeUpdateStamp: &stamp})
+	require.NotErrorIs(t, err, zendesk.ErrTicketClosed)
 }
 
 func TestUpdateTicketIsNotRetriedOn5xx(t *testing.T) {
@@ -313,7 +342,7 @@ func TestUpdateTicketIsNotRetriedOn5xx(t *testing.T) {
 		b.sim.SetFaults(zendesktest.Faults{LoseWriteResponses: true})
 		b.sim.FailNext(1, http.StatusBadGateway)
 
-		_, err := b.client.UpdateTicket(context.Background(), 2, zendesk.TicketUpdate{NoteHTML: "<p>cxaudit: note</p>", AddTags: []string{"cxaudit_x"}})
+		_, err := b.client.UpdateTicket(context.Background(), 2, zendesk.TicketUpdate{NoteHTML: "<p>cxaudit: note</p>", Tags: []string{"cxaudit_x"}})
 		require.Equal(t, cxaudit.EUNAVAILABLE, cxaudit.ErrorCode(err))
 		require.Equal(t, 1, b.sim.Stats().ByEndpoint[zendesktest.EndpointUpdateTicket], "exactly one PUT")
 		after, _ := b.sim.Ticket(2)
@@ -354,7 +383,7 @@ func TestRateLimit(t *testing.T) {
 		require.Equal(t, time.Minute, rl.RetryAfter)
 		require.Equal(t, 1, b.sim.Stats().RateLimited, "not retried inside the request")
 
-		_, err = b.client.UpdateTicket(context.Background(), 1, zendesk.TicketUpdate{AddTags: []string{"x"}})
+		_, err = b.client.UpdateTicket(context.Background(), 1, zendesk.TicketUpdate{Tags: []string{"x"}})
 		require.ErrorAs(t, err, &rl)
 	})
 

@@ -22,15 +22,23 @@ type JWTOptions struct {
 	ClientID string
 	// Username is the user the assertion's sub must name.
 	Username string
-	// Audience is the aud the assertion must carry. Default: the
-	// simulator's own base URL (http://host of the request), as when the
-	// login URL is the simulator.
+	// Audience is the aud the assertion must carry. Salesforce documents
+	// it as the authorization server: https://login.salesforce.com,
+	// https://test.salesforce.com, or an Experience Cloud site's URL —
+	// whatever host the assertion is posted to, a My Domain included
+	// ("OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration",
+	// https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_jwt_flow.htm).
+	// Default https://login.salesforce.com: the simulator is a
+	// production org's My Domain.
 	Audience string
 	// TokenTTL is how long an issued access token is accepted, by the
 	// simulator's clock (Options.Now). Zero: until ExpireTokens. The
 	// assertion itself is checked against the wall clock it was signed by.
 	TokenTTL time.Duration
 }
+
+// ProductionAudience is the aud of a production org's assertions.
+const ProductionAudience = "https://login.salesforce.com"
 
 // JWTBearerGrant is the grant_type of the JWT bearer flow.
 const JWTBearerGrant = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -83,7 +91,7 @@ func (s *Sim) token(r *http.Request) response {
 	}
 	aud := jo.Audience
 	if aud == "" {
-		aud = "http://" + r.Host
+		aud = ProductionAudience
 	}
 	claims := jwt.RegisteredClaims{}
 	_, err := jwt.ParseWithClaims(r.PostForm.Get("assertion"), &claims,

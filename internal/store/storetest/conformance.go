@@ -213,6 +213,55 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		require.Equal(t, keysOnly(all[:1]), keysOnly(after))
 	})
 
+	t.Run("MarkWrittenDirtyIsFindingDirty", func(t *testing.T) {
+		// "Needs writing back" is computed twice: in Go
+		// (cxaudit.Finding.Dirty, which PutFinding stores) and in SQL
+		// (MarkWritten's CASE, which must not read the finding back). This
+		// pins the two together on every case: mode × actions × status ×
+		// acknowledgement × what was written.
+		s := newStore(t)
+		ack := now.Add(-time.Hour)
+		modes := []cxaudit.Mode{cxaudit.ModeEnforce, cxaudit.ModeObserve}
+		actions := []cxaudit.Actions{{}, {ZendeskNote: true}, {ZendeskTags: []string{"cxaudit_x"}}, {SalesforceTask: &cxaudit.TaskAction{}}}
+		statuses := []cxaudit.FindingStatus{cxaudit.FindingOpen, cxaudit.FindingResolved}
+		written := []cxaudit.FindingStatus{"", cxaudit.FindingOpen, cxaudit.FindingAcknowledged, cxaudit.FindingResolved, cxaudit.FindingNotWritable}
+		n := 0
+		for _, mode := range modes {
+			for _, act := range actions {
+				for _, status := range statuses {
+					for _, acked := range []bool{false, true} {
+						for _, ws := range written {
+							for _, sameHash := range []bool{false, true} {
+								n++
+								id := strconv.Itoa(n)
+								f := cxaudit.Finding{
+									Fingerprint: cxaudit.Fingerprint("r", cxaudit.EntityTicket, id), RuleID: "r", RuleVersion: "v1", Title: "T",
+									Category: cxaudit.CategoryBacklogAging, Severity: cxaudit.SeverityLow, Mode: mode,
+									EntityKind: cxaudit.EntityTicket, EntityID: id, Message: "m", Status: status,
+									OpenedAt: now, UpdatedAt: now, Actions: act,
+								}
+								if acked {
+									f.AcknowledgedAt = &ack
+								}
+								require.NoError(t, s.PutFinding(ctx, f))
+								mark := store.WrittenMark{Fingerprint: f.Fingerprint, Status: ws, Hash: "other"}
+								if sameHash {
+									mark.Hash = f.ContentHash()
+								}
+								require.NoError(t, s.MarkWritten(ctx, []store.WrittenMark{mark}))
+								f.WrittenStatus, f.WrittenHash = mark.Status, mark.Hash
+								dirty, err := s.DirtyEntities(ctx, cxaudit.EntityTicket, strconv.Itoa(n-1), 1)
+								require.NoError(t, err)
+								require.Equal(t, f.Dirty(), slices.Contains(dirty, id),
+									"mode %s, actions %+v, status %s, acknowledged %v, written %q, same hash %v", mode, act, status, acked, ws, sameHash)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+
 	t.Run("FindingLifecycleAndDirty", func(t *testing.T) {
 		s := newStore(t)
 		f := cxaudit.Finding{

@@ -23,7 +23,7 @@ func Example() {
 	}
 	if _, err := client.UpdateTicket(context.Background(), 1, zendesk.TicketUpdate{
 		NoteHTML: "<p>cxaudit: 1 finding</p>",
-		AddTags:  []string{"cxaudit_flagged"},
+		Tags:     []string{"cxaudit_flagged"},
 	}); err != nil {
 		panic(err)
 	}

@@ -496,7 +496,15 @@ func (s *Sim) writeUser(w http.ResponseWriter, r *http.Request, id int64) {
 	writeJSON(w, http.StatusOK, map[string]wireUser{"user": s.toWireUser(baseURL(r), u)})
 }
 
-// updateRequest is the body of PUT /api/v2/tickets/{id}.json.
+// updateRequest is the body of PUT /api/v2/tickets/{id}.json. It has no
+// additional_tags or remove_tags: Zendesk documents them for bulk updates
+// only ("The additional_tags and remove_tags properties ... only work with
+// bulk updates, where the tickets are specified in the ids parameter in the
+// query string",
+// https://developer.zendesk.com/documentation/ticketing/managing-tickets/adding-tags-to-tickets-without-overwriting-existing-tags/),
+// and they are not in Update Ticket's property table: a single-ticket
+// update ignores them, as it ignores any property it does not know. Its
+// tags replace every tag on the ticket.
 type updateRequest struct {
 	Ticket *struct {
 		Comment *struct {
@@ -505,13 +513,11 @@ type updateRequest struct {
 			Public   *bool  `json:"public"`
 			AuthorID int64  `json:"author_id"`
 		} `json:"comment"`
-		Tags           *[]string  `json:"tags"`
-		AdditionalTags []string   `json:"additional_tags"`
-		RemoveTags     []string   `json:"remove_tags"`
-		Status         *string    `json:"status"`
-		Priority       *string    `json:"priority"`
-		SafeUpdate     bool       `json:"safe_update"`
-		UpdatedStamp   *time.Time `json:"updated_stamp"`
+		Tags         *[]string  `json:"tags"`
+		Status       *string    `json:"status"`
+		Priority     *string    `json:"priority"`
+		SafeUpdate   bool       `json:"safe_update"`
+		UpdatedStamp *time.Time `json:"updated_stamp"`
 	} `json:"ticket"`
 }
 
@@ -606,12 +612,6 @@ func (s *Sim) updateTicket(w http.ResponseWriter, r *http.Request) {
 	if u.Tags != nil {
 		t.Tags = dedupe(*u.Tags)
 	}
-	for _, tag := range u.AdditionalTags {
-		if !slices.Contains(t.Tags, tag) {
-			t.Tags = append(t.Tags, tag)
-		}
-	}
-	t.Tags = slices.DeleteFunc(t.Tags, func(tag string) bool { return slices.Contains(u.RemoveTags, tag) })
 	if !slices.Equal(before, t.Tags) {
 		audit.Events = append(audit.Events, wireEvent{ID: s.newID(), Type: "Change", FieldName: "tags", Value: nonNil(t.Tags), PreviousValue: nonNil(before)})
 	}

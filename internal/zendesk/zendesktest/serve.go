@@ -3,10 +3,12 @@ package zendesktest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -42,6 +44,8 @@ type verdict struct {
 	malformed  bool // cut the body of a successful GET in half
 	limit      int
 	remaining  int
+	// Update Ticket's own account limit, for its header.
+	updateLimit, updateRemaining, updateResets int
 }
 
 // ServeHTTP serves the Zendesk API.
@@ -68,6 +72,11 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Rate-Limit", strconv.Itoa(v.limit))
 	w.Header().Set("X-Rate-Limit-Remaining", strconv.Itoa(v.remaining))
+	if endpoint == EndpointUpdateTicket {
+		// Ticketing endpoints tell their own limit too
+		// (https://developer.zendesk.com/api-reference/introduction/rate-limits/).
+		w.Header().Set("Zendesk-RateLimit-tickets-update", fmt.Sprintf("total=%d; remaining=%d; resets=%d", v.updateLimit, v.updateRemaining, v.updateResets))
+	}
 
 	if v.status != 0 && !v.applyFirst {
 		writeFailure(w, v)
@@ -113,11 +122,13 @@ func (s *Sim) judge(r *http.Request, endpoint string) (v verdict) {
 	defer s.mu.Unlock()
 
 	now := s.now()
-	if now.Before(s.windowStart) || !now.Before(s.windowStart.Add(time.Minute)) {
+	if now.Before(s.windowStart) || !now.Before(s.windowStart.Add(s.minute)) {
 		s.windowStart, s.windowCount = now, 0
 	}
 	v.limit = s.rateLimit
 	defer func() {
+		v.updateLimit, v.updateRemaining = s.updateLimit, max(s.updateLimit-s.updates.n, 0)
+		v.updateResets = max(int(math.Ceil(s.updates.start.Add(s.minute).Sub(now).Seconds())), 0)
 		v.remaining = max(s.rateLimit-s.windowCount, 0)
 		if v.status == http.StatusTooManyRequests {
 			s.stats.RateLimited++
@@ -143,9 +154,33 @@ func (s *Sim) judge(r *http.Request, endpoint string) (v verdict) {
 	}
 	if s.windowCount >= s.rateLimit {
 		v.status = http.StatusTooManyRequests
-		wait := s.windowStart.Add(time.Minute).Sub(now)
+		wait := s.windowStart.Add(s.minute).Sub(now)
 		v.retryAfter = max(int(math.Ceil(wait.Seconds())), 1)
 		return v
+	}
+	if isWrite {
+		// Update Ticket's own limits, on top of the account's: the
+		// account-wide one, and one per ticket (the simulator has one API
+		// user).
+		tw := s.ticketWins[ticketIDOf(r.URL.Path)]
+		if tw == nil {
+			tw = &fixedWindow{}
+			s.ticketWins[ticketIDOf(r.URL.Path)] = tw
+		}
+		for _, w := range []struct {
+			win   *fixedWindow
+			limit int
+			span  time.Duration
+		}{{&s.updates, s.updateLimit, s.minute}, {tw, s.ticketLimit, 10 * s.minute}} {
+			if wait, ok := w.win.full(now, w.limit, w.span); ok {
+				v.status = http.StatusTooManyRequests
+				v.retryAfter = max(int(math.Ceil(wait.Seconds())), 1)
+				s.stats.UpdatesRateLimited++
+				return v
+			}
+		}
+		s.updates.n++
+		tw.n++
 	}
 	s.windowCount++
 	if s.faults.ErrorRate > 0 && s.dice.Float64() < s.faults.ErrorRate {
@@ -157,6 +192,31 @@ func (s *Sim) judge(r *http.Request, endpoint string) (v verdict) {
 		v.malformed = true
 	}
 	return v
+}
+
+// fixedWindow counts requests in a window that starts with the first
+// request after the last one ended.
+type fixedWindow struct {
+	start time.Time
+	n     int
+}
+
+// full starts a new window when the last is over, and reports whether it
+// holds limit requests already, with the time until it ends.
+func (w *fixedWindow) full(now time.Time, limit int, span time.Duration) (time.Duration, bool) {
+	if now.Before(w.start) || !now.Before(w.start.Add(span)) {
+		w.start, w.n = now, 0
+	}
+	if w.n < limit {
+		return 0, false
+	}
+	return w.start.Add(span).Sub(now), true
+}
+
+// ticketIDOf reads the ticket id of /api/v2/tickets/{id}.json (0 if none).
+func ticketIDOf(path string) int64 {
+	id, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(path, "/api/v2/tickets/"), ".json"), 10, 64)
+	return id
 }
 
 func (s *Sim) authorized(r *http.Request) bool {

@@ -7,9 +7,11 @@
 // API for the endpoints cxaudit uses: the cursor-based incremental ticket
 // and user exports, the time-based incremental organization export, ticket
 // show, ticket comments with cursor pagination, users/me, ticket update
-// with additional_tags, remove_tags and safe_update, and the business-hours
-// schedules with their holidays. Every response carries
-// X-Rate-Limit and X-Rate-Limit-Remaining; over the limit it answers 429 with
+// (a note, the ticket's whole tag list, safe_update; additional_tags and
+// remove_tags are ignored there, as Zendesk documents them for bulk updates
+// only), and the business-hours schedules with their holidays. Every
+// response carries X-Rate-Limit and X-Rate-Limit-Remaining; over the
+// account's limit, or over Update Ticket's own limits, it answers 429 with
 // Retry-After.
 package zendesktest
 
@@ -35,6 +37,15 @@ const (
 	DefaultAPIToken  = "zendesktest-token"
 	DefaultRateLimit = 700
 	DefaultPageSize  = 1000
+	// DefaultUpdateRateLimit and DefaultTicketUpdateLimit are Update
+	// Ticket's own limits: "Standard Account 1 minute 100" and "Standard
+	// per (User + Ticket) 10 minute 30"
+	// (https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#update-ticket).
+	// Agents saving tickets in the UI draw on the same account limit
+	// (Zendesk support article 8638126078234).
+	DefaultUpdateRateLimit    = 100
+	HighVolumeUpdateRateLimit = 300
+	DefaultTicketUpdateLimit  = 30
 )
 
 // Endpoint keys of Stats.ByEndpoint: the method and route pattern of each
@@ -72,6 +83,19 @@ type Options struct {
 	PageSize int
 	// Now is the simulator's clock. Default time.Now.
 	Now func() time.Time
+	// UpdateRateLimit is how many ticket updates the account allows per
+	// minute, and TicketUpdateLimit how many updates of one ticket by one
+	// user per ten minutes (fixed windows on the Now clock); over either,
+	// an update is answered 429 with Retry-After, before anything is
+	// applied. Zero means DefaultUpdateRateLimit (HighVolumeUpdateRateLimit
+	// when RateLimit is High Volume's 2,500 or more) and
+	// DefaultTicketUpdateLimit. Update answers tell the account limit in
+	// Zendesk-RateLimit-tickets-update.
+	UpdateRateLimit, TicketUpdateLimit int
+	// Minute is the span of the per-minute limits (RateLimit and
+	// UpdateRateLimit; TicketUpdateLimit's span is ten of them). Default
+	// a minute; tests and benchmarks shrink it.
+	Minute time.Duration
 	// NoBusinessHours answers as an account whose plan has no business
 	// hours (Support Team): the schedule endpoints answer 404 and the
 	// World's schedules are not served.
@@ -125,6 +149,9 @@ type Stats struct {
 	NotesAdded int
 	// RateLimited counts 429 responses.
 	RateLimited int
+	// UpdatesRateLimited counts the ticket updates of them refused by
+	// Update Ticket's own limits (account or per ticket).
+	UpdatesRateLimited int
 }
 
 // Sim is a simulated Zendesk account. It implements http.Handler.
@@ -132,6 +159,9 @@ type Sim struct {
 	email, token string
 	rateLimit    int
 	pageSize     int
+	minute       time.Duration
+	updateLimit  int // per account and minute
+	ticketLimit  int // per user, ticket and ten minutes
 	now          func() time.Time
 	mux          *http.ServeMux
 
@@ -156,6 +186,8 @@ type Sim struct {
 
 	windowStart time.Time
 	windowCount int
+	updates     fixedWindow            // Update Ticket, account-wide
+	ticketWins  map[int64]*fixedWindow // Update Ticket, per ticket (one API user)
 
 	failN, failStatus int
 	failRetryAfter    int // Retry-After of FailNext's 429s (RateLimitNext); 0 is 1
@@ -180,16 +212,20 @@ type ticketState struct {
 // New returns a Sim serving opts.World.
 func New(opts Options) *Sim {
 	s := &Sim{
-		email:      cmp.Or(opts.Email, DefaultEmail),
-		token:      cmp.Or(opts.APIToken, DefaultAPIToken),
-		rateLimit:  cmp.Or(opts.RateLimit, DefaultRateLimit),
-		pageSize:   cmp.Or(opts.PageSize, DefaultPageSize),
-		now:        opts.Now,
-		tickets:    map[int64]*ticketState{},
-		htmlBodies: map[int64]string{},
-		nextID:     9_000_000,
-		dice:       rand.New(rand.NewPCG(0, 0)),
-		stats:      Stats{ByEndpoint: map[string]int{}},
+		email:       cmp.Or(opts.Email, DefaultEmail),
+		token:       cmp.Or(opts.APIToken, DefaultAPIToken),
+		rateLimit:   cmp.Or(opts.RateLimit, DefaultRateLimit),
+		pageSize:    cmp.Or(opts.PageSize, DefaultPageSize),
+		minute:      cmp.Or(opts.Minute, time.Minute),
+		updateLimit: cmp.Or(opts.UpdateRateLimit, defaultUpdateLimit(opts.RateLimit)),
+		ticketLimit: cmp.Or(opts.TicketUpdateLimit, DefaultTicketUpdateLimit),
+		ticketWins:  map[int64]*fixedWindow{},
+		now:         opts.Now,
+		tickets:     map[int64]*ticketState{},
+		htmlBodies:  map[int64]string{},
+		nextID:      9_000_000,
+		dice:        rand.New(rand.NewPCG(0, 0)),
+		stats:       Stats{ByEndpoint: map[string]int{}},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -234,6 +270,16 @@ func New(opts Options) *Sim {
 	s.apiUser = s.ensureAPIUser(created)
 	s.routes()
 	return s
+}
+
+// defaultUpdateLimit is Update Ticket's account limit for an account
+// allowed rateLimit requests a minute: 300 with the High Volume add-on
+// (2,500 a minute and more), else 100.
+func defaultUpdateLimit(rateLimit int) int {
+	if rateLimit >= 2500 {
+		return HighVolumeUpdateRateLimit
+	}
+	return DefaultUpdateRateLimit
 }
 
 // NewServer starts an httptest.Server serving a new Sim. The caller closes

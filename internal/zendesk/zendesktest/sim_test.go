@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -243,11 +244,10 @@ func TestUpdateTicketAddsPrivateNoteAndTags(t *testing.T) {
 	b.clock.Advance(time.Hour)
 
 	resp, data := b.do(t, http.MethodPut, "/api/v2/tickets/1.json", map[string]any{"ticket": map[string]any{
-		"comment":         map[string]any{"html_body": "<p>cxaudit: 2 findings</p><ul><li>P1 without sev tag</li></ul>", "public": false},
-		"additional_tags": []string{"cxaudit_sev_missing", before.Tags[0]},
-		"remove_tags":     []string{"cxaudit_stale", "not-there"},
-		"safe_update":     true,
-		"updated_stamp":   before.UpdatedAt.Format(time.RFC3339),
+		"comment":       map[string]any{"html_body": "<p>cxaudit: 2 findings</p><ul><li>P1 without sev tag</li></ul>", "public": false},
+		"tags":          append(slices.Clone(before.Tags), "cxaudit_sev_missing", before.Tags[0]),
+		"safe_update":   true,
+		"updated_stamp": before.UpdatedAt.Format(time.RFC3339),
 	}})
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(data))
 
@@ -266,7 +266,7 @@ func TestUpdateTicketAddsPrivateNoteAndTags(t *testing.T) {
 		} `json:"audit"`
 	}
 	require.NoError(t, json.Unmarshal(data, &out))
-	require.Equal(t, append(before.Tags, "cxaudit_sev_missing"), out.Ticket.Tags, "existing tags kept")
+	require.Equal(t, append(before.Tags, "cxaudit_sev_missing"), out.Ticket.Tags, "the list sent, once each")
 	require.Equal(t, worldNow.Add(time.Hour), out.Ticket.UpdatedAt)
 	require.Equal(t, b.sim.APIUserID(), out.Audit.AuthorID)
 	require.Equal(t, "Comment", out.Audit.Events[0].Type)
@@ -280,11 +280,13 @@ func TestUpdateTicketAddsPrivateNoteAndTags(t *testing.T) {
 	require.Equal(t, "cxaudit: 2 findings\nP1 without sev tag", note.Body)
 	require.Equal(t, worldNow.Add(time.Hour), after.UpdatedAt)
 
-	// Removing works too, and a plain tags field replaces, as in the real API.
-	resp, data = b.do(t, http.MethodPut, "/api/v2/tickets/1.json", `{"ticket":{"remove_tags":["cxaudit_sev_missing"]}}`)
+	// additional_tags and remove_tags work only with bulk updates
+	// (update_many.json?ids=): a single-ticket update ignores them.
+	resp, data = b.do(t, http.MethodPut, "/api/v2/tickets/1.json", `{"ticket":{"additional_tags":["x"],"remove_tags":["cxaudit_sev_missing"]}}`)
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(data))
 	after, _ = b.sim.Ticket(1)
-	require.Equal(t, before.Tags, after.Tags)
+	require.Equal(t, append(before.Tags, "cxaudit_sev_missing"), after.Tags, "ignored")
+	// A plain tags field replaces every tag.
 	resp, _ = b.do(t, http.MethodPut, "/api/v2/tickets/1.json", `{"ticket":{"tags":["only"]}}`)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	after, _ = b.sim.Ticket(1)
@@ -575,7 +577,7 @@ func TestConcurrentUse(t *testing.T) {
 		wg.Go(func() {
 			id := ids[i%4]
 			req, _ := http.NewRequest(http.MethodPut, fmt.Sprintf("%s/api/v2/tickets/%d.json", b.srv.URL, id),
-				bytes.NewBufferString(fmt.Sprintf(`{"ticket":{"comment":{"body":"n%d","public":false},"additional_tags":["t%d"]}}`, i, i)))
+				bytes.NewBufferString(fmt.Sprintf(`{"ticket":{"comment":{"body":"n%d","public":false}}}`, i)))
 			req.SetBasicAuth(email+"/token", token)
 			resp, err := b.srv.Client().Do(req)
 			if err == nil {
@@ -589,6 +591,47 @@ func TestConcurrentUse(t *testing.T) {
 	require.Equal(t, 8, b.sim.Stats().NotesAdded)
 	for i := range 8 {
 		tk, _ := b.sim.Ticket(ids[i%4])
-		require.Contains(t, tk.Tags, fmt.Sprintf("t%d", i))
+		require.True(t, slices.ContainsFunc(tk.Comments, func(c cxaudit.Comment) bool { return c.Body == fmt.Sprintf("n%d", i) }))
 	}
+}
+
+// TestUpdateTicketLimits: Update Ticket has its own limits on top of the
+// account's, 100 updates a minute per account and 30 per ten minutes per
+// user and ticket; over either, an update is answered 429 with
+// Retry-After and not applied.
+func TestUpdateTicketLimits(t *testing.T) {
+	t.Parallel()
+	b := setup(t, zendesktest.Options{UpdateRateLimit: 5, TicketUpdateLimit: 3})
+	var open []int64
+	for _, tk := range b.world.Tickets {
+		if tk.Status != cxaudit.StatusClosed && len(open) < 6 {
+			open = append(open, tk.ID)
+		}
+	}
+	update := func(id int64) *http.Response {
+		resp, _ := b.do(t, http.MethodPut, fmt.Sprintf("/api/v2/tickets/%d.json", id), `{"ticket":{"comment":{"body":"n","public":false}}}`)
+		return resp
+	}
+	for range 3 {
+		require.Equal(t, http.StatusOK, update(open[0]).StatusCode)
+	}
+	resp := update(open[0])
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "a fourth update of one ticket")
+	require.Equal(t, "600", resp.Header.Get("Retry-After"), "until the ten minutes end")
+	require.Equal(t, http.StatusOK, update(open[1]).StatusCode)
+	require.Equal(t, http.StatusOK, update(open[2]).StatusCode)
+	resp = update(open[3])
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "a sixth update in the minute")
+	require.Equal(t, "60", resp.Header.Get("Retry-After"))
+	resp, _ = b.do(t, http.MethodGet, "/api/v2/users/me.json", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "reads are not limited by it")
+	st := b.sim.Stats()
+	require.Equal(t, 5, st.TicketUpdates, "nothing refused was applied")
+	require.Equal(t, 2, st.UpdatesRateLimited)
+
+	b.clock.Advance(time.Minute)
+	require.Equal(t, http.StatusOK, update(open[3]).StatusCode, "a new minute")
+	require.Equal(t, http.StatusTooManyRequests, update(open[0]).StatusCode, "the ticket's ten minutes are not over")
+	b.clock.Advance(9 * time.Minute)
+	require.Equal(t, http.StatusOK, update(open[0]).StatusCode)
 }
