@@ -23,9 +23,13 @@ import (
 // check` against the synced store flags a misspelt custom field.
 func TestRunOnceOnATenantNamedItsOwnWay(t *testing.T) {
 	t.Parallel()
-	sims, err := demo.StartSimulators(demo.SimOptions{Seed: 4, Accounts: 30, Tickets: 300, ZendeskRateLimit: 100000})
-	require.NoError(t, err)
-	t.Cleanup(sims.Close)
+	startSims := func() *demo.Simulators {
+		sims, err := demo.StartSimulators(demo.SimOptions{Seed: 4, Accounts: 30, Tickets: 300, ZendeskRateLimit: 100000})
+		require.NoError(t, err)
+		t.Cleanup(sims.Close)
+		return sims
+	}
+	sims := startSims()
 	env := func(db, rules string) map[string]string {
 		e := map[string]string{"CXAUDIT_DATABASE_URL": db, "CXAUDIT_RULES_DIR": rules}
 		for _, kv := range sims.Env() {
@@ -43,7 +47,9 @@ func TestRunOnceOnATenantNamedItsOwnWay(t *testing.T) {
 	require.Positive(t, w["salesforce_tasks"])
 
 	// The rule pack alone: cxaudit's default field names, which this org
-	// does not use.
+	// does not use. A tenant of its own: on the first one, a fresh store
+	// adopts the notes the run above wrote instead of writing them again.
+	sims = startSims()
 	plain := t.TempDir()
 	require.NoError(t, rulepack.WriteTo(plain))
 	db := filepath.Join(t.TempDir(), "cxaudit.db")
