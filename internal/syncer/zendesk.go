@@ -16,6 +16,7 @@ import (
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/store"
+	"github.com/cxaudit/cxaudit/internal/tenant"
 	"github.com/cxaudit/cxaudit/internal/zendesk"
 )
 
@@ -70,7 +71,16 @@ type Zendesk struct {
 	// SkipComments leaves tickets' comments as they are: for benchmarks of
 	// the export stream, and tenants whose rules read no comments.
 	SkipComments bool
+	// SchemaEvery is how long a stored schema (custom fields, schedules)
+	// is used before it is read again: an admin's new field reaches rules
+	// within it, and a sync every few minutes does not spend five requests
+	// on what changes a few times a year. Zero means DefaultSchemaEvery;
+	// negative reads it on every sync.
+	SchemaEvery time.Duration
 }
+
+// DefaultSchemaEvery is how often the Zendesk schema is read by default.
+const DefaultSchemaEvery = time.Hour
 
 func (z *Zendesk) progress(stats *Stats, object string, position time.Time, done bool) {
 	if z.ProgressFunc == nil {
@@ -136,6 +146,20 @@ func (z *Zendesk) Sync(ctx context.Context) (Stats, error) {
 // stores them for the audit, which names and types the values by them and
 // counts business hours in the schedules.
 func (z *Zendesk) syncSchema(ctx context.Context) error {
+	every := z.SchemaEvery
+	if every == 0 {
+		every = DefaultSchemaEvery
+	}
+	if every > 0 {
+		var prev tenant.ZendeskSchema
+		ok, err := z.Store.GetSchema(ctx, store.SchemaZendesk, &prev)
+		if err != nil {
+			return err
+		}
+		if ok && time.Since(prev.FetchedAt) < every {
+			return nil
+		}
+	}
 	schema, err := z.Client.Schema(ctx)
 	if err != nil {
 		return err
