@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -62,7 +65,30 @@ func (p *Postgres) enqueuePool(ctx context.Context, params []river.InsertManyPar
 
 var errNoRiver = cxaudit.Errorf(cxaudit.EINTERNAL, "store: no River client attached; cannot enqueue jobs")
 
+// InTx runs fn in one transaction. A transaction PostgreSQL aborts to
+// break a deadlock (40P01) or a serialization conflict (40001) is rolled
+// back whole and run again, a few times: fn must therefore touch nothing
+// but the database through q, and may run more than once. Syncs of the two
+// sources queue the same organizations and tickets for audit at once, and
+// the order of their locks cannot always be one.
 func (p *Postgres) InTx(ctx context.Context, fn func(ctx context.Context, q Querier) error) error {
+	const attempts = 5
+	for attempt := 1; ; attempt++ {
+		err := p.inTx(ctx, fn)
+		var pgErr *pgconn.PgError
+		if err == nil || attempt == attempts || !errors.As(err, &pgErr) ||
+			(pgErr.Code != pgerrcode.DeadlockDetected && pgErr.Code != pgerrcode.SerializationFailure) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt*attempt) * 10 * time.Millisecond):
+		}
+	}
+}
+
+func (p *Postgres) inTx(ctx context.Context, fn func(ctx context.Context, q Querier) error) error {
 	return pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
 		q := &queries{c: pgConn{tx}, dialect: "postgres", enqueue: func(ctx context.Context, params []river.InsertManyParams) error {
 			if p.river == nil {

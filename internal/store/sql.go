@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -443,6 +445,9 @@ func (q *queries) QueueAudit(ctx context.Context, keys []EntityKey) error {
 			unique = append(unique, k)
 		}
 	}
+	// In one order everywhere (kind, then id), so that two syncs queueing
+	// the same rows at once take their locks in the same order.
+	slices.SortFunc(unique, compareKeys)
 	for start := 0; start < len(unique); start += queueChunk {
 		chunk := unique[start:min(start+queueChunk, len(unique))]
 		var b strings.Builder
@@ -466,25 +471,49 @@ func (q *queries) QueueAudit(ctx context.Context, keys []EntityKey) error {
 // castID renders a BIGINT id column as text in both dialects.
 func castID(col string) string { return "CAST(" + col + " AS TEXT)" }
 
+// compareKeys orders entity keys by kind, then id: the order in which
+// every statement here locks audit_queue rows.
+func compareKeys(a, b EntityKey) int {
+	return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.ID, b.ID))
+}
+
 func (q *queries) QueueAccountDependents(ctx context.Context, accountIDs []string) error {
+	for start := 0; start < len(accountIDs); start += queueChunk {
+		if err := q.queueAccountDependents(ctx, accountIDs[start:min(start+queueChunk, len(accountIDs))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (q *queries) queueAccountDependents(ctx context.Context, accountIDs []string) error {
 	now := time.Now().UnixNano()
-	for _, id := range accountIDs {
-		// Organizations linked by external_id or by domain, then their open tickets.
-		if _, err := q.c.exec(ctx, `INSERT INTO audit_queue (entity_kind, entity_id, queued_at)
-			SELECT 'organization', `+castID("o.id")+`, CAST($2 AS BIGINT) FROM zendesk_organization o WHERE o.external_id = $1
-			UNION SELECT 'organization', `+castID("d.organization_id")+`, CAST($2 AS BIGINT) FROM zendesk_organization_domain d
-				JOIN salesforce_account a ON a.domain = d.domain WHERE a.id = $1
-			ON CONFLICT (entity_kind, entity_id) DO UPDATE SET queued_at = excluded.queued_at`, id, now); err != nil {
-			return fmt.Errorf("queue dependents of account %s: %w", id, err)
+	// The organizations linked to any of the accounts (by external_id or by
+	// domain), then their open tickets: two statements, each inserting in
+	// (kind, id) order like QueueAudit, so that a Zendesk sync queueing the
+	// same rows at once takes its locks in the same order.
+	var in strings.Builder
+	args := []any{now}
+	for i, id := range accountIDs {
+		if i > 0 {
+			in.WriteString(", ")
 		}
-		if _, err := q.c.exec(ctx, `INSERT INTO audit_queue (entity_kind, entity_id, queued_at)
-			SELECT 'ticket', `+castID("t.id")+`, CAST($2 AS BIGINT) FROM zendesk_ticket t
-			WHERE t.status IN ('new', 'open', 'pending', 'hold') AND t.organization_id IN (
-				SELECT o.id FROM zendesk_organization o WHERE o.external_id = $1
-				UNION SELECT d.organization_id FROM zendesk_organization_domain d JOIN salesforce_account a ON a.domain = d.domain WHERE a.id = $1)
-			ON CONFLICT (entity_kind, entity_id) DO UPDATE SET queued_at = excluded.queued_at`, id, now); err != nil {
-			return fmt.Errorf("queue dependents of account %s: %w", id, err)
-		}
+		fmt.Fprintf(&in, "$%d", i+2)
+		args = append(args, id)
+	}
+	orgs := `SELECT o.id FROM zendesk_organization o WHERE o.external_id IN (` + in.String() + `)
+		UNION SELECT d.organization_id FROM zendesk_organization_domain d
+			JOIN salesforce_account a ON a.domain = d.domain WHERE a.id IN (` + in.String() + `)`
+	if _, err := q.c.exec(ctx, `INSERT INTO audit_queue (entity_kind, entity_id, queued_at)
+		SELECT 'organization', `+castID("l.id")+`, CAST($1 AS BIGINT) FROM (`+orgs+`) l ORDER BY 2
+		ON CONFLICT (entity_kind, entity_id) DO UPDATE SET queued_at = excluded.queued_at`, args...); err != nil {
+		return fmt.Errorf("queue organizations of %d accounts: %w", len(accountIDs), err)
+	}
+	if _, err := q.c.exec(ctx, `INSERT INTO audit_queue (entity_kind, entity_id, queued_at)
+		SELECT 'ticket', `+castID("t.id")+`, CAST($1 AS BIGINT) FROM zendesk_ticket t
+		WHERE t.status IN ('new', 'open', 'pending', 'hold') AND t.organization_id IN (`+orgs+`) ORDER BY 2
+		ON CONFLICT (entity_kind, entity_id) DO UPDATE SET queued_at = excluded.queued_at`, args...); err != nil {
+		return fmt.Errorf("queue tickets of %d accounts: %w", len(accountIDs), err)
 	}
 	return nil
 }
