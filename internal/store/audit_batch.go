@@ -324,9 +324,9 @@ func (q *queries) TicketsForOrganizations(ctx context.Context, orgIDs []int64, s
 func (q *queries) NextAuditBatchAfter(ctx context.Context, after EntityKey, limit int) ([]EntityKey, error) {
 	var out []EntityKey
 	err := q.queryEach(ctx, `SELECT entity_kind, entity_id, queued_at FROM audit_queue
-		WHERE queued_at > $1 OR (queued_at = $1 AND (entity_kind > $2 OR (entity_kind = $2 AND entity_id > $3)))
+		WHERE (queued_at > $1 OR (queued_at = $1 AND (entity_kind > $2 OR (entity_kind = $2 AND entity_id > $3)))) AND held_until <= $5
 		ORDER BY queued_at, entity_kind, entity_id LIMIT $4`,
-		[]any{after.QueuedAt, string(after.Kind), after.ID, limit}, func(r rows) error {
+		[]any{after.QueuedAt, string(after.Kind), after.ID, limit, time.Now().UnixNano()}, func(r rows) error {
 			var k EntityKey
 			var kind string
 			if err := r.Scan(&kind, &k.ID, &k.QueuedAt); err != nil {

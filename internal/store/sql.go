@@ -432,6 +432,28 @@ func (q *queries) OrganizationForAccount(ctx context.Context, acc cxaudit.Accoun
 const queueChunk = 500
 
 func (q *queries) QueueAudit(ctx context.Context, keys []EntityKey) error {
+	return q.queueAudit(ctx, keys, 0)
+}
+
+// HoldAudit queues keys held until ReleaseAudit or until: see the
+// migration 0010_audit_queue_hold.
+func (q *queries) HoldAudit(ctx context.Context, keys []EntityKey, until time.Time) error {
+	return q.queueAudit(ctx, keys, until.UnixNano())
+}
+
+// ReleaseAudit lets every held entry be audited.
+func (q *queries) ReleaseAudit(ctx context.Context) error {
+	_, err := q.c.exec(ctx, `UPDATE audit_queue SET held_until = 0 WHERE held_until > 0`)
+	return err
+}
+
+// onConflictQueue is how a queued entry is queued again: audited after its
+// new change, and held as long as the longer hold says (QueueAudit never
+// releases what a Salesforce pass holds).
+const onConflictQueue = `ON CONFLICT (entity_kind, entity_id) DO UPDATE SET queued_at = excluded.queued_at,
+	held_until = CASE WHEN excluded.held_until > audit_queue.held_until THEN excluded.held_until ELSE audit_queue.held_until END`
+
+func (q *queries) queueAudit(ctx context.Context, keys []EntityKey, held int64) error {
 	now := time.Now().UnixNano()
 	// One statement per chunk, not per key (a page of a thousand tickets
 	// was a thousand round trips), and each key once in it: ON CONFLICT
@@ -451,17 +473,17 @@ func (q *queries) QueueAudit(ctx context.Context, keys []EntityKey) error {
 	for start := 0; start < len(unique); start += queueChunk {
 		chunk := unique[start:min(start+queueChunk, len(unique))]
 		var b strings.Builder
-		args := make([]any, 0, 2*len(chunk)+1)
-		args = append(args, now)
+		args := make([]any, 0, 2*len(chunk)+2)
+		args = append(args, now, held)
 		for i, k := range chunk {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "($%d, $%d, CAST($1 AS BIGINT))", 2*i+2, 2*i+3)
+			fmt.Fprintf(&b, "($%d, $%d, CAST($1 AS BIGINT), CAST($2 AS BIGINT))", 2*i+3, 2*i+4)
 			args = append(args, string(k.Kind), k.ID)
 		}
-		if _, err := q.c.exec(ctx, `INSERT INTO audit_queue (entity_kind, entity_id, queued_at) VALUES `+b.String()+`
-			ON CONFLICT (entity_kind, entity_id) DO UPDATE SET queued_at = excluded.queued_at`, args...); err != nil {
+		if _, err := q.c.exec(ctx, `INSERT INTO audit_queue (entity_kind, entity_id, queued_at, held_until) VALUES `+b.String()+`
+			`+onConflictQueue, args...); err != nil {
 			return fmt.Errorf("queue audit of %d entities: %w", len(chunk), err)
 		}
 	}
@@ -493,26 +515,26 @@ func (q *queries) queueAccountDependents(ctx context.Context, accountIDs []strin
 	// (kind, id) order like QueueAudit, so that a Zendesk sync queueing the
 	// same rows at once takes its locks in the same order.
 	var in strings.Builder
-	args := []any{now}
+	args := []any{now, int64(0)}
 	for i, id := range accountIDs {
 		if i > 0 {
 			in.WriteString(", ")
 		}
-		fmt.Fprintf(&in, "$%d", i+2)
+		fmt.Fprintf(&in, "$%d", i+3)
 		args = append(args, id)
 	}
 	orgs := `SELECT o.id FROM zendesk_organization o WHERE o.external_id IN (` + in.String() + `)
 		UNION SELECT d.organization_id FROM zendesk_organization_domain d
 			JOIN salesforce_account a ON a.domain = d.domain WHERE a.id IN (` + in.String() + `)`
-	if _, err := q.c.exec(ctx, `INSERT INTO audit_queue (entity_kind, entity_id, queued_at)
-		SELECT 'organization', `+castID("l.id")+`, CAST($1 AS BIGINT) FROM (`+orgs+`) l ORDER BY 2
-		ON CONFLICT (entity_kind, entity_id) DO UPDATE SET queued_at = excluded.queued_at`, args...); err != nil {
+	if _, err := q.c.exec(ctx, `INSERT INTO audit_queue (entity_kind, entity_id, queued_at, held_until)
+		SELECT 'organization', `+castID("l.id")+`, CAST($1 AS BIGINT), CAST($2 AS BIGINT) FROM (`+orgs+`) l ORDER BY 2
+		`+onConflictQueue, args...); err != nil {
 		return fmt.Errorf("queue organizations of %d accounts: %w", len(accountIDs), err)
 	}
-	if _, err := q.c.exec(ctx, `INSERT INTO audit_queue (entity_kind, entity_id, queued_at)
-		SELECT 'ticket', `+castID("t.id")+`, CAST($1 AS BIGINT) FROM zendesk_ticket t
+	if _, err := q.c.exec(ctx, `INSERT INTO audit_queue (entity_kind, entity_id, queued_at, held_until)
+		SELECT 'ticket', `+castID("t.id")+`, CAST($1 AS BIGINT), CAST($2 AS BIGINT) FROM zendesk_ticket t
 		WHERE t.status IN ('new', 'open', 'pending', 'hold') AND t.organization_id IN (`+orgs+`) ORDER BY 2
-		ON CONFLICT (entity_kind, entity_id) DO UPDATE SET queued_at = excluded.queued_at`, args...); err != nil {
+		`+onConflictQueue, args...); err != nil {
 		return fmt.Errorf("queue tickets of %d accounts: %w", len(accountIDs), err)
 	}
 	return nil
@@ -520,8 +542,9 @@ func (q *queries) queueAccountDependents(ctx context.Context, accountIDs []strin
 
 func (q *queries) NextAuditBatch(ctx context.Context, limit int) ([]EntityKey, error) {
 	var out []EntityKey
-	err := q.queryEach(ctx, `SELECT entity_kind, entity_id, queued_at FROM audit_queue ORDER BY queued_at, entity_kind, entity_id LIMIT $1`,
-		[]any{limit}, func(r rows) error {
+	err := q.queryEach(ctx, `SELECT entity_kind, entity_id, queued_at FROM audit_queue WHERE held_until <= $2
+		ORDER BY queued_at, entity_kind, entity_id LIMIT $1`,
+		[]any{limit, time.Now().UnixNano()}, func(r rows) error {
 			var k EntityKey
 			var kind string
 			if err := r.Scan(&kind, &k.ID, &k.QueuedAt); err != nil {

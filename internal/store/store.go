@@ -60,6 +60,14 @@ type Querier interface {
 	// QueueAccountDependents queues the organizations linked to accounts and
 	// their open tickets, whose cross-system rules read the accounts.
 	QueueAccountDependents(ctx context.Context, accountIDs []string) error
+	// HoldAudit queues keys as QueueAudit does, held: NextAuditBatch skips
+	// them until ReleaseAudit, or until until, whichever comes first. A
+	// Salesforce pass holds the accounts it touches until it has read every
+	// object, so that no audit sees an account before its contacts and
+	// opportunities of the same pass. Their organizations and tickets are
+	// not held: they read the account's own fields, stored whole.
+	HoldAudit(ctx context.Context, keys []EntityKey, until time.Time) error
+	ReleaseAudit(ctx context.Context) error
 	NextAuditBatch(ctx context.Context, limit int) ([]EntityKey, error)
 	DoneAudit(ctx context.Context, keys []EntityKey) error
 

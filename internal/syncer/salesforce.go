@@ -22,6 +22,9 @@ const DefaultOverlap = 5 * time.Minute
 // ObjectContactRelations is the cursor object of AccountContactRelations.
 const ObjectContactRelations = "contact_relations"
 
+// DefaultAuditHold is how long accounts wait at most for their pass to end.
+const DefaultAuditHold = time.Hour
+
 // DefaultDescribeEvery is how long a describe of the org is reused.
 const DefaultDescribeEvery = time.Hour
 
@@ -44,6 +47,11 @@ type Salesforce struct {
 	// a field it no longer has describes it again at once. Default
 	// DefaultDescribeEvery.
 	DescribeEvery time.Duration
+	// AuditHold is how long at most the accounts a pass touches wait for
+	// the pass to read their contacts, opportunities and relations before
+	// they are audited anyway (a pass that fails half-way leaves them held
+	// that long). Default DefaultAuditHold.
+	AuditHold time.Duration
 	// ObserveFunc, when set, is told of every page stored.
 	ObserveFunc func(object string, records int)
 	// ProgressFunc, when set, is told where each object stands after
@@ -123,6 +131,10 @@ func (s *Salesforce) sync(ctx context.Context, schema *syncedSchema, t *tenant.T
 	}
 	if err := s.syncDeletions(ctx, &stats, schema); err != nil {
 		return stats, err
+	}
+	// Every object read: the accounts this pass touched may be audited.
+	if err := s.Store.ReleaseAudit(ctx); err != nil {
+		return stats, fmt.Errorf("salesforce: release the accounts read for audit: %w", err)
 	}
 	return stats, nil
 }
@@ -262,7 +274,7 @@ func syncObject[T any](
 			if err := upsert(ctx, q, page); err != nil {
 				return err
 			}
-			if err := q.QueueAudit(ctx, keys); err != nil {
+			if err := q.HoldAudit(ctx, keys, time.Now().Add(cmpOr(s.AuditHold, DefaultAuditHold))); err != nil {
 				return err
 			}
 			if err := q.QueueAccountDependents(ctx, accountIDs); err != nil {

@@ -168,6 +168,32 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		require.Equal(t, keysOnly(rest), keysOnly(again))
 	})
 
+	t.Run("AuditQueueHold", func(t *testing.T) {
+		s := newStore(t)
+		held := []store.EntityKey{{Kind: cxaudit.EntityAccount, ID: "001H"}}
+		free := []store.EntityKey{{Kind: cxaudit.EntityTicket, ID: "7"}}
+		require.NoError(t, s.HoldAudit(ctx, held, time.Now().Add(time.Hour)))
+		require.NoError(t, s.QueueAudit(ctx, free))
+		require.NoError(t, s.QueueAudit(ctx, held), "queueing a held entry again keeps it held")
+		batch, err := s.NextAuditBatch(ctx, 10)
+		require.NoError(t, err)
+		require.Equal(t, free, keysOnly(batch), "held entries wait")
+		after, err := s.NextAuditBatchAfter(ctx, store.EntityKey{}, 10)
+		require.NoError(t, err)
+		require.Equal(t, free, keysOnly(after), "in every reader")
+		require.NoError(t, s.ReleaseAudit(ctx))
+		batch, err = s.NextAuditBatch(ctx, 10)
+		require.NoError(t, err)
+		require.ElementsMatch(t, append(held, free...), keysOnly(batch), "released")
+
+		// A hold lasts until its time at most: a pass that died releases nothing.
+		expired := []store.EntityKey{{Kind: cxaudit.EntityAccount, ID: "001E"}}
+		require.NoError(t, s.HoldAudit(ctx, expired, time.Now().Add(-time.Second)))
+		batch, err = s.NextAuditBatch(ctx, 10)
+		require.NoError(t, err)
+		require.Contains(t, keysOnly(batch), expired[0])
+	})
+
 	t.Run("AuditQueueMany", func(t *testing.T) {
 		s := newStore(t)
 		// More than one statement's worth, each key twice: queued once.

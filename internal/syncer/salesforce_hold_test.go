@@ -1,0 +1,51 @@
+package syncer_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/simworld"
+)
+
+// TestSalesforceAccountsWaitForTheirPass looks at the audit queue after
+// every page a Salesforce pass commits, on both stores: no account may be
+// handed to an audit before the pass has read the contacts and
+// opportunities that follow the accounts (an audit in between saw a
+// healthy account without contacts, created a Task and completed it
+// seconds later). Once the pass ends every account it read is queued.
+func TestSalesforceAccountsWaitForTheirPass(t *testing.T) {
+	t.Parallel()
+	for dbName, newStore := range salesforceStores {
+		t.Run(dbName, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := newStore(t)
+			w := simworld.Generate(simworld.Options{Seed: 32, Accounts: 20})
+			_, s := newSalesforceSync(t, w, st)
+			pages := 0
+			s.ObserveFunc = func(object string, _ int) {
+				pages++
+				batch, err := st.NextAuditBatch(ctx, 1000)
+				require.NoError(t, err)
+				for _, k := range batch {
+					require.NotEqual(t, cxaudit.EntityAccount, k.Kind, "account %s is auditable after a page of %s, before its pass ended", k.ID, object)
+				}
+			}
+			_, err := s.Sync(ctx)
+			require.NoError(t, err)
+			require.Greater(t, pages, 3, "several pages")
+			batch, err := st.NextAuditBatch(ctx, 1000)
+			require.NoError(t, err)
+			accounts := 0
+			for _, k := range batch {
+				if k.Kind == cxaudit.EntityAccount {
+					accounts++
+				}
+			}
+			require.Equal(t, len(w.Accounts), accounts, "every account read is queued once the pass ends")
+		})
+	}
+}
