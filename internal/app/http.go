@@ -11,7 +11,7 @@ import (
 
 // Handler serves /healthz (the process is alive), /readyz (the store
 // answers, rules are loaded and no system rejects the credentials; the
-// body lists the rules set aside and why),
+// body lists the rules set aside and why, and the records in quarantine),
 // /metrics and, when CXAUDIT_RIVERUI_USERNAME and _PASSWORD are set, the
 // River UI at /riverui/ behind basic auth (it can cancel, retry and delete
 // jobs and pause queues, so nothing of it answers without credentials, and
@@ -53,6 +53,17 @@ func (a *App) Handler() http.Handler {
 					reasons[id] = d.Reason()
 				}
 				checks["rules_disabled"] = reasons
+			}
+		}
+		// Records in quarantine leave the worker ready too (everything
+		// else syncs); how many, by source and object, for the operator.
+		if status == http.StatusOK {
+			if counts, err := a.Store.CountQuarantine(ctx); err == nil && len(counts) > 0 {
+				q := make(map[string]int, len(counts))
+				for k, n := range counts {
+					q[string(k.Source)+"/"+k.Object] = n
+				}
+				checks["quarantine"] = q
 			}
 		}
 		writeJSON(w, status, checks)

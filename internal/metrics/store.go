@@ -16,6 +16,7 @@ import (
 // and River's queue depth. Every replica reports the same numbers (they
 // share the database); aggregate with max(), not sum().
 type StoreCollector struct {
+	st     store.Store
 	query  queryFunc
 	logger *slog.Logger
 	now    func() time.Time
@@ -24,6 +25,7 @@ type StoreCollector struct {
 	syncLag      *prometheus.Desc
 	syncDone     *prometheus.Desc
 	queueDepth   *prometheus.Desc
+	quarantined  *prometheus.Desc
 	scrapeErrors *prometheus.Desc
 }
 
@@ -34,6 +36,7 @@ type queryFunc func(ctx context.Context, sql string, each func(scan func(dest ..
 // NewStoreCollector returns a collector reading st.
 func NewStoreCollector(st store.Store, logger *slog.Logger) (*StoreCollector, error) {
 	c := &StoreCollector{
+		st:     st,
 		logger: logger,
 		now:    time.Now,
 		findingsOpen: prometheus.NewDesc("cxaudit_findings_open",
@@ -48,6 +51,9 @@ func NewStoreCollector(st store.Store, logger *slog.Logger) (*StoreCollector, er
 		queueDepth: prometheus.NewDesc("cxaudit_river_jobs",
 			"River jobs not finished, by queue and state (available, scheduled, retryable, running, pending).",
 			[]string{"queue", "state"}, nil),
+		quarantined: prometheus.NewDesc("cxaudit_quarantined_records",
+			"Records a source sent that could not be read, set aside in quarantine (cxaudit quarantine list), by source and object. 0 when none.",
+			[]string{"source", "object"}, nil),
 		scrapeErrors: prometheus.NewDesc("cxaudit_store_scrape_error",
 			"1 if the last scrape could not read the database (the store metrics are then missing).", nil, nil),
 	}
@@ -92,6 +98,7 @@ func (c *StoreCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.syncLag
 	ch <- c.syncDone
 	ch <- c.queueDepth
+	ch <- c.quarantined
 	ch <- c.scrapeErrors
 }
 
@@ -100,7 +107,7 @@ func (c *StoreCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	failed := 0.0
-	for _, f := range []func(context.Context, chan<- prometheus.Metric) error{c.collectFindings, c.collectSync, c.collectQueues} {
+	for _, f := range []func(context.Context, chan<- prometheus.Metric) error{c.collectFindings, c.collectSync, c.collectQueues, c.collectQuarantine} {
 		if err := f(ctx, ch); err != nil {
 			failed = 1
 			c.logger.Warn("metrics: reading the store failed", "error", err)
@@ -153,4 +160,27 @@ func (c *StoreCollector) collectQueues(ctx context.Context, ch chan<- prometheus
 			ch <- prometheus.MustNewConstMetric(c.queueDepth, prometheus.GaugeValue, float64(n), queue, state)
 			return nil
 		})
+}
+
+// quarantineStreams are the streams reported even when nothing of them is
+// in quarantine, so that an alert on > 0 has a series to watch.
+var quarantineStreams = []store.QuarantineKey{
+	{Source: "zendesk", Object: "tickets"}, {Source: "zendesk", Object: "organizations"}, {Source: "zendesk", Object: "users"},
+	{Source: "salesforce", Object: "Account"}, {Source: "salesforce", Object: "Contact"}, {Source: "salesforce", Object: "Opportunity"},
+}
+
+func (c *StoreCollector) collectQuarantine(ctx context.Context, ch chan<- prometheus.Metric) error {
+	counts, err := c.st.CountQuarantine(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range quarantineStreams {
+		if _, ok := counts[k]; !ok {
+			counts[k] = 0
+		}
+	}
+	for k, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.quarantined, prometheus.GaugeValue, float64(n), string(k.Source), k.Object)
+	}
+	return nil
 }

@@ -64,8 +64,8 @@ func TestDescribeWhatTheUserCannotSee(t *testing.T) {
 	require.NotContains(t, fields, "Segment__c")
 	require.NotContains(t, fields, "BillingAddress", "compound fields are read through their components")
 	require.Contains(t, fields, "BillingCity")
-	require.NoError(t, b.client.Accounts(context.Background(), worldNow.AddDate(-10, 0, 0), fields, func([]cxaudit.Account) error { return nil }))
-	err = b.client.Accounts(context.Background(), worldNow.AddDate(-10, 0, 0), []string{"Segment__c"}, func([]cxaudit.Account) error { return nil })
+	require.NoError(t, b.client.Accounts(context.Background(), worldNow.AddDate(-10, 0, 0), fields, func([]cxaudit.Account, []cxaudit.Rejected) error { return nil }))
+	err = b.client.Accounts(context.Background(), worldNow.AddDate(-10, 0, 0), []string{"Segment__c"}, func([]cxaudit.Account, []cxaudit.Rejected) error { return nil })
 	require.Equal(t, cxaudit.EINVALID, cxaudit.ErrorCode(err))
 	require.Contains(t, err.Error(), "INVALID_FIELD")
 }

@@ -97,7 +97,7 @@ func (b *jwtBundle) advance(d time.Duration) {
 func countAccounts(t *testing.T, c *salesforce.Client) (int, error) {
 	t.Helper()
 	n := 0
-	err := c.Accounts(context.Background(), time.Time{}, nil, func(p []cxaudit.Account) error { n += len(p); return nil })
+	err := c.Accounts(context.Background(), time.Time{}, nil, func(p []cxaudit.Account, _ []cxaudit.Rejected) error { n += len(p); return nil })
 	return n, err
 }
 

@@ -2,6 +2,9 @@ package salesforce
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -73,25 +76,27 @@ func SelectFields(obj *tenant.Object, want []string) (fields []string, full bool
 
 // Accounts calls fn with each page of Accounts modified at or after since
 // (all of them when since is zero), in SystemModstamp order, with fields
-// selected besides FixedFields. An error from fn stops the read and is
-// returned as is.
-func (c *Client) Accounts(ctx context.Context, since time.Time, fields []string, fn func([]cxaudit.Account) error) error {
+// selected besides FixedFields. A record that does not have the types the
+// describe promises comes in rejected (for the caller to quarantine), not
+// in the page; the rest of the page is read. An error from fn stops the
+// read and is returned as is.
+func (c *Client) Accounts(ctx context.Context, since time.Time, fields []string, fn func([]cxaudit.Account, []cxaudit.Rejected) error) error {
 	return readPages(ctx, c, tenant.ObjectAccount, fields, since, decodeAccount, fn)
 }
 
 // Contacts is Accounts for Contacts.
-func (c *Client) Contacts(ctx context.Context, since time.Time, fields []string, fn func([]cxaudit.Contact) error) error {
+func (c *Client) Contacts(ctx context.Context, since time.Time, fields []string, fn func([]cxaudit.Contact, []cxaudit.Rejected) error) error {
 	return readPages(ctx, c, tenant.ObjectContact, fields, since, decodeContact, fn)
 }
 
 // Opportunities is Accounts for Opportunities.
-func (c *Client) Opportunities(ctx context.Context, since time.Time, fields []string, fn func([]cxaudit.Opportunity) error) error {
+func (c *Client) Opportunities(ctx context.Context, since time.Time, fields []string, fn func([]cxaudit.Opportunity, []cxaudit.Rejected) error) error {
 	return readPages(ctx, c, tenant.ObjectOpportunity, fields, since, decodeOpportunity, fn)
 }
 
 // ContactRelations is Accounts for AccountContactRelations, which hold the
 // roles contacts play on accounts.
-func (c *Client) ContactRelations(ctx context.Context, since time.Time, fn func([]cxaudit.ContactRelation) error) error {
+func (c *Client) ContactRelations(ctx context.Context, since time.Time, fn func([]cxaudit.ContactRelation, []cxaudit.Rejected) error) error {
 	return readPages(ctx, c, tenant.ObjectContactRelation, nil, since, decodeContactRelation, fn)
 }
 
@@ -111,21 +116,47 @@ func incrementalSOQL(object, fields string, since time.Time) string {
 }
 
 func readPages[T any](ctx context.Context, c *Client, object string, fields []string, since time.Time,
-	decode func(*sobject) T, fn func([]T) error,
+	decode func(*sobject) T, fn func([]T, []cxaudit.Rejected) error,
 ) error {
 	op := "read " + object
 	return c.query(ctx, op, incrementalSOQL(object, selectList(object, fields), since), func(recs []simpleforce.SObject) error {
 		page := make([]T, 0, len(recs))
+		var rejected []cxaudit.Rejected
 		for i, r := range recs {
 			so := &sobject{raw: r}
 			v := decode(so)
 			if so.err != nil {
-				return malformedf(op, "record %d (%s): %v", i, so.id(), so.err)
+				rejected = append(rejected, so.reject(object, fmt.Sprintf("record %d of the page: %v", i, so.err)))
+				continue
 			}
 			page = append(page, v)
 		}
-		return fn(page)
+		return fn(page, rejected)
 	})
+}
+
+// reject is the quarantine entry of a record that did not decode: its Id
+// (or the digest of the record), the reason, and the record as JSON.
+func (s *sobject) reject(object, reason string) cxaudit.Rejected {
+	fields := make(map[string]any, len(s.raw))
+	for k, v := range s.raw {
+		if !strings.HasPrefix(k, "__") { // simpleforce's client
+			fields[k] = v
+		}
+	}
+	raw, err := json.Marshal(fields)
+	if err != nil {
+		raw = []byte("{}")
+	}
+	if len(raw) > cxaudit.RejectedRawMax {
+		raw = raw[:cxaudit.RejectedRawMax]
+	}
+	id := s.id()
+	if id == "" {
+		sum := sha256.Sum256(raw)
+		id = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return cxaudit.Rejected{Object: object, ID: id, Reason: reason, Raw: raw}
 }
 
 // query runs soql and follows nextRecordsUrl, calling page with the

@@ -114,7 +114,7 @@ func allAccounts(t *testing.T, b *testBundle, since time.Time) ([]cxaudit.Accoun
 	require.True(t, full)
 	var got []cxaudit.Account
 	pages := 0
-	err := b.client.Accounts(context.Background(), since, fields, func(page []cxaudit.Account) error {
+	err := b.client.Accounts(context.Background(), since, fields, func(page []cxaudit.Account, _ []cxaudit.Rejected) error {
 		pages++
 		for i := range page {
 			tn.Account(&page[i])
@@ -200,7 +200,7 @@ func TestAccountsSince(t *testing.T) {
 	// An error from fn stops the read and comes back as is.
 	errStop := errors.New("stop")
 	before := b.sim.Stats().Requests
-	err := b.client.Accounts(context.Background(), time.Time{}, nil, func([]cxaudit.Account) error { return errStop })
+	err := b.client.Accounts(context.Background(), time.Time{}, nil, func([]cxaudit.Account, []cxaudit.Rejected) error { return errStop })
 	require.ErrorIs(t, err, errStop)
 	require.Equal(t, before+1, b.sim.Stats().Requests)
 }
@@ -217,14 +217,14 @@ func TestContactsAndOpportunities(t *testing.T) {
 	schema, tn := b.tenant(t)
 	fields, _ := salesforce.SelectFields(schema.Objects["Contact"], nil)
 	var contacts []cxaudit.Contact
-	require.NoError(t, b.client.Contacts(context.Background(), time.Time{}, fields, func(p []cxaudit.Contact) error {
+	require.NoError(t, b.client.Contacts(context.Background(), time.Time{}, fields, func(p []cxaudit.Contact, _ []cxaudit.Rejected) error {
 		contacts = append(contacts, p...)
 		return nil
 	}))
 	require.Len(t, contacts, wantContacts)
 	fields, _ = salesforce.SelectFields(schema.Objects["Opportunity"], nil)
 	var opps []cxaudit.Opportunity
-	require.NoError(t, b.client.Opportunities(context.Background(), time.Time{}, fields, func(p []cxaudit.Opportunity) error {
+	require.NoError(t, b.client.Opportunities(context.Background(), time.Time{}, fields, func(p []cxaudit.Opportunity, _ []cxaudit.Rejected) error {
 		for i := range p {
 			tn.Opportunity(&p[i])
 		}
@@ -233,7 +233,7 @@ func TestContactsAndOpportunities(t *testing.T) {
 	}))
 	require.Len(t, opps, wantOpps)
 	var rels []cxaudit.ContactRelation
-	require.NoError(t, b.client.ContactRelations(context.Background(), time.Time{}, func(p []cxaudit.ContactRelation) error {
+	require.NoError(t, b.client.ContactRelations(context.Background(), time.Time{}, func(p []cxaudit.ContactRelation, _ []cxaudit.Rejected) error {
 		rels = append(rels, p...)
 		return nil
 	}))
@@ -414,7 +414,7 @@ func TestReadsRetriedOn5xx(t *testing.T) {
 func TestErrors(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	noop := func([]cxaudit.Account) error { return nil }
+	noop := func([]cxaudit.Account, []cxaudit.Rejected) error { return nil }
 
 	t.Run("Unauthorized", func(t *testing.T) {
 		t.Parallel()
@@ -446,7 +446,7 @@ func TestErrors(t *testing.T) {
 		b := setup(t, salesforcetest.Options{})
 		b.sim.SetFaults(salesforcetest.Faults{MalformedRate: 1, Seed: 3})
 		called := false
-		err := b.client.Accounts(ctx, time.Time{}, nil, func([]cxaudit.Account) error { called = true; return nil })
+		err := b.client.Accounts(ctx, time.Time{}, nil, func([]cxaudit.Account, []cxaudit.Rejected) error { called = true; return nil })
 		require.Equal(t, cxaudit.EUNAVAILABLE, cxaudit.ErrorCode(err))
 		require.Contains(t, err.Error(), "malformed page")
 		require.False(t, called)
@@ -513,14 +513,14 @@ func TestConcurrentUse(t *testing.T) {
 			for i := range 5 {
 				switch (g + i) % 4 {
 				case 0:
-					_ = b.client.Accounts(ctx, time.Time{}, nil, func([]cxaudit.Account) error { return nil })
+					_ = b.client.Accounts(ctx, time.Time{}, nil, func([]cxaudit.Account, []cxaudit.Rejected) error { return nil })
 				case 1:
 					_, _ = b.client.CreateTasks(ctx, []cxaudit.Task{{WhatID: b.world.Accounts[g].ID,
 						Subject: fmt.Sprintf("[cxaudit:g%di%d]", g, i)}})
 				case 2:
 					_, _ = b.client.FindTasks(ctx, []salesforce.TaskRef{{WhatID: b.world.Accounts[g].ID, SubjectPrefix: fmt.Sprintf("[cxaudit:g%d", g)}})
 				case 3:
-					_ = b.client.Contacts(ctx, time.Time{}, nil, func([]cxaudit.Contact) error { return nil })
+					_ = b.client.Contacts(ctx, time.Time{}, nil, func([]cxaudit.Contact, []cxaudit.Rejected) error { return nil })
 				}
 				b.client.Limits()
 			}
@@ -542,7 +542,7 @@ func TestNoTokenInErrorsOrLogs(t *testing.T) {
 	_, err := b.client.CreateTasks(ctx, findingTasks(b.world, 2))
 	errs = append(errs, err)
 	b.sim.FailNext(5, http.StatusBadGateway)
-	errs = append(errs, b.client.Accounts(ctx, time.Time{}, nil, func([]cxaudit.Account) error { return nil }))
+	errs = append(errs, b.client.Accounts(ctx, time.Time{}, nil, func([]cxaudit.Account, []cxaudit.Rejected) error { return nil }))
 	b.sim.SetFaults(salesforcetest.Faults{MalformedRate: 1})
 	_, err = b.client.FindTasks(ctx, []salesforce.TaskRef{{WhatID: b.world.Accounts[0].ID, SubjectPrefix: "x"}})
 	errs = append(errs, err)
@@ -578,7 +578,7 @@ func TestQueryLocatorMustMove(t *testing.T) {
 	b := setup(t, salesforcetest.Options{PageSize: 7})
 	b.sim.SetFaults(salesforcetest.Faults{RepeatLocator: true})
 	var pages int
-	err := b.client.Accounts(context.Background(), time.Time{}, nil, func([]cxaudit.Account) error {
+	err := b.client.Accounts(context.Background(), time.Time{}, nil, func([]cxaudit.Account, []cxaudit.Rejected) error {
 		pages++
 		return nil
 	})
@@ -607,14 +607,14 @@ func TestOneCharacterToken(t *testing.T) {
 
 	var got []string
 	sim.FailNext(5, http.StatusInternalServerError)
-	got = append(got, c.Accounts(ctx, time.Time{}, nil, func([]cxaudit.Account) error { return nil }).Error())
+	got = append(got, c.Accounts(ctx, time.Time{}, nil, func([]cxaudit.Account, []cxaudit.Rejected) error { return nil }).Error())
 	sim.FailNext(0, 0)
 	res, err := c.CreateTasks(ctx, []cxaudit.Task{{WhatID: "001bogus", Subject: "z"}})
 	require.NoError(t, err)
 	got = append(got, res[0].Err.Error())
 	wrong, err := salesforce.New(salesforce.Config{InstanceURL: srv.URL, AccessToken: "u"})
 	require.NoError(t, err)
-	got = append(got, wrong.Contacts(ctx, time.Time{}, nil, func([]cxaudit.Contact) error { return nil }).Error())
+	got = append(got, wrong.Contacts(ctx, time.Time{}, nil, func([]cxaudit.Contact, []cxaudit.Rejected) error { return nil }).Error())
 
 	require.Equal(t, []string{
 		"salesforce: read Account: HTTP 500: UNKNOWN_EXCEPTION: An unexpected error occurred. Please include this ErrorId if you contact support: 1234567-89 (-1)",

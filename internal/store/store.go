@@ -71,6 +71,15 @@ type Querier interface {
 	NextAuditBatch(ctx context.Context, limit int) ([]EntityKey, error)
 	DoneAudit(ctx context.Context, keys []EntityKey) error
 
+	// Quarantine (records that could not be read). Quarantine records recs
+	// (again: attempts grow); Unquarantine removes the entries of records
+	// now stored; ListQuarantine lists entries by source, object and age;
+	// CountQuarantine counts them by source and object.
+	Quarantine(ctx context.Context, source cxaudit.Source, recs []cxaudit.Rejected) error
+	Unquarantine(ctx context.Context, source cxaudit.Source, object string, ids []string) error
+	ListQuarantine(ctx context.Context, limit int) ([]cxaudit.Quarantined, error)
+	CountQuarantine(ctx context.Context) (map[QuarantineKey]int, error)
+
 	// Findings.
 	FindingsForEntity(ctx context.Context, kind cxaudit.EntityKind, id string) ([]cxaudit.Finding, error)
 	PutFinding(ctx context.Context, f cxaudit.Finding) error

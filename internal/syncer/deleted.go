@@ -110,6 +110,9 @@ func (s *Salesforce) syncDeletion(ctx context.Context, stats *Stats, d deletion)
 			if err := d.remove(ctx, q, ids); err != nil {
 				return err
 			}
+			if err := q.Unquarantine(ctx, cxaudit.SourceSalesforce, d.object, ids); err != nil {
+				return err
+			}
 			if d.object != tenant.ObjectAccount {
 				if err := q.QueueAccountDependents(ctx, accounts); err != nil {
 					return err
@@ -181,6 +184,14 @@ func (z *Zendesk) syncTicketDeletions(ctx context.Context, stats *Stats) error {
 	}
 	if err := z.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
 		if err := q.DeleteTickets(ctx, ids); err != nil {
+			return err
+		}
+		deleted := make([]string, len(keys))
+		for i, k := range keys {
+			deleted[i] = k.ID
+		}
+		// A deleted ticket quarantined for its comments (404) is done with.
+		if err := q.Unquarantine(ctx, cxaudit.SourceZendesk, ObjectTickets, deleted); err != nil {
 			return err
 		}
 		if err := q.QueueAudit(ctx, keys); err != nil {

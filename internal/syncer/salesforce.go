@@ -54,6 +54,9 @@ type Salesforce struct {
 	AuditHold time.Duration
 	// ObserveFunc, when set, is told of every page stored.
 	ObserveFunc func(object string, records int)
+	// RejectFunc, when set, is told of the records of every page put in
+	// quarantine.
+	RejectFunc func(source cxaudit.Source, rejected []cxaudit.Rejected)
 	// ProgressFunc, when set, is told where each object stands after
 	// every page.
 	ProgressFunc ProgressFunc
@@ -90,39 +93,39 @@ func (s *Salesforce) forgetDescribe(ctx context.Context, schema *syncedSchema) e
 
 func (s *Salesforce) sync(ctx context.Context, schema *syncedSchema, t *tenant.Tenant) (Stats, error) {
 	var stats Stats
-	if err := syncObject(ctx, s, &stats, ObjectAccounts, func(ctx context.Context, since time.Time, fn func([]cxaudit.Account) error) error {
+	if err := syncObject(ctx, s, &stats, tenant.ObjectAccount, func(ctx context.Context, since time.Time, fn func([]cxaudit.Account, []cxaudit.Rejected) error) error {
 		return s.Client.Accounts(ctx, since, schema.Selected[tenant.ObjectAccount], fn)
-	}, func(a *cxaudit.Account) (string, time.Time) {
+	}, func(a *cxaudit.Account) (string, string, time.Time) {
 		t.Account(a)
-		return a.ID, a.SystemModstamp
+		return a.ID, a.ID, a.SystemModstamp
 	}, func(ctx context.Context, q store.Querier, page []cxaudit.Account) error {
 		return q.UpsertAccounts(ctx, page)
 	}); err != nil {
 		return stats, fmt.Errorf("salesforce accounts: %w", err)
 	}
-	if err := syncObject(ctx, s, &stats, ObjectContacts, func(ctx context.Context, since time.Time, fn func([]cxaudit.Contact) error) error {
+	if err := syncObject(ctx, s, &stats, tenant.ObjectContact, func(ctx context.Context, since time.Time, fn func([]cxaudit.Contact, []cxaudit.Rejected) error) error {
 		return s.Client.Contacts(ctx, since, schema.Selected[tenant.ObjectContact], fn)
-	}, func(c *cxaudit.Contact) (string, time.Time) {
+	}, func(c *cxaudit.Contact) (string, string, time.Time) {
 		t.Contact(c)
-		return c.AccountID, c.SystemModstamp
+		return c.ID, c.AccountID, c.SystemModstamp
 	}, func(ctx context.Context, q store.Querier, page []cxaudit.Contact) error {
 		return q.UpsertContacts(ctx, page)
 	}); err != nil {
 		return stats, fmt.Errorf("salesforce contacts: %w", err)
 	}
-	if err := syncObject(ctx, s, &stats, ObjectOpportunities, func(ctx context.Context, since time.Time, fn func([]cxaudit.Opportunity) error) error {
+	if err := syncObject(ctx, s, &stats, tenant.ObjectOpportunity, func(ctx context.Context, since time.Time, fn func([]cxaudit.Opportunity, []cxaudit.Rejected) error) error {
 		return s.Client.Opportunities(ctx, since, schema.Selected[tenant.ObjectOpportunity], fn)
-	}, func(o *cxaudit.Opportunity) (string, time.Time) {
+	}, func(o *cxaudit.Opportunity) (string, string, time.Time) {
 		t.Opportunity(o)
-		return o.AccountID, o.SystemModstamp
+		return o.ID, o.AccountID, o.SystemModstamp
 	}, func(ctx context.Context, q store.Querier, page []cxaudit.Opportunity) error {
 		return q.UpsertOpportunities(ctx, page)
 	}); err != nil {
 		return stats, fmt.Errorf("salesforce opportunities: %w", err)
 	}
 	if rel := schema.Objects[tenant.ObjectContactRelation]; rel != nil && rel.Unavailable == "" {
-		if err := syncObject(ctx, s, &stats, ObjectContactRelations, s.Client.ContactRelations, func(r *cxaudit.ContactRelation) (string, time.Time) {
-			return r.AccountID, r.SystemModstamp
+		if err := syncObject(ctx, s, &stats, tenant.ObjectContactRelation, s.Client.ContactRelations, func(r *cxaudit.ContactRelation) (string, string, time.Time) {
+			return r.ID, r.AccountID, r.SystemModstamp
 		}, func(ctx context.Context, q store.Querier, page []cxaudit.ContactRelation) error {
 			return q.UpsertContactRelations(ctx, page)
 		}); err != nil {
@@ -230,16 +233,20 @@ func subset(a, b []string) bool {
 	return true
 }
 
-// syncObject pages through one object since its cursor. Each page commits
-// with the newest SystemModstamp it holds and queues the accounts it
+// syncObject pages through one object (sobject, as Salesforce names it)
+// since its cursor. Each page commits with the newest SystemModstamp it
+// holds, quarantines the records of it that could not be read (and
+// clears the quarantine of those now stored), and queues the accounts it
 // touches (and their Zendesk dependents) for audit. prepare types each
-// record against the org and returns its account and SystemModstamp.
+// record against the org and returns its id, its account and its
+// SystemModstamp.
 func syncObject[T any](
-	ctx context.Context, s *Salesforce, stats *Stats, object string,
-	read func(context.Context, time.Time, func([]T) error) error,
-	prepare func(*T) (accountID string, modstamp time.Time),
+	ctx context.Context, s *Salesforce, stats *Stats, sobject string,
+	read func(context.Context, time.Time, func([]T, []cxaudit.Rejected) error) error,
+	prepare func(*T) (id, accountID string, modstamp time.Time),
 	upsert func(context.Context, store.Querier, []T) error,
 ) error {
+	object := objectCursors[sobject]
 	cur, err := s.Store.GetCursor(ctx, cxaudit.SourceSalesforce, object)
 	if err != nil {
 		return err
@@ -252,11 +259,13 @@ func syncObject[T any](
 		since = since.Add(-cmpOr(s.Overlap, DefaultOverlap))
 	}
 	newest := cur.Value
-	err = read(ctx, since, func(page []T) error {
+	err = read(ctx, since, func(page []T, rejected []cxaudit.Rejected) error {
 		var accountIDs []string
 		seen := map[string]bool{}
+		ids := make([]string, 0, len(page))
 		for i := range page {
-			id, stamp := prepare(&page[i])
+			recordID, id, stamp := prepare(&page[i])
+			ids = append(ids, recordID)
 			if v := stamp.UTC().Format(time.RFC3339Nano); newest == "" || later(v, newest) {
 				newest = v
 			}
@@ -265,6 +274,7 @@ func syncObject[T any](
 				accountIDs = append(accountIDs, id)
 			}
 		}
+		s.logRejected(sobject, rejected)
 		keys := make([]store.EntityKey, len(accountIDs))
 		for i, id := range accountIDs {
 			keys[i] = store.EntityKey{Kind: cxaudit.EntityAccount, ID: id}
@@ -272,6 +282,9 @@ func syncObject[T any](
 		next := store.Cursor{Value: newest, CompletedAt: cur.CompletedAt}
 		if err := s.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
 			if err := upsert(ctx, q, page); err != nil {
+				return err
+			}
+			if err := quarantine(ctx, q, cxaudit.SourceSalesforce, sobject, ids, rejected); err != nil {
 				return err
 			}
 			if err := q.HoldAudit(ctx, keys, time.Now().Add(cmpOr(s.AuditHold, DefaultAuditHold))); err != nil {
@@ -298,6 +311,25 @@ func syncObject[T any](
 		return err
 	}
 	return s.Store.PutCursor(ctx, cxaudit.SourceSalesforce, object, store.Cursor{Value: newest, CompletedAt: time.Now()})
+}
+
+// logger is l, or the default logger when l is nil.
+func logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.Default()
+	}
+	return l
+}
+
+// logRejected says which records of a page were quarantined, and why.
+func (s *Salesforce) logRejected(object string, rejected []cxaudit.Rejected) {
+	for _, r := range rejected {
+		logger(s.Logger).Warn("salesforce: record quarantined (cxaudit quarantine list shows it); the sync goes on",
+			"object", object, "id", r.ID, "reason", r.Reason)
+	}
+	if s.RejectFunc != nil && len(rejected) > 0 {
+		s.RejectFunc(cxaudit.SourceSalesforce, rejected)
+	}
 }
 
 func later(a, b string) bool {

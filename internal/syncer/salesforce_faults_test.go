@@ -3,6 +3,7 @@ package syncer_test
 import (
 	"context"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -102,7 +103,7 @@ func TestSalesforceSyncUnderFaults(t *testing.T) {
 				case f.ChangeEvery > 0:
 					require.Positive(t, st.Changes, "records changed")
 				}
-				if f != (salesforcetest.Faults{RepeatRecords: true}) && f.ChangeEvery == 0 {
+				if !reflect.DeepEqual(f, salesforcetest.Faults{RepeatRecords: true}) && f.ChangeEvery == 0 {
 					require.Positive(t, failures, "the faults failed some passes")
 				}
 				sim.SetFaults(salesforcetest.Faults{}) // the org stops changing; one more pass picks up the last changes

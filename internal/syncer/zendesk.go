@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"time"
 
@@ -65,6 +66,9 @@ type Zendesk struct {
 	Start time.Time
 	// ObserveFunc, when set, is told of every page stored.
 	ObserveFunc func(object string, records int)
+	// RejectFunc, when set, is told of the records of every page put in
+	// quarantine.
+	RejectFunc func(source cxaudit.Source, rejected []cxaudit.Rejected)
 	// ProgressFunc, when set, is told where each stream stands after every
 	// page (backfill progress).
 	ProgressFunc ProgressFunc
@@ -232,8 +236,16 @@ func (z *Zendesk) syncUsers(ctx context.Context, stats *Stats) error {
 		if page.EndOfStream {
 			next.CompletedAt = time.Now()
 		}
+		ids := make([]string, len(page.Users))
+		for i, u := range page.Users {
+			ids[i] = strconv.FormatInt(u.ID, 10)
+		}
+		z.logRejected(page.Rejected)
 		if err := z.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
 			if err := q.UpsertUsers(ctx, page.Users); err != nil {
+				return err
+			}
+			if err := z.quarantine(ctx, q, ObjectUsers, ids, page.Rejected); err != nil {
 				return err
 			}
 			return q.PutCursor(ctx, cxaudit.SourceZendesk, ObjectUsers, next)
@@ -276,11 +288,17 @@ func (z *Zendesk) syncOrganizations(ctx context.Context, stats *Stats) error {
 			next.CompletedAt = time.Now()
 		}
 		keys := make([]store.EntityKey, 0, len(page.Organizations))
+		ids := make([]string, 0, len(page.Organizations))
 		for _, o := range page.Organizations {
-			keys = append(keys, store.EntityKey{Kind: cxaudit.EntityOrganization, ID: strconv.FormatInt(o.ID, 10)})
+			ids = append(ids, strconv.FormatInt(o.ID, 10))
+			keys = append(keys, store.EntityKey{Kind: cxaudit.EntityOrganization, ID: ids[len(ids)-1]})
 		}
+		z.logRejected(page.Rejected)
 		if err := z.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
 			if err := q.UpsertOrganizations(ctx, page.Organizations); err != nil {
+				return err
+			}
+			if err := z.quarantine(ctx, q, ObjectOrganizations, ids, page.Rejected); err != nil {
 				return err
 			}
 			if err := q.QueueAudit(ctx, keys); err != nil {
@@ -423,33 +441,31 @@ func (z *Zendesk) storeTickets(ctx context.Context, stats *Stats, cur *store.Cur
 	if len(batch) > 1 {
 		tickets = mergeTickets(batch)
 	}
+	var rejected []cxaudit.Rejected
+	for _, r := range batch {
+		rejected = append(rejected, r.page.Rejected...)
+	}
+	if !z.SkipComments {
+		var err error
+		if tickets, rejected, err = z.fetchComments(ctx, tickets, rejected); err != nil {
+			return err
+		}
+	}
+	z.logRejected(rejected)
 	keys := make([]store.EntityKey, 0, 2*len(tickets))
+	ids := make([]string, 0, len(tickets))
 	orgs := map[int64]bool{}
 	for i := range tickets {
 		t := &tickets[i]
-		keys = append(keys, store.EntityKey{Kind: cxaudit.EntityTicket, ID: strconv.FormatInt(t.ID, 10)})
+		ids = append(ids, strconv.FormatInt(t.ID, 10))
+		keys = append(keys, store.EntityKey{Kind: cxaudit.EntityTicket, ID: ids[len(ids)-1]})
 		if t.OrganizationID != 0 && !orgs[t.OrganizationID] {
 			orgs[t.OrganizationID] = true
 			keys = append(keys, store.EntityKey{Kind: cxaudit.EntityOrganization, ID: strconv.FormatInt(t.OrganizationID, 10)})
 		}
 		if t.Status == cxaudit.StatusDeleted {
 			t.Comments = []cxaudit.Comment{}
-			continue
 		}
-		if z.SkipComments {
-			continue
-		}
-		// Comments of every changed ticket, fetched before the page
-		// commits: a ticket is never stored with stale comments under a
-		// newer cursor.
-		comments, err := z.Client.TicketComments(ctx, t.ID)
-		if err != nil {
-			return fmt.Errorf("comments of ticket %d: %w", t.ID, err)
-		}
-		if comments == nil {
-			comments = []cxaudit.Comment{}
-		}
-		t.Comments = comments
 	}
 	last := batch[len(batch)-1].page
 	next := store.Cursor{Value: last.AfterCursor, CompletedAt: cur.CompletedAt}
@@ -470,7 +486,17 @@ func (z *Zendesk) storeTickets(ctx context.Context, stats *Stats, cur *store.Cur
 		if err := q.UpsertUsers(ctx, missingUsers); err != nil {
 			return err
 		}
+		// An organization or requester the export rejected, read whole by id.
+		if err := q.Unquarantine(ctx, cxaudit.SourceZendesk, ObjectOrganizations, orgIDs(missingOrgs)); err != nil {
+			return err
+		}
+		if err := q.Unquarantine(ctx, cxaudit.SourceZendesk, ObjectUsers, userIDs(missingUsers)); err != nil {
+			return err
+		}
 		if err := q.UpsertTickets(ctx, tickets); err != nil {
+			return err
+		}
+		if err := z.quarantine(ctx, q, ObjectTickets, ids, rejected); err != nil {
 			return err
 		}
 		if err := q.QueueAudit(ctx, keys); err != nil {
@@ -490,6 +516,88 @@ func (z *Zendesk) storeTickets(ctx context.Context, stats *Stats, cur *store.Cur
 	}
 	z.progress(stats, ObjectTickets, pos, batch[len(batch)-1].last())
 	return nil
+}
+
+// fetchComments fetches the comments of every changed ticket, before the
+// page commits: a ticket is never stored with stale comments under a newer
+// cursor. A ticket whose comments Zendesk refuses for good (404 while the
+// ticket was just exported, 422) is not stored from this page but
+// quarantined, and the page goes on; the deleted-tickets stream removes
+// it if it was deleted in between, and its next change reads it again.
+// A transient failure (429, 5xx) fails the page, which is retried.
+func (z *Zendesk) fetchComments(ctx context.Context, tickets []cxaudit.Ticket, rejected []cxaudit.Rejected) ([]cxaudit.Ticket, []cxaudit.Rejected, error) {
+	kept := tickets[:0]
+	for i := range tickets {
+		t := tickets[i]
+		if t.Status == cxaudit.StatusDeleted {
+			kept = append(kept, t)
+			continue
+		}
+		comments, err := z.Client.TicketComments(ctx, t.ID)
+		switch cxaudit.ErrorCode(err) {
+		case "":
+		case cxaudit.ENOTFOUND, cxaudit.EINVALID:
+			rejected = append(rejected, zendesk.RejectTicket(t, "comments: "+err.Error()))
+			continue
+		default:
+			return nil, nil, fmt.Errorf("comments of ticket %d: %w", t.ID, err)
+		}
+		if comments == nil {
+			comments = []cxaudit.Comment{}
+		}
+		t.Comments = comments
+		kept = append(kept, t)
+	}
+	return kept, rejected, nil
+}
+
+// quarantine records the rejected records of a page of object and clears
+// the entries of the records of ids, stored with it.
+func (z *Zendesk) quarantine(ctx context.Context, q store.Querier, object string, ids []string, rejected []cxaudit.Rejected) error {
+	return quarantine(ctx, q, cxaudit.SourceZendesk, object, ids, rejected)
+}
+
+// quarantine records rejected and clears the entries of ids, but for a
+// record a later page of the same batch rejected again.
+func quarantine(ctx context.Context, q store.Querier, source cxaudit.Source, object string, ids []string, rejected []cxaudit.Rejected) error {
+	if err := q.Quarantine(ctx, source, rejected); err != nil {
+		return err
+	}
+	if len(rejected) > 0 {
+		bad := make(map[string]bool, len(rejected))
+		for _, r := range rejected {
+			bad[r.ID] = true
+		}
+		ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return bad[id] })
+	}
+	return q.Unquarantine(ctx, source, object, ids)
+}
+
+func orgIDs(orgs []cxaudit.Organization) []string {
+	ids := make([]string, len(orgs))
+	for i, o := range orgs {
+		ids[i] = strconv.FormatInt(o.ID, 10)
+	}
+	return ids
+}
+
+func userIDs(users []cxaudit.User) []string {
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = strconv.FormatInt(u.ID, 10)
+	}
+	return ids
+}
+
+// logRejected says which records of a page were quarantined, and why.
+func (z *Zendesk) logRejected(rejected []cxaudit.Rejected) {
+	for _, r := range rejected {
+		logger(z.Logger).Warn("zendesk: record quarantined (cxaudit quarantine list shows it); the sync goes on",
+			"object", r.Object, "id", r.ID, "reason", r.Reason)
+	}
+	if z.RejectFunc != nil && len(rejected) > 0 {
+		z.RejectFunc(cxaudit.SourceZendesk, rejected)
+	}
 }
 
 // mergeTickets returns the tickets of the pages of batch, each once, as

@@ -438,7 +438,7 @@ func TestBidiControlsStripped(t *testing.T) {
 	acc := b.world.Accounts[0]
 	b.ssim.UpdateAccount(acc.ID, func(a *cxaudit.Account) { a.Name = "Acme \u202Bشركة\u202C" + bidiControls + " Ltd" })
 	var read cxaudit.Account
-	require.NoError(t, b.sw.Client.Accounts(ctx, time.Time{}, nil, func(page []cxaudit.Account) error {
+	require.NoError(t, b.sw.Client.Accounts(ctx, time.Time{}, nil, func(page []cxaudit.Account, _ []cxaudit.Rejected) error {
 		for _, a := range page {
 			if a.ID == acc.ID {
 				read = a

@@ -2,6 +2,7 @@ package zendesk
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"strconv"
@@ -15,6 +16,9 @@ import (
 // Deleted tickets come with status "deleted".
 type TicketPage struct {
 	Tickets []cxaudit.Ticket
+	// Rejected are the records of the page that could not be read: the
+	// caller quarantines them and goes on.
+	Rejected []cxaudit.Rejected
 	// AfterCursor resumes the export after this page. It is set even at the
 	// end of the stream: keep it to pick up later changes.
 	AfterCursor string
@@ -30,10 +34,10 @@ func (c *Client) ExportTickets(ctx context.Context, cursor string, start time.Ti
 	q := exportQuery(cursor, start)
 	q.Set("include", "metric_sets")
 	var resp struct {
-		Tickets     []wireTicket    `json:"tickets"`
-		MetricSets  []wireMetricSet `json:"metric_sets"`
-		AfterCursor string          `json:"after_cursor"`
-		EndOfStream bool            `json:"end_of_stream"`
+		Tickets     []json.RawMessage `json:"tickets"`
+		MetricSets  []json.RawMessage `json:"metric_sets"`
+		AfterCursor string            `json:"after_cursor"`
+		EndOfStream bool              `json:"end_of_stream"`
 	}
 	if err := c.get(ctx, op, "/incremental/tickets/cursor.json?"+q.Encode(), &resp); err != nil {
 		return TicketPage{}, err
@@ -43,12 +47,16 @@ func (c *Client) ExportTickets(ctx context.Context, cursor string, start time.Ti
 		return TicketPage{}, err
 	}
 	c.logger.DebugContext(ctx, "zendesk: exported tickets", "count", len(resp.Tickets), "end_of_stream", resp.EndOfStream)
-	return TicketPage{Tickets: withMetrics(resp.Tickets, resp.MetricSets), AfterCursor: after, EndOfStream: resp.EndOfStream}, nil
+	tickets, rejected := decodeEach[wireTicket]("tickets", resp.Tickets)
+	sets, badSets := decodeEach[wireMetricSet]("ticket_metric_sets", resp.MetricSets)
+	return TicketPage{Tickets: withMetrics(tickets, sets), Rejected: append(rejected, badSets...), AfterCursor: after, EndOfStream: resp.EndOfStream}, nil
 }
 
 // UserPage is one page of the incremental user export.
 type UserPage struct {
-	Users       []cxaudit.User
+	Users []cxaudit.User
+	// Rejected: see TicketPage.
+	Rejected    []cxaudit.Rejected
 	AfterCursor string
 	EndOfStream bool
 }
@@ -59,9 +67,9 @@ type UserPage struct {
 func (c *Client) ExportUsers(ctx context.Context, cursor string, start time.Time) (UserPage, error) {
 	const op = "export users"
 	var resp struct {
-		Users       []wireUser `json:"users"`
-		AfterCursor string     `json:"after_cursor"`
-		EndOfStream bool       `json:"end_of_stream"`
+		Users       []json.RawMessage `json:"users"`
+		AfterCursor string            `json:"after_cursor"`
+		EndOfStream bool              `json:"end_of_stream"`
 	}
 	if err := c.get(ctx, op, "/incremental/users/cursor.json?"+exportQuery(cursor, start).Encode(), &resp); err != nil {
 		return UserPage{}, err
@@ -70,9 +78,10 @@ func (c *Client) ExportUsers(ctx context.Context, cursor string, start time.Time
 	if err != nil {
 		return UserPage{}, err
 	}
-	page := UserPage{Users: make([]cxaudit.User, 0, len(resp.Users)), AfterCursor: after, EndOfStream: resp.EndOfStream}
-	for i := range resp.Users {
-		page.Users = append(page.Users, resp.Users[i].domain())
+	users, rejected := decodeEach[wireUser]("users", resp.Users)
+	page := UserPage{Users: make([]cxaudit.User, 0, len(users)), Rejected: rejected, AfterCursor: after, EndOfStream: resp.EndOfStream}
+	for i := range users {
+		page.Users = append(page.Users, users[i].domain())
 	}
 	return page, nil
 }
@@ -82,8 +91,10 @@ func (c *Client) ExportUsers(ctx context.Context, cursor string, start time.Time
 // organization may come twice.
 type OrganizationPage struct {
 	Organizations []cxaudit.Organization
-	EndTime       int64
-	EndOfStream   bool
+	// Rejected: see TicketPage.
+	Rejected    []cxaudit.Rejected
+	EndTime     int64
+	EndOfStream bool
 }
 
 // ExportOrganizations returns the organizations updated at or after start
@@ -91,9 +102,9 @@ type OrganizationPage struct {
 func (c *Client) ExportOrganizations(ctx context.Context, start int64) (OrganizationPage, error) {
 	const op = "export organizations"
 	var resp struct {
-		Organizations []wireOrganization `json:"organizations"`
-		EndTime       *int64             `json:"end_time"`
-		EndOfStream   bool               `json:"end_of_stream"`
+		Organizations []json.RawMessage `json:"organizations"`
+		EndTime       *int64            `json:"end_time"`
+		EndOfStream   bool              `json:"end_of_stream"`
 	}
 	path := "/incremental/organizations.json?start_time=" + strconv.FormatInt(max(start, 0), 10)
 	if err := c.get(ctx, op, path, &resp); err != nil {
@@ -102,9 +113,10 @@ func (c *Client) ExportOrganizations(ctx context.Context, start int64) (Organiza
 	if resp.Organizations == nil || resp.EndTime == nil {
 		return OrganizationPage{}, malformed(op, errors.New("organizations or end_time missing"))
 	}
-	page := OrganizationPage{Organizations: make([]cxaudit.Organization, 0, len(resp.Organizations)), EndTime: *resp.EndTime, EndOfStream: resp.EndOfStream}
-	for i := range resp.Organizations {
-		page.Organizations = append(page.Organizations, resp.Organizations[i].domain())
+	orgs, rejected := decodeEach[wireOrganization]("organizations", resp.Organizations)
+	page := OrganizationPage{Organizations: make([]cxaudit.Organization, 0, len(orgs)), Rejected: rejected, EndTime: *resp.EndTime, EndOfStream: resp.EndOfStream}
+	for i := range orgs {
+		page.Organizations = append(page.Organizations, orgs[i].domain())
 	}
 	return page, nil
 }

@@ -141,6 +141,12 @@ type Faults struct {
 	// commits late, a second before that boundary, which only an overlap
 	// window catches. A SystemModstamp never moves back.
 	ChangeEvery int
+	// PoisonRecords are the Ids of records that queries return with a
+	// SystemModstamp of the wrong type (true instead of a dateTime), as a
+	// broken integration or a corrupt record might; the rest of the page
+	// is whole. Salesforce itself sends every dateTime as a string
+	// (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/intro_rest_resources.htm).
+	PoisonRecords []string
 	// Seed seeds the fault picker.
 	Seed uint64
 }
@@ -754,7 +760,7 @@ func (s *Sim) query(soql, version string, all bool) response {
 			p.all = all
 			rows := p.run(s.data, version)
 			if len(rows) <= s.opts.PageSize {
-				return response{http.StatusOK, queryResult{TotalSize: len(rows), Done: true, Records: rows}}
+				return response{http.StatusOK, queryResult{TotalSize: len(rows), Done: true, Records: s.poisoned(rows)}}
 			}
 			s.nextCursor++
 			id := fmt.Sprintf("01g%015d", s.nextCursor)
@@ -773,6 +779,25 @@ func (s *Sim) query(soql, version string, all bool) response {
 	return errorResponse(http.StatusBadRequest, "MALFORMED_QUERY", "%v", err)
 }
 
+// poisoned returns recs with the records of Faults.PoisonRecords spoilt.
+func (s *Sim) poisoned(recs []json.RawMessage) []json.RawMessage {
+	if len(s.faults.PoisonRecords) == 0 {
+		return recs
+	}
+	out := slices.Clone(recs)
+	for i, raw := range out {
+		var m map[string]any
+		if json.Unmarshal(raw, &m) != nil {
+			continue
+		}
+		if id, _ := m["Id"].(string); slices.Contains(s.faults.PoisonRecords, id) {
+			m["SystemModstamp"] = true
+			out[i], _ = json.Marshal(m)
+		}
+	}
+	return out
+}
+
 func (s *Sim) queryMore(locator, version string) response {
 	id, off, ok := strings.Cut(locator, "-")
 	n, err := strconv.Atoi(off)
@@ -789,7 +814,7 @@ func (s *Sim) page(id string, off int, version string) response {
 	if s.faults.RepeatRecords && off > 0 {
 		start-- // the last record of the page before, again
 	}
-	res := queryResult{TotalSize: len(rows), Done: end == len(rows), Records: rows[start:end]}
+	res := queryResult{TotalSize: len(rows), Done: end == len(rows), Records: s.poisoned(rows[start:end])}
 	if !res.Done {
 		res.NextRecordsURL = fmt.Sprintf("/services/data/v%s/query/%s-%d", version, id, end)
 	}

@@ -199,7 +199,7 @@ func (s *Sim) exportTickets(w http.ResponseWriter, r *http.Request) {
 	cursor := last.encode()
 	next := cursorURL(r, cursor)
 	resp.AfterCursor, resp.AfterURL = &cursor, &next
-	writeJSON(w, http.StatusOK, resp)
+	writePoisoned(w, resp, "tickets", s.poison(func(f Faults) []int64 { return f.PoisonTickets }))
 }
 
 // repeatCursor answers a cursor export request with its own cursor, no
@@ -284,7 +284,7 @@ func (s *Sim) exportUsers(w http.ResponseWriter, r *http.Request) {
 	cursor := last.encode()
 	next := cursorURL(r, cursor)
 	resp.AfterCursor, resp.AfterURL = &cursor, &next
-	writeJSON(w, http.StatusOK, resp)
+	writePoisoned(w, resp, "users", s.poison(func(f Faults) []int64 { return f.PoisonUsers }))
 }
 
 // exportOrganizations is a time-based export: a page holds the
@@ -345,7 +345,7 @@ func (s *Sim) exportOrganizations(w http.ResponseWriter, r *http.Request) {
 	for _, o := range page {
 		resp.Organizations = append(resp.Organizations, s.toWireOrganization(base, o))
 	}
-	writeJSON(w, http.StatusOK, resp)
+	writePoisoned(w, resp, "organizations", s.poison(func(f Faults) []int64 { return f.PoisonOrganizations }))
 }
 
 func (s *Sim) showTicket(w http.ResponseWriter, r *http.Request) {
@@ -384,7 +384,7 @@ func (s *Sim) ticketComments(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	t, ok := s.tickets[id]
-	if !ok || t.deleted {
+	if !ok || t.deleted || slices.Contains(s.faults.CommentsNotFound, id) {
 		s.mu.Unlock()
 		notFound(w)
 		return

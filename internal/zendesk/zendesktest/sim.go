@@ -133,6 +133,15 @@ type Faults struct {
 	// a ticket first (its subject and updated_at), as an agent would while
 	// a backfill runs.
 	ChangeEvery int
+	// PoisonTickets, PoisonOrganizations and PoisonUsers are records the
+	// exports send with a malformed updated_at ("not a time"), as a
+	// hostile or broken integration might write them; the rest of their
+	// page is whole. Zendesk itself always sends ISO 8601
+	// (https://developer.zendesk.com/api-reference/introduction/requests/#data-types).
+	PoisonTickets, PoisonOrganizations, PoisonUsers []int64
+	// CommentsNotFound are tickets whose comments endpoint answers 404
+	// although the ticket is there.
+	CommentsNotFound []int64
 	// Seed seeds the fault dice.
 	Seed uint64
 }
