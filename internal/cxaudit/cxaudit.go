@@ -185,6 +185,9 @@ type Account struct {
 
 	Contacts      []Contact     `json:"contacts,omitempty"`
 	Opportunities []Opportunity `json:"opportunities,omitempty"`
+	// OpenTasks are the open Tasks on the account and on its
+	// opportunities, those cxaudit wrote included (Task.ByCxaudit).
+	OpenTasks []Task `json:"open_tasks,omitempty"`
 }
 
 // Domain returns the account's website host without scheme, "www." or path,
@@ -261,4 +264,17 @@ type Task struct {
 	Priority     string     `json:"priority"`
 	Status       string     `json:"status"`
 	ActivityDate *time.Time `json:"activity_date,omitempty"`
+	// AccountID, IsClosed and SystemModstamp are set on Tasks the sync
+	// reads (the account team's open Tasks, account.open_tasks): Salesforce
+	// derives AccountId from WhatId (the Account itself, or the
+	// Opportunity's account).
+	AccountID      string    `json:"account_id,omitempty"`
+	IsClosed       bool      `json:"is_closed,omitempty"`
+	SystemModstamp time.Time `json:"system_modstamp,omitzero"`
+}
+
+// ByCxaudit reports whether cxaudit wrote the Task: its Subject starts
+// with cxaudit's marker.
+func (t *Task) ByCxaudit() bool {
+	return strings.HasPrefix(t.Subject, "["+MarkerPrefix)
 }

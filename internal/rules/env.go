@@ -29,6 +29,7 @@ var sizeLimits = map[string]uint64{
 	"comments":      500,
 	"contacts":      1000,
 	"opportunities": 1000,
+	"open_tasks":    1000,
 	"tags":          100,
 	"domain_names":  50,
 	"roles":         20,

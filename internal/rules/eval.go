@@ -309,6 +309,7 @@ func inputWithin(in *Input) bool {
 	if ac := in.Account; ac != nil {
 		if !textsWithin(defaultStringSize, ac.ID, ac.Name, ac.OwnerID, ac.Website, ac.Type, ac.Industry, ac.Tier, ac.Health) ||
 			len(ac.Contacts) > int(sizeLimits["contacts"]) || len(ac.Opportunities) > int(sizeLimits["opportunities"]) ||
+			len(ac.OpenTasks) > int(sizeLimits["open_tasks"]) ||
 			!fieldsWithin(ac.Fields) {
 			return false
 		}
@@ -322,6 +323,13 @@ func inputWithin(in *Input) bool {
 		for i := range ac.Opportunities {
 			o := &ac.Opportunities[i]
 			if !textsWithin(defaultStringSize, o.ID, o.AccountID, o.Name, o.StageName, o.Type) || !fieldsWithin(o.Fields) {
+				return false
+			}
+		}
+		for i := range ac.OpenTasks {
+			t := &ac.OpenTasks[i]
+			if !textsWithin(defaultStringSize, t.ID, t.WhatID, t.OwnerID, t.Subject, t.Priority, t.Status, t.AccountID) ||
+				len(t.Description) > int(sizeLimits["description"]) {
 				return false
 			}
 		}

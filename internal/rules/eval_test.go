@@ -240,8 +240,9 @@ func TestInputWithinCoversEveryField(t *testing.T) {
 			Now:          now,
 			Ticket:       &cxaudit.Ticket{Tags: []string{"a"}, Comments: []cxaudit.Comment{{Body: "b"}}},
 			Organization: &cxaudit.Organization{DomainNames: []string{"a.example"}, Tags: []string{"a"}},
-			Account:      &cxaudit.Account{Contacts: []cxaudit.Contact{{Roles: []string{"a"}}}, Opportunities: []cxaudit.Opportunity{{}}},
-			Tickets:      []cxaudit.Ticket{{Tags: []string{"a"}, Comments: []cxaudit.Comment{{Body: "b"}}}},
+			Account: &cxaudit.Account{Contacts: []cxaudit.Contact{{Roles: []string{"a"}}}, Opportunities: []cxaudit.Opportunity{{}},
+				OpenTasks: []cxaudit.Task{{}}},
+			Tickets: []cxaudit.Ticket{{Tags: []string{"a"}, Comments: []cxaudit.Comment{{Body: "b"}}}},
 		}
 	}
 	in := base()

@@ -1,7 +1,9 @@
 package rules
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -126,7 +128,13 @@ func (l *loader) loadFieldMap(name string, data []byte) {
 		zd := f.mapping(zn, "$.zendesk", []string{"ticket_fields", "schedules"})
 		if tn, ok := zd["ticket_fields"]; ok && !isNull(tn) {
 			seen := map[int64]string{}
-			for field, vn := range f.mapping(tn, "$.zendesk.ticket_fields", nil) {
+			fields := f.mapping(tn, "$.zendesk.ticket_fields", nil)
+			// In the file's order: the second name of an id is the one in error.
+			names := slices.SortedFunc(maps.Keys(fields), func(a, b string) int {
+				return cmp.Or(cmp.Compare(fields[a].Line, fields[b].Line), cmp.Compare(fields[a].Column, fields[b].Column))
+			})
+			for _, field := range names {
+				vn := fields[field]
 				p := "$.zendesk.ticket_fields." + field
 				if !fieldNameRe.MatchString(field) {
 					f.errorf(vn, p, "invalid field name %q: rules read it as ticket.fields.%s, so use lower-case letters, digits and '_', starting with a letter", field, field)

@@ -132,7 +132,21 @@ type accountFixture struct {
 	SystemModstamp *fixtureTime         `yaml:"system_modstamp"`
 	Contacts       []contactFixture     `yaml:"contacts"`
 	Opportunities  []opportunityFixture `yaml:"opportunities"`
+	OpenTasks      []taskFixture        `yaml:"open_tasks"`
 	Fields         fieldsFixture        `yaml:"fields"`
+}
+
+// taskFixture is an open Task of the account team, on the account (or, with
+// what_id, on one of its opportunities). A subject that starts with
+// "[cxaudit:" is one cxaudit wrote.
+type taskFixture struct {
+	ID       string       `yaml:"id"`
+	Subject  string       `yaml:"subject"`
+	OwnerID  string       `yaml:"owner_id"`
+	Status   string       `yaml:"status"`
+	Priority string       `yaml:"priority"`
+	WhatID   string       `yaml:"what_id"`
+	DueDate  *fixtureTime `yaml:"due_date"`
 }
 
 type contactFixture struct {
@@ -300,6 +314,7 @@ var fixtureNames = map[string]string{
 	"testFile": "test file", "testCase": "test", "expectedRule": "expectation", "expectedFinding": "expected finding",
 	"ticketFixture": "ticket", "commentFixture": "comment", "metricsFixture": "metrics", "orgFixture": "organization",
 	"accountFixture": "account", "contactFixture": "contact", "opportunityFixture": "opportunity", "userFixture": "user",
+	"taskFixture": "open task",
 }
 
 // parseTestFile decodes a test file strictly: unknown fields are errors,
@@ -439,7 +454,9 @@ func yamlFields(typeName string) []string {
 		return []string{"id", "name", "email", "role", "organization_id", "fields"}
 	case "accountFixture":
 		return []string{"id", "name", "owner_id", "owner_active", "website", "type", "industry", "tier", "health",
-			"renewal_date", "system_modstamp", "contacts", "opportunities", "fields"}
+			"renewal_date", "system_modstamp", "contacts", "opportunities", "open_tasks", "fields"}
+	case "taskFixture":
+		return []string{"id", "subject", "owner_id", "status", "priority", "what_id", "due_date"}
 	case "contactFixture":
 		return []string{"id", "name", "email", "title", "role", "roles", "system_modstamp", "fields"}
 	case "opportunityFixture":

@@ -353,6 +353,19 @@ func buildWorld(tc *testCase, now time.Time) *world {
 				Type: o.Type, Amount: o.Amount, CloseDate: optTimeAt(o.CloseDate, now), IsClosed: o.IsClosed, IsWon: o.IsWon,
 				SystemModstamp: timeOr(o.SystemModstamp, now, now), Fields: o.Fields.at(now)})
 		}
+		for i, t := range f.OpenTasks {
+			id := t.ID
+			if id == "" {
+				id = fmt.Sprintf("00T%015d", i+1)
+			}
+			what := t.WhatID
+			if what == "" {
+				what = f.ID
+			}
+			a.OpenTasks = append(a.OpenTasks, cxaudit.Task{ID: id, WhatID: what, AccountID: f.ID, OwnerID: cmp.Or(t.OwnerID, f.OwnerID),
+				Subject: t.Subject, Status: cmp.Or(t.Status, "Not Started"), Priority: cmp.Or(t.Priority, "Normal"),
+				ActivityDate: optTimeAt(t.DueDate, now)})
+		}
 		w.accounts = append(w.accounts, a)
 	}
 	return w

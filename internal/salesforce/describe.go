@@ -12,7 +12,7 @@ import (
 )
 
 // DescribedObjects are the objects Describe describes.
-var DescribedObjects = []string{tenant.ObjectAccount, tenant.ObjectContact, tenant.ObjectOpportunity, tenant.ObjectContactRelation}
+var DescribedObjects = []string{tenant.ObjectAccount, tenant.ObjectContact, tenant.ObjectOpportunity, tenant.ObjectContactRelation, tenant.ObjectTask}
 
 // Describe reads what the org has: the fields of every object in
 // DescribedObjects, with their types and picklist values (the sObject

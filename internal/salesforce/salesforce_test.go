@@ -168,7 +168,7 @@ func TestAccountsPagesThroughEveryAccount(t *testing.T) {
 
 	used, limit, ok := b.client.Limits()
 	require.True(t, ok)
-	require.Equal(t, 9+6, used, "9 pages, 4 describes and the Task status and priority queries")
+	require.Equal(t, 9+7, used, "9 pages, 5 describes and the Task status and priority queries")
 	require.Equal(t, 100000, limit)
 }
 

@@ -24,6 +24,11 @@ type Options struct {
 	Tickets  int
 	// Now anchors every timestamp. Zero means time.Now().
 	Now time.Time
+	// TeamTasks gives accounts the Tasks their account team keeps
+	// (World.TeamTasks): some open, some done, on the account or on one of
+	// its opportunities. They are drawn from their own random stream, so
+	// the rest of the world is the same with or without them.
+	TeamTasks bool
 }
 
 // SalesforceUser is an owner of accounts.
@@ -54,6 +59,8 @@ type World struct {
 	// and opportunities' values of those cxaudit does not read under its
 	// own names are in their Raw, as the REST API writes them.
 	SalesforceFields []SalesforceField
+	// TeamTasks are the Tasks the account teams keep (Options.TeamTasks).
+	TeamTasks []cxaudit.Task
 }
 
 // AccountID returns the Salesforce Id of the i-th account (1-based).
@@ -261,7 +268,46 @@ func Generate(opts Options) *World {
 	}
 	w.Schedules = schedules(now)
 	fitTenant(w, opts.Seed)
+	if opts.TeamTasks {
+		w.TeamTasks = teamTasks(opts.Seed, now, w.Accounts)
+	}
 	return w
+}
+
+// teamTasks draws the account teams' Tasks: about half of the accounts
+// have an open one (a QBR to prepare, a renewal call), on the account or on
+// an opportunity, owned by the account owner; a third have a completed
+// one.
+func teamTasks(seed uint64, now time.Time, accounts []cxaudit.Account) []cxaudit.Task {
+	r := rand.New(rand.NewPCG(seed^0x7a5c, seed+0x7a5c))
+	var out []cxaudit.Task
+	n := 0
+	add := func(acc cxaudit.Account, subject string, closed bool) {
+		n++
+		what := acc.ID
+		if len(acc.Opportunities) > 0 && r.IntN(3) == 0 {
+			what = acc.Opportunities[r.IntN(len(acc.Opportunities))].ID
+		}
+		due := now.AddDate(0, 0, r.IntN(30)-5).Truncate(24 * time.Hour)
+		status := "Not Started"
+		if closed {
+			status = "Completed"
+		}
+		out = append(out, cxaudit.Task{
+			ID: fmt.Sprintf("00T9%014d", n), WhatID: what, AccountID: acc.ID, OwnerID: acc.OwnerID,
+			Subject: subject + " — " + acc.Name, Priority: "Normal", Status: status, ActivityDate: &due,
+			IsClosed: closed, SystemModstamp: now.Add(-time.Duration(1+r.IntN(20*24)) * time.Hour),
+		})
+	}
+	for _, acc := range accounts {
+		if r.IntN(100) < 50 {
+			add(acc, pick(r, []string{"Prepare QBR", "Renewal call", "Executive sponsor check-in", "Success plan review"}), false)
+		}
+		if r.IntN(100) < 33 {
+			add(acc, "Onboarding follow-up", true)
+		}
+	}
+	return out
 }
 
 // escalationPacket writes an engineering escalation note that carries a

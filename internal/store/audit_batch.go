@@ -142,8 +142,12 @@ func (q *queries) withChildrenMany(ctx context.Context, accs map[int64]cxaudit.A
 	for _, o := range os {
 		opps[o.AccountID] = append(opps[o.AccountID], o)
 	}
+	tasks, err := q.openTasks(ctx, ids)
+	if err != nil {
+		return err
+	}
 	for org, a := range accs {
-		a.Contacts, a.Opportunities = contacts[a.ID], opps[a.ID]
+		a.Contacts, a.Opportunities, a.OpenTasks = contacts[a.ID], opps[a.ID], tasks[a.ID]
 		accs[org] = a
 	}
 	return nil

@@ -328,7 +328,7 @@ func (q *queries) CountTickets(ctx context.Context) (int, error) {
 
 func (q *queries) UpsertAccounts(ctx context.Context, accounts []cxaudit.Account) error {
 	for _, a := range accounts {
-		a.Contacts, a.Opportunities = nil, nil
+		a.Contacts, a.Opportunities, a.OpenTasks = nil, nil, nil
 		data, err := marshal(a)
 		if err != nil {
 			return err
@@ -391,7 +391,11 @@ func (q *queries) withChildren(ctx context.Context, a cxaudit.Account) (cxaudit.
 	if err := q.withRoles(ctx, []string{a.ID}, map[string][]cxaudit.Contact{a.ID: a.Contacts}); err != nil {
 		return a, err
 	}
-	a.Opportunities, err = queryDocs[cxaudit.Opportunity](ctx, q, `SELECT data FROM salesforce_opportunity WHERE account_id = $1 ORDER BY id`, a.ID)
+	if a.Opportunities, err = queryDocs[cxaudit.Opportunity](ctx, q, `SELECT data FROM salesforce_opportunity WHERE account_id = $1 ORDER BY id`, a.ID); err != nil {
+		return a, err
+	}
+	tasks, err := q.openTasks(ctx, []string{a.ID})
+	a.OpenTasks = tasks[a.ID]
 	return a, err
 }
 

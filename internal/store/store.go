@@ -180,6 +180,10 @@ type Querier interface {
 	// DeleteContacts, DeleteOpportunities and DeleteContactRelations
 	// remove records deleted in Salesforce on their own (an account's
 	// deletion takes its children with it: DeleteAccounts).
+	// UpsertTasks stores the account teams' open Tasks and removes those
+	// that closed (or lost their account); DeleteTasks removes deleted ones.
+	UpsertTasks(ctx context.Context, tasks []cxaudit.Task) error
+	DeleteTasks(ctx context.Context, ids []string) error
 	DeleteContacts(ctx context.Context, ids []string) error
 	DeleteOpportunities(ctx context.Context, ids []string) error
 	DeleteContactRelations(ctx context.Context, ids []string) error

@@ -57,6 +57,7 @@ func (q *queries) DeleteAccounts(ctx context.Context, ids []string) error {
 		`DELETE FROM salesforce_contact WHERE account_id IN (?)`,
 		`DELETE FROM salesforce_opportunity WHERE account_id IN (?)`,
 		`DELETE FROM salesforce_contact_relation WHERE account_id IN (?)`,
+		`DELETE FROM salesforce_task WHERE account_id IN (?)`,
 		`DELETE FROM salesforce_account WHERE id IN (?)`,
 	}, args)
 }

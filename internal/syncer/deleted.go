@@ -21,6 +21,7 @@ const (
 	ObjectContactDeletions         = "contact_deletions"
 	ObjectOpportunityDeletions     = "opportunity_deletions"
 	ObjectContactRelationDeletions = "contact_relation_deletions"
+	ObjectTaskDeletions            = "task_deletions"
 	// ObjectTicketDeletions is the newest deleted_at read from Zendesk's
 	// deleted tickets.
 	ObjectTicketDeletions = "ticket_deletions"
@@ -60,6 +61,12 @@ func (s *Salesforce) syncDeletions(ctx context.Context, stats *Stats, schema *sy
 		passes = append(passes, deletion{tenant.ObjectContactRelation, ObjectContactRelationDeletions,
 			func(ctx context.Context, q store.Querier, ids []string) error {
 				return q.DeleteContactRelations(ctx, ids)
+			}})
+	}
+	if task := schema.Objects[tenant.ObjectTask]; task != nil && task.Unavailable == "" {
+		passes = append(passes, deletion{tenant.ObjectTask, ObjectTaskDeletions,
+			func(ctx context.Context, q store.Querier, ids []string) error {
+				return q.DeleteTasks(ctx, ids)
 			}})
 	}
 	for _, d := range passes {

@@ -51,12 +51,12 @@ func newSalesforceSync(t *testing.T, w *simworld.World, st store.Store) (*salesf
 func TestSalesforceSyncUnderFaults(t *testing.T) {
 	t.Parallel()
 	knobs := map[string]salesforcetest.Faults{
-		"concurrent-limit storms": {StormEvery: 12, StormLength: 2}, // a pass that finds nothing new is 8 requests: 4 objects and their deletions
+		"concurrent-limit storms": {StormEvery: 12, StormLength: 2}, // a pass that finds nothing new is 10 requests: 5 objects (Tasks included) and their deletions
 		"malformed JSON":          {MalformedRate: 0.3, Seed: 5},
 		"truncated bodies":        {TruncateRate: 0.3, Seed: 6},
 		"records repeated":        {RepeatRecords: true},
 		"changes during backfill": {ChangeEvery: 2, Seed: 9},
-		"all at once, with 5xx and latency": {StormEvery: 9, StormLength: 2, MalformedRate: 0.1, TruncateRate: 0.1,
+		"all at once, with 5xx and latency": {StormEvery: 13, StormLength: 2, MalformedRate: 0.1, TruncateRate: 0.1,
 			ErrorRate: 0.1, Latency: time.Millisecond, RepeatRecords: true, ChangeEvery: 3, Seed: 13},
 	}
 	for dbName, newStore := range salesforceStores {
@@ -72,7 +72,7 @@ func TestSalesforceSyncUnderFaults(t *testing.T) {
 
 				failures := 0
 				deleted, done := false, false
-				for range 300 {
+				for range 2000 {
 					_, err := s.Sync(ctx)
 					if err != nil {
 						failures++
@@ -256,7 +256,7 @@ func TestSalesforceMalformedPageNeverAdvancesTheCursor(t *testing.T) {
 			// Some pages spoiled: passes fail midway.
 			sim.SetFaults(salesforcetest.Faults{MalformedRate: 0.25, TruncateRate: 0.25, Seed: 7})
 			moved, done := false, false
-			for range 100 {
+			for range 2000 { // a pass is ten requests, each spoiled one time in two: about one pass in a thousand gets through
 				if _, err = s.Sync(ctx); err == nil {
 					done = true
 					break

@@ -38,7 +38,7 @@ const (
 // opportunities come after it), and Zendesk's tickets (a customer's
 // window of recent tickets).
 var ReadyObjects = map[cxaudit.Source][]string{
-	cxaudit.SourceSalesforce: {ObjectAccounts, ObjectContacts, ObjectOpportunities},
+	cxaudit.SourceSalesforce: {ObjectAccounts, ObjectContacts, ObjectOpportunities, ObjectTasks},
 	cxaudit.SourceZendesk:    {ObjectTickets},
 }
 

@@ -44,6 +44,8 @@ const (
 	ObjectContact         = "Contact"
 	ObjectOpportunity     = "Opportunity"
 	ObjectContactRelation = "AccountContactRelation"
+	// ObjectTask holds the account teams' Tasks (account.open_tasks).
+	ObjectTask = "Task"
 )
 
 // Zendesk records whose custom fields rules read, as reference prefixes
@@ -504,6 +506,19 @@ func (t *Tenant) add(p Problem) {
 }
 
 func (t *Tenant) resolveSalesforce() {
+	// account.open_tasks needs Task to be readable: without it every
+	// account would look as if its team had nothing open.
+	if t.sf != nil {
+		if task := t.sf.Objects[ObjectTask]; task == nil || task.Unavailable != "" {
+			why := "Task was not described"
+			if task != nil {
+				why = "Task cannot be read: " + task.Unavailable
+			}
+			t.problems[Ref(ObjectAccount, "open_tasks")] = Problem{Source: cxaudit.SourceSalesforce, Ref: Ref(ObjectAccount, "open_tasks"),
+				Message: why + ", so account.open_tasks is unknown",
+				Fix:     "grant the integration user read access to Task"}
+		}
+	}
 	for _, object := range []string{ObjectAccount, ObjectContact, ObjectOpportunity} {
 		t.sfMap[object] = map[string]*Field{}
 		var obj *Object

@@ -139,8 +139,12 @@ func newSchema(custom []simworld.SalesforceField) schemaDef {
 			fd("Id", "id"), fd("IsDeleted", "boolean"), fd("AccountId", "reference"), fd("ContactId", "reference"),
 			fd("Roles", "multipicklist", simworld.ContactRoles...), fd("IsDirect", "boolean"), fd("IsActive", "boolean"),
 			fd("StartDate", "date"), fd("EndDate", "date"), fd("SystemModstamp", "datetime")),
-		newObject("Task", []relDef{{"Owner", "User", "OwnerId"}},
-			fd("Id", "id"), fd("WhatId", "reference"), fd("OwnerId", "reference"), fd("Subject", "combobox"),
+		// Task's AccountId is read-only and derived from WhatId: an
+		// Account's own Id, an Opportunity's AccountId
+		// (https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_task.htm).
+		newObject("Task", []relDef{{"Owner", "User", "OwnerId"}, {"Account", "Account", "AccountId"}},
+			fd("Id", "id"), fd("IsDeleted", "boolean"), fd("WhatId", "reference"), fd("AccountId", "reference"),
+			fd("OwnerId", "reference"), fd("Subject", "combobox"),
 			fd("Description", "textarea"), fd("Priority", "picklist"), fd("Status", "picklist"),
 			fd("ActivityDate", "date"), fd("IsClosed", "boolean"), fd("SystemModstamp", "datetime")),
 		// TaskStatus and TaskPriority are the Task picklists' values with

@@ -251,6 +251,12 @@ func New(opts Options) *Sim {
 				s.data["Opportunity"][o.ID] = r
 			}
 		}
+		for _, t := range w.TeamTasks {
+			s.data["Task"][t.ID] = record{"Id": t.ID, "WhatId": t.WhatID, "AccountId": t.AccountID, "OwnerId": t.OwnerID,
+				"Subject": nullable(t.Subject), "Description": nullable(t.Description), "Priority": t.Priority, "Status": t.Status,
+				"ActivityDate": dateValue(t.ActivityDate), "IsClosed": t.IsClosed, "IsDeleted": false,
+				"SystemModstamp": stamp(t.SystemModstamp), seededKey: true}
+		}
 	}
 	return s
 }
@@ -318,17 +324,31 @@ func timePtr(v any) *time.Time {
 	return &t
 }
 
-// Tasks returns every Task, ordered by Id.
-func (s *Sim) Tasks() []cxaudit.Task {
+// Tasks returns every Task written through the API (not the account
+// teams' Tasks of World.TeamTasks, see TeamTasks), ordered by Id.
+func (s *Sim) Tasks() []cxaudit.Task { return s.tasks(false) }
+
+// TeamTasks returns the account teams' Tasks the org started with
+// (World.TeamTasks), as they are now, deleted ones left out.
+func (s *Sim) TeamTasks() []cxaudit.Task { return s.tasks(true) }
+
+func (s *Sim) tasks(team bool) []cxaudit.Task {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tasks := make([]cxaudit.Task, 0, len(s.data["Task"]))
 	for _, r := range s.data["Task"] {
-		tasks = append(tasks, cxaudit.Task{
+		if (r[seededKey] == true) != team || r["IsDeleted"] == true {
+			continue
+		}
+		t := cxaudit.Task{
 			ID: str(r["Id"]), WhatID: str(r["WhatId"]), OwnerID: str(r["OwnerId"]),
 			Subject: str(r["Subject"]), Description: str(r["Description"]), Priority: str(r["Priority"]),
 			Status: str(r["Status"]), ActivityDate: timePtr(r["ActivityDate"]),
-		})
+		}
+		if team {
+			t.AccountID, t.IsClosed = str(r["AccountId"]), r["IsClosed"] == true
+		}
+		tasks = append(tasks, t)
 	}
 	slices.SortFunc(tasks, func(a, b cxaudit.Task) int { return strings.Compare(a.ID, b.ID) })
 	return tasks
@@ -447,6 +467,24 @@ func (s *Sim) DeleteAccount(id string) {
 			}
 		}
 	}
+}
+
+// seededKey marks the Tasks of World.TeamTasks in the org's data; no query
+// selects it.
+const seededKey = "__team"
+
+// DeleteTask moves a Task to the recycle bin (IsDeleted, SystemModstamp
+// moves forward): query no longer returns it, queryAll does. It panics if
+// the task does not exist.
+func (s *Sim) DeleteTask(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.data["Task"][id]
+	if r == nil {
+		panic(fmt.Sprintf("salesforcetest: no task %q", id))
+	}
+	r["IsDeleted"] = true
+	r["SystemModstamp"] = s.bump(r["SystemModstamp"])
 }
 
 // CompleteTask closes a task, as its owner would: its status becomes the

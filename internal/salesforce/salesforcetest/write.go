@@ -193,7 +193,7 @@ func (s *Sim) validate(typ, id string, update bool, rec map[string]json.RawMessa
 		switch {
 		case f == nil:
 			return change{}, saveErr("INVALID_FIELD", []string{name}, "No such column '%s' on sobject of type Task", name)
-		case f.name == "Id" || f.name == "IsClosed" || f.name == "SystemModstamp":
+		case f.name == "Id" || f.name == "IsClosed" || f.name == "SystemModstamp" || f.name == "AccountId" || f.name == "IsDeleted":
 			return change{}, saveErr("INVALID_FIELD_FOR_INSERT_UPDATE", []string{f.name},
 				"Unable to create/update fields: %s. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", f.name)
 		}
@@ -270,6 +270,7 @@ func (s *Sim) apply(c change) string {
 			r[k] = v
 		}
 		r["IsClosed"] = s.closed(r["Status"])
+		r["AccountId"] = s.taskAccount(r["WhatId"])
 		r["SystemModstamp"] = s.bump(r["SystemModstamp"])
 		s.stats.TasksUpdated++
 		return c.id
@@ -288,6 +289,8 @@ func (s *Sim) apply(c change) string {
 		r["Status"] = s.defaultStatus()
 	}
 	r["IsClosed"] = s.closed(r["Status"])
+	r["AccountId"] = s.taskAccount(r["WhatId"])
+	r["IsDeleted"] = false
 	r["SystemModstamp"] = stamp(s.opts.Now())
 	tasks[id] = r
 	s.stats.TasksCreated++
@@ -304,4 +307,18 @@ func (s *Sim) defaultOwner() any {
 		}
 	}
 	return nullable(best)
+}
+
+// taskAccount is a Task's AccountId as Salesforce derives it from WhatId:
+// the Account itself, or the Opportunity's account; null otherwise. The
+// caller holds s.mu.
+func (s *Sim) taskAccount(what any) any {
+	id := str(what)
+	if s.data.get("Account", id) != nil {
+		return id
+	}
+	if o := s.data.get("Opportunity", id); o != nil {
+		return o["AccountId"]
+	}
+	return nil
 }
