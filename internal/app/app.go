@@ -197,6 +197,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 				return audit.LoadTenant(ctx, st, a.Rules().FieldMap())
 			}}
 		svc.Auditor.Sources[cxaudit.SourceSalesforce] = syncer.ReadyObjects[cxaudit.SourceSalesforce]
+		if cfg.Salesforce.FallbackOwnerID == "" {
+			logger.Warn(noFallbackOwner)
+		}
 	} else {
 		logger.Info("salesforce not configured (SALESFORCE_INSTANCE_URL unset): skipping its sync and write-back")
 	}
@@ -236,6 +239,26 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		return nil, err
 	}
 	return a, nil
+}
+
+// noFallbackOwner is said at start and on /readyz when Tasks of accounts
+// whose owner is inactive have no owner to go to.
+const noFallbackOwner = "SALESFORCE_TASK_FALLBACK_OWNER_ID is unset: Tasks on accounts whose owner is inactive go out without an owner, " +
+	"and Salesforce assigns them to the integration user, where nobody sees them; set it to the Id of a user who handles them"
+
+// Warnings are what /readyz lists for the operator without making the
+// worker unready: settings that make cxaudit work in a way nobody may
+// notice. Keys name the concern.
+func (a *App) Warnings() map[string]string {
+	out := map[string]string{}
+	if sw := a.Services.SalesforceWriteback; sw != nil && a.Config.Salesforce.FallbackOwnerID == "" {
+		msg := noFallbackOwner
+		if u := sw.Unowned(); u != nil {
+			msg += fmt.Sprintf(" (it happened: first on account %s, whose owner %s is inactive, at %s)", u.AccountID, u.OwnerID, u.At.Format(time.RFC3339))
+		}
+		out["salesforce_task_owner"] = msg
+	}
+	return out
 }
 
 // salesforceVariables name the environment variable behind each setting
