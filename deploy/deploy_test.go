@@ -8,11 +8,19 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"maps"
+	"math/big"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +32,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
@@ -175,22 +184,46 @@ func TestManifestsProduction(t *testing.T) {
 
 	// The example Secret holds every key the pods read, and points the
 	// worker at a managed PostgreSQL with TLS verified.
-	var secret corev1.Secret
-	data, err := os.ReadFile("overlays/production/secret.example.yaml")
-	require.NoError(t, err)
-	require.NoError(t, yaml.UnmarshalStrict(data, &secret))
+	secret := exampleSecret(t)
 	require.Equal(t, d.Namespace, secret.Namespace)
 	for _, c := range append(d.Spec.Template.Spec.InitContainers, d.Spec.Template.Spec.Containers...) {
 		for _, e := range c.Env {
+			if e.ValueFrom == nil {
+				continue
+			}
 			if ref := e.ValueFrom.SecretKeyRef; ref != nil {
 				require.Equal(t, secret.Name, ref.Name, "%s reads Secret %s", e.Name, ref.Name)
 				require.Contains(t, secret.StringData, ref.Key, "%s: key %q is in the example Secret", e.Name, ref.Key)
 			}
 		}
 	}
+	// So is every key a Secret volume mounts.
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if v.Secret == nil {
+			continue
+		}
+		require.Equal(t, secret.Name, v.Secret.SecretName, "volume %s", v.Name)
+		require.NotEmpty(t, v.Secret.Items, "volume %s mounts named keys, not the whole Secret", v.Name)
+		for _, it := range v.Secret.Items {
+			require.Contains(t, secret.StringData, it.Key, "volume %s: key %q is in the example Secret", v.Name, it.Key)
+		}
+	}
 	dbURL := secret.StringData["database-url"]
 	require.True(t, strings.HasPrefix(dbURL, "postgres://"), "production runs on PostgreSQL")
-	require.Contains(t, dbURL, "sslmode=verify-full")
+	checkDatabaseTLS(t, d, dbURL)
+	checkSalesforceJWT(t, d, secret)
+
+	// What `kubectl apply -k` deploys holds no placeholder: the site's
+	// own values are in the examples, which the overlay does not apply.
+	for _, o := range render(t, "overlays/production") {
+		b, err := yaml.Marshal(o)
+		require.NoError(t, err)
+		require.NotRegexp(t, placeholder, string(b), "%s deploys a placeholder", kindName(o))
+	}
+	for _, key := range []string{"SALESFORCE_TASK_FALLBACK_OWNER_ID", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
+		require.NotContains(t, env, key, "%s is the site's (cxaudit-site), not the overlay's", key)
+		require.Contains(t, exampleConfigMaps(t)["cxaudit-site"].Data, key, "config.example.yaml shows %s", key)
+	}
 
 	// The example Secret is not applied with the overlay: placeholders
 	// never overwrite real credentials.
@@ -199,6 +232,95 @@ func TestManifestsProduction(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, yaml.UnmarshalStrict(kd, &k))
 	require.NotContains(t, k.Resources, "secret.example.yaml")
+	require.NotContains(t, k.Resources, "config.example.yaml")
+}
+
+// checkDatabaseTLS: the example URL verifies the server's certificate
+// (sslmode=verify-full) against a CA bundle (sslrootcert) that both the
+// migrating init container and the worker have mounted, from a ConfigMap
+// or Secret whose example holds the key; and the driver reads the bundle
+// from that parameter.
+func checkDatabaseTLS(t *testing.T, d appsv1.Deployment, dbURL string) {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	require.NoError(t, err)
+	require.Equal(t, "verify-full", u.Query().Get("sslmode"))
+	rootCert := u.Query().Get("sslrootcert")
+	require.NotEmpty(t, rootCert, "the distroless image has no CA bundle for a managed database: sslrootcert names the mounted one")
+	pod := d.Spec.Template.Spec
+	for _, c := range append(slices.Clone(pod.InitContainers), pod.Containers...) {
+		v, key := mountedFile(t, pod, c, rootCert)
+		switch {
+		case v.ConfigMap != nil:
+			cm, ok := exampleConfigMaps(t)[v.ConfigMap.Name]
+			require.True(t, ok, "ConfigMap %s is in config.example.yaml", v.ConfigMap.Name)
+			require.Contains(t, cm.Data[key], "BEGIN CERTIFICATE", "ConfigMap %s: key %s is a PEM bundle", cm.Name, key)
+		case v.Secret != nil:
+			require.Equal(t, "cxaudit-credentials", v.Secret.SecretName)
+			require.Contains(t, exampleSecret(t).StringData[key], "BEGIN CERTIFICATE")
+		}
+	}
+
+	// pgx reads the bundle named by sslrootcert (here a fresh CA at a
+	// temporary path), and refuses a URL whose bundle is missing.
+	ca := filepath.Join(t.TempDir(), "ca.crt")
+	require.NoError(t, os.WriteFile(ca, selfSignedCA(t), 0o644))
+	q := u.Query()
+	q.Set("sslrootcert", ca)
+	u.RawQuery = q.Encode()
+	cfg, err := pgxpool.ParseConfig(u.String())
+	require.NoError(t, err)
+	require.NotNil(t, cfg.ConnConfig.TLSConfig, "TLS is on")
+	require.NotNil(t, cfg.ConnConfig.TLSConfig.RootCAs, "the bundle is the trust root")
+	require.Equal(t, u.Hostname(), cfg.ConnConfig.TLSConfig.ServerName, "verify-full checks the host name")
+	q.Set("sslrootcert", filepath.Join(t.TempDir(), "missing.crt"))
+	u.RawQuery = q.Encode()
+	_, err = pgxpool.ParseConfig(u.String())
+	require.Error(t, err, "a bundle that is not mounted fails at start, not at the first query")
+}
+
+func selfSignedCA(t *testing.T) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// checkSalesforceJWT: the worker signs in to Salesforce with the JWT
+// bearer flow, not a static access token (which expires within hours):
+// the consumer key and the user from the Secret, and the private key as a
+// file mounted from the Secret where SALESFORCE_PRIVATE_KEY_FILE points.
+func checkSalesforceJWT(t *testing.T, d appsv1.Deployment, secret corev1.Secret) {
+	t.Helper()
+	pod := d.Spec.Template.Spec
+	c := pod.Containers[0]
+	vars := map[string]corev1.EnvVar{}
+	for _, e := range c.Env {
+		vars[e.Name] = e
+	}
+	for _, name := range []string{"SALESFORCE_INSTANCE_URL", "SALESFORCE_CLIENT_ID", "SALESFORCE_USERNAME"} {
+		e, ok := vars[name]
+		require.True(t, ok, "the worker sets %s", name)
+		require.NotNil(t, e.ValueFrom, name)
+		require.NotNil(t, e.ValueFrom.SecretKeyRef, name)
+		require.NotEmpty(t, secret.StringData[e.ValueFrom.SecretKeyRef.Key], "%s: the example Secret has %s", name, e.ValueFrom.SecretKeyRef.Key)
+	}
+	require.NotContains(t, vars, "SALESFORCE_ACCESS_TOKEN", "no static access token: it expires within hours")
+	require.NotContains(t, vars, "SALESFORCE_PRIVATE_KEY", "the key is a mounted file, not a variable")
+	keyFile, ok := vars["SALESFORCE_PRIVATE_KEY_FILE"]
+	require.True(t, ok, "the worker sets SALESFORCE_PRIVATE_KEY_FILE")
+	v, key := mountedFile(t, pod, c, keyFile.Value)
+	require.NotNil(t, v.Secret, "the private key is mounted from a Secret")
+	require.Equal(t, secret.Name, v.Secret.SecretName)
+	require.Contains(t, secret.StringData[key], "-----BEGIN PRIVATE KEY-----", "the example Secret's %s is a PEM key", key)
+	require.NotNil(t, v.Secret.DefaultMode)
+	require.Zero(t, *v.Secret.DefaultMode&0o007, "the key file is not world-readable")
+	require.NotZero(t, *v.Secret.DefaultMode&0o040, "the pod's group (fsGroup) reads the key: the process is not its owner")
 }
 
 func checkInvariants(t *testing.T, r rendered) {
@@ -257,13 +379,25 @@ func checkInvariants(t *testing.T, r rendered) {
 		for _, from := range c.EnvFrom {
 			require.NotNil(t, from.ConfigMapRef, "%s: envFrom ConfigMaps only", c.Name)
 			cm, ok := r.ConfigMaps[from.ConfigMapRef.Name]
-			require.True(t, ok, "%s: envFrom %s exists", c.Name, from.ConfigMapRef.Name)
+			if !ok {
+				// A site's own ConfigMap: optional, and in the examples.
+				require.True(t, from.ConfigMapRef.Optional != nil && *from.ConfigMapRef.Optional,
+					"%s: envFrom %s is rendered, or optional", c.Name, from.ConfigMapRef.Name)
+				cm, ok = exampleConfigMaps(t)[from.ConfigMapRef.Name]
+				require.True(t, ok, "%s: envFrom %s is in config.example.yaml", c.Name, from.ConfigMapRef.Name)
+			}
 			for k := range cm.Data {
 				require.True(t, configEnvNames[k] || otelEnv.MatchString(k), "ConfigMap %s: %s is not read by internal/config", cm.Name, k)
 			}
 		}
-		// Credentials come from Secrets, never from literal values.
+		// Credentials come from Secrets, never from literal values; a
+		// _FILE variable names a file mounted from a Secret.
 		for _, e := range c.Env {
+			if isSecretName(e.Name) && strings.HasSuffix(e.Name, "_FILE") && e.ValueFrom == nil {
+				v, _ := mountedFile(t, pod, c, e.Value)
+				require.NotNil(t, v.Secret, "%s: %s=%s is mounted from a Secret", c.Name, e.Name, e.Value)
+				continue
+			}
 			if isSecretName(e.Name) {
 				require.NotNil(t, e.ValueFrom, "%s: %s comes from a Secret", c.Name, e.Name)
 				require.NotNil(t, e.ValueFrom.SecretKeyRef, "%s: %s comes from a Secret", c.Name, e.Name)
@@ -315,11 +449,80 @@ func checkInvariants(t *testing.T, r rendered) {
 	require.True(t, mounted, "the rules ConfigMap is mounted at CXAUDIT_RULES_DIR=%s", rulesDir)
 	require.NotEmpty(t, r.ConfigMaps["cxaudit-rules"].Data, "TestRulesCopy checks the rule files")
 	for _, v := range pod.Volumes {
-		if v.ConfigMap != nil {
-			require.Contains(t, r.ConfigMaps, v.ConfigMap.Name)
+		if v.ConfigMap == nil {
+			continue
+		}
+		if _, ok := r.ConfigMaps[v.ConfigMap.Name]; !ok {
+			require.True(t, v.ConfigMap.Optional != nil && *v.ConfigMap.Optional, "volume %s: ConfigMap %s is rendered, or optional", v.Name, v.ConfigMap.Name)
+			require.Contains(t, exampleConfigMaps(t), v.ConfigMap.Name, "volume %s: ConfigMap %s is in config.example.yaml", v.Name, v.ConfigMap.Name)
 		}
 	}
 }
+
+// mountedFile returns the volume that provides the file at path in
+// container c, and the key of the Secret or ConfigMap it comes from.
+func mountedFile(t *testing.T, pod corev1.PodSpec, c corev1.Container, path string) (corev1.Volume, string) {
+	t.Helper()
+	for _, m := range c.VolumeMounts {
+		rel, ok := strings.CutPrefix(path, strings.TrimSuffix(m.MountPath, "/")+"/")
+		if !ok || m.SubPath != "" {
+			continue
+		}
+		for _, v := range pod.Volumes {
+			if v.Name != m.Name {
+				continue
+			}
+			var items []corev1.KeyToPath
+			switch {
+			case v.Secret != nil:
+				items = v.Secret.Items
+			case v.ConfigMap != nil:
+				items = v.ConfigMap.Items
+			default:
+				t.Fatalf("%s: %s is on volume %s, which is neither a Secret nor a ConfigMap", c.Name, path, v.Name)
+			}
+			if len(items) == 0 {
+				return v, rel
+			}
+			for _, it := range items {
+				if it.Path == rel {
+					return v, it.Key
+				}
+			}
+			t.Fatalf("%s: volume %s mounted at %s has no item at %s", c.Name, v.Name, m.MountPath, rel)
+		}
+	}
+	t.Fatalf("%s: nothing is mounted at %s", c.Name, path)
+	return corev1.Volume{}, ""
+}
+
+// exampleSecret is overlays/production/secret.example.yaml.
+func exampleSecret(t *testing.T) corev1.Secret {
+	t.Helper()
+	var secret corev1.Secret
+	data, err := os.ReadFile("overlays/production/secret.example.yaml")
+	require.NoError(t, err)
+	require.NoError(t, yaml.UnmarshalStrict(data, &secret))
+	return secret
+}
+
+// exampleConfigMaps are the ConfigMaps of overlays/production/config.example.yaml.
+func exampleConfigMaps(t *testing.T) map[string]corev1.ConfigMap {
+	t.Helper()
+	out := map[string]corev1.ConfigMap{}
+	for _, o := range readObjects(t, "overlays/production/config.example.yaml") {
+		var cm corev1.ConfigMap
+		decodeStrict(t, o, &cm)
+		require.Equal(t, "cxaudit", cm.Namespace, kindName(o))
+		out[cm.Name] = cm
+	}
+	return out
+}
+
+// placeholder matches the values the examples carry and a deployment must
+// not: CHANGE_ME, and the fake owner id and collector address the overlay
+// once held.
+var placeholder = regexp.MustCompile(`CHANGE_ME|005000000000001AAA|otel-collector\.observability`)
 
 func isSecretName(name string) bool {
 	n := strings.ToUpper(name)

@@ -148,5 +148,6 @@ func TestKustomizeBuild(t *testing.T) {
 		}
 		require.ElementsMatch(t, kinds(render(t, dir)), fromKustomize, dir)
 		require.Contains(t, string(out), "cxaudit-rules-", "configMapGenerator adds a hash: a rules change rolls the pods")
+		require.NotRegexp(t, placeholder, string(out), "what kubectl apply -k %s deploys holds no placeholder", dir)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -130,5 +131,35 @@ func TestDemoJSON(t *testing.T) {
 	for _, k := range []string{"zendesk_notes", "zendesk_tag_updates", "salesforce_tasks"} {
 		require.Positive(t, sum.Writes[k], k)
 		require.Zero(t, sum.SecondCycle.Writes[k], "second cycle: %s", k)
+	}
+}
+
+// TestHelpMentionsOnlyFlagsThatExist: every --flag a help text mentions is
+// a flag some command defines (`cxaudit sim --help` once advertised a
+// --print-env-only that none did).
+func TestHelpMentionsOnlyFlagsThatExist(t *testing.T) {
+	t.Parallel()
+	defined := map[string]bool{"help": true}
+	mentioned := map[string][]string{}
+	mention := regexp.MustCompile(`--([a-z][a-z0-9-]*)`)
+	definition := regexp.MustCompile(`(?m)^  -([a-z][a-z0-9-]*)`)
+	for _, args := range [][]string{
+		{"--help"}, {"run", "--help"}, {"sync", "--help"}, {"migrate", "--help"}, {"sim", "--help"},
+		{"rules", "--help"}, {"rules", "check", "--help"}, {"rules", "test", "--help"}, {"rules", "preview", "--help"},
+		{"demo", "--help"},
+	} {
+		code, out, errOut := runCLI(t, nil, args...)
+		require.Equal(t, 0, code, "%v", args)
+		help := out + errOut
+		for _, m := range definition.FindAllStringSubmatch(help, -1) {
+			defined[m[1]] = true
+		}
+		for _, m := range mention.FindAllStringSubmatch(help, -1) {
+			mentioned[m[1]] = append(mentioned[m[1]], strings.Join(args, " "))
+		}
+	}
+	require.Contains(t, defined, "grace", "flag definitions are read from the help")
+	for flag, where := range mentioned {
+		require.True(t, defined[flag], "--%s is mentioned in the help of %v but no command defines it", flag, where)
 	}
 }

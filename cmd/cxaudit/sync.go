@@ -125,7 +125,7 @@ func (r *reporter) report(p syncer.Progress) {
 	if r.bar {
 		const width = 30
 		n := int(frac * width)
-		fmt.Fprintf(r.w, "\r%-22s [%s%s] %3.0f%%  %d records  %.0f/s  at %s ", key,
+		fmt.Fprintf(r.w, "\r%-22s [%s%s] %3.0f%% of the time span  %d records  %.0f/s  at %s ", key,
 			strings.Repeat("=", n), strings.Repeat(" ", width-n), 100*frac, p.Records, rate, p.Position.UTC().Format("2006-01-02 15:04"))
 		r.drawn = true
 		if p.Done {
@@ -137,7 +137,7 @@ func (r *reporter) report(p syncer.Progress) {
 	if p.Done || now.Sub(r.last[key]) >= r.every {
 		r.last[key] = now
 		r.logger.Info("sync progress", "source", p.Source, "object", p.Object, "records", p.Records,
-			"percent", int(100*frac), "position", p.Position.UTC(), "records_per_second", int(rate), "done", p.Done)
+			"time_covered_percent", int(100*frac), "position", p.Position.UTC(), "records_per_second", int(rate), "done", p.Done)
 	}
 }
 

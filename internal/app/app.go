@@ -92,11 +92,17 @@ type App struct {
 
 // New opens the store, loads the rules, builds the adapters for each
 // configured source and the River client.
-func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Options) (*App, error) {
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Options) (_ *App, err error) {
 	a := &App{Config: cfg, Logger: logger, Metrics: metrics.New()}
+	// Whatever fails after the store is open releases what was started
+	// before it: the store, and the tracer (with its exporter goroutine).
+	defer func() {
+		if err != nil {
+			_ = a.Close()
+		}
+	}()
 	set := opts.Rules
 	if set == nil {
-		var err error
 		if set, err = rules.LoadDir(cfg.RulesDir); err != nil {
 			return nil, fmt.Errorf("load rules from %s:\n%w", cfg.RulesDir, err)
 		}
@@ -117,7 +123,6 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	if opts.Migrate {
 		res, err := store.Migrate(ctx, st)
 		if err != nil {
-			st.Close()
 			return nil, err
 		}
 		if len(res.App)+len(res.River) > 0 {
@@ -133,7 +138,6 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	httpOpts.ObserveFunc = a.Metrics.ObserveAttempt
 	a.Budgets = a.budgets(cfg)
 	if err := a.observe(ctx, st, opts); err != nil {
-		st.Close()
 		return nil, err
 	}
 	progress := a.progressMetrics()
@@ -161,7 +165,6 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	if cfg.Zendesk.Enabled() {
 		zc, err := zendesk.New(zendesk.Config{URL: cfg.Zendesk.URL, Email: cfg.Zendesk.Email, APIToken: cfg.Zendesk.APIToken.Reveal(), Logger: logger, HTTP: a.instrumented(a.budgeted(httpOpts, cxaudit.SourceZendesk), cxaudit.SourceZendesk)})
 		if err != nil {
-			st.Close()
 			return nil, fmt.Errorf("ZENDESK_URL: %w", err)
 		}
 		a.creds.zendesk = zc
@@ -180,12 +183,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		}
 		sc, err := salesforce.New(scfg)
 		if err != nil {
-			st.Close()
-			variable := "SALESFORCE_INSTANCE_URL"
-			if strings.Contains(err.Error(), "JWTConfig.PrivateKey") {
-				variable = "SALESFORCE_PRIVATE_KEY"
-			}
-			return nil, fmt.Errorf("%s: %w", variable, err)
+			return nil, fmt.Errorf("%s: %w", salesforceVariable(err), err)
 		}
 		a.creds.sf, a.creds.sfHTTP = sc, scfg.HTTP
 		svc.SalesforceSync = &syncer.Salesforce{Client: sc, Store: st, Logger: logger,
@@ -199,6 +197,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 				return audit.LoadTenant(ctx, st, a.Rules().FieldMap())
 			}}
 		svc.Auditor.Sources[cxaudit.SourceSalesforce] = syncer.ReadyObjects[cxaudit.SourceSalesforce]
+		if cfg.Salesforce.FallbackOwnerID == "" {
+			logger.Warn(noFallbackOwner)
+		}
 	} else {
 		logger.Info("salesforce not configured (SALESFORCE_INSTANCE_URL unset): skipping its sync and write-back")
 	}
@@ -235,10 +236,50 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		err = startRiver(a, riversqlite.New(s.DB), rcfg, s.AttachRiver)
 	}
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
 	return a, nil
+}
+
+// noFallbackOwner is said at start and on /readyz when Tasks of accounts
+// whose owner is inactive have no owner to go to.
+const noFallbackOwner = "SALESFORCE_TASK_FALLBACK_OWNER_ID is unset: Tasks on accounts whose owner is inactive go out without an owner, " +
+	"and Salesforce assigns them to the integration user, where nobody sees them; set it to the Id of a user who handles them"
+
+// Warnings are what /readyz lists for the operator without making the
+// worker unready: settings that make cxaudit work in a way nobody may
+// notice. Keys name the concern.
+func (a *App) Warnings() map[string]string {
+	out := map[string]string{}
+	if sw := a.Services.SalesforceWriteback; sw != nil && a.Config.Salesforce.FallbackOwnerID == "" {
+		msg := noFallbackOwner
+		if u := sw.Unowned(); u != nil {
+			msg += fmt.Sprintf(" (it happened: first on account %s, whose owner %s is inactive, at %s)", u.AccountID, u.OwnerID, u.At.Format(time.RFC3339))
+		}
+		out["salesforce_task_owner"] = msg
+	}
+	return out
+}
+
+// salesforceVariables name the environment variable behind each setting
+// of salesforce.Config that salesforce.New can refuse (cxaudit.Error's
+// Field).
+var salesforceVariables = map[string]string{
+	"Config.InstanceURL":   "SALESFORCE_INSTANCE_URL",
+	"Config.AccessToken":   "SALESFORCE_ACCESS_TOKEN",
+	"JWTConfig.ClientID":   "SALESFORCE_CLIENT_ID",
+	"JWTConfig.Username":   "SALESFORCE_USERNAME",
+	"JWTConfig.LoginURL":   "SALESFORCE_LOGIN_URL",
+	"JWTConfig.Audience":   "SALESFORCE_JWT_AUDIENCE",
+	"JWTConfig.PrivateKey": "SALESFORCE_PRIVATE_KEY",
+}
+
+// salesforceVariable is the variable to blame for err from salesforce.New.
+func salesforceVariable(err error) string {
+	if v, ok := salesforceVariables[cxaudit.ErrorField(err)]; ok {
+		return v
+	}
+	return "SALESFORCE_INSTANCE_URL"
 }
 
 // startRiver builds the River client on driver, attaches it to the store
@@ -364,13 +405,16 @@ func (a *App) periodicJobs() []*river.PeriodicJob {
 	return out
 }
 
-// Close releases the store.
+// Close flushes and stops the tracer and releases the store.
 func (a *App) Close() error {
 	if a.closed {
 		return nil
 	}
 	a.closed = true
 	a.closeObservability()
+	if a.Store == nil {
+		return nil
+	}
 	return a.Store.Close()
 }
 

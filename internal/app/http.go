@@ -11,7 +11,8 @@ import (
 
 // Handler serves /healthz (the process is alive), /readyz (the store
 // answers, rules are loaded and no system rejects the credentials; the
-// body lists the rules set aside and why, and the records in quarantine),
+// body lists the rules set aside and why, the records in quarantine and
+// warnings (App.Warnings)),
 // /metrics and, when CXAUDIT_RIVERUI_USERNAME and _PASSWORD are set, the
 // River UI at /riverui/ behind basic auth (it can cancel, retry and delete
 // jobs and pause queues, so nothing of it answers without credentials, and
@@ -65,6 +66,10 @@ func (a *App) Handler() http.Handler {
 				}
 				checks["quarantine"] = q
 			}
+		}
+		// Warnings leave the worker ready too.
+		if warnings := a.Warnings(); len(warnings) > 0 {
+			checks["warnings"] = warnings
 		}
 		writeJSON(w, status, checks)
 	})

@@ -1,18 +1,24 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/cxaudit/cxaudit/internal/app"
+	"github.com/cxaudit/cxaudit/internal/config"
+	"github.com/cxaudit/cxaudit/internal/demo"
 	"github.com/cxaudit/cxaudit/internal/jobs"
+	"github.com/cxaudit/cxaudit/internal/salesforce/salesforcetest"
 	"github.com/cxaudit/cxaudit/internal/simworld"
 	"github.com/cxaudit/cxaudit/internal/store/storetest"
 	"github.com/cxaudit/cxaudit/internal/zendesk/zendesktest"
@@ -167,4 +173,92 @@ func TestRiverUIRefusesCrossSiteRequests(t *testing.T) {
 	}
 	require.Equal(t, http.StatusOK, del(map[string]string{"Origin": srv.URL, "Sec-Fetch-Site": "same-origin"}), "the UI's own request")
 	require.Empty(t, jobIDs(), "the UI deleted the job")
+}
+
+// lockedBuffer is a log destination the App's goroutines write to while
+// the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestTasksWithoutAnOwnerAreSaid: with an account owner inactive and no
+// SALESFORCE_TASK_FALLBACK_OWNER_ID, its Task went to Salesforce's default
+// owner (the integration user) without a word. Now the worker says so at
+// start and once when it happens, and /readyz lists it (still ready),
+// naming the account; with a fallback owner set, nothing is said.
+func TestTasksWithoutAnOwnerAreSaid(t *testing.T) {
+	t.Parallel()
+	w := simworld.Generate(simworld.Options{Seed: 5, Accounts: 40, Tickets: 100})
+	inactive := map[string]bool{}
+	var active string // a user who can own Tasks
+	for _, acc := range w.Accounts {
+		if !acc.OwnerActive {
+			inactive[acc.ID] = true
+		} else {
+			active = acc.OwnerID
+		}
+	}
+	require.NotEmpty(t, inactive, "the world has accounts whose owner left")
+
+	for _, fallback := range []string{"", active} {
+		t.Run("fallback="+fallback, func(t *testing.T) {
+			t.Parallel()
+			w := simworld.Generate(simworld.Options{Seed: 5, Accounts: 40, Tickets: 100}) // the same world, one per simulator pair
+			_, zsrv := zendesktest.NewServer(zendesktest.Options{World: w, Email: demo.SimZendeskEmail, APIToken: demo.SimZendeskToken, RateLimit: 100000})
+			t.Cleanup(zsrv.Close)
+			_, ssrv := salesforcetest.NewServer(salesforcetest.Options{World: w, AccessToken: demo.SimSalesforceToken})
+			t.Cleanup(ssrv.Close)
+			env := map[string]string{
+				"CXAUDIT_DATABASE_URL": storetest.NewSQLitePath(t), "CXAUDIT_RULES_DIR": "../../rules",
+				"ZENDESK_URL": zsrv.URL, "ZENDESK_EMAIL": demo.SimZendeskEmail, "ZENDESK_API_TOKEN": demo.SimZendeskToken,
+				"SALESFORCE_INSTANCE_URL": ssrv.URL, "SALESFORCE_ACCESS_TOKEN": demo.SimSalesforceToken,
+				"SALESFORCE_TASK_FALLBACK_OWNER_ID": fallback,
+			}
+			cfg, err := config.FromEnv(func(k string) string { return env[k] })
+			require.NoError(t, err)
+			var logs lockedBuffer
+			a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(&logs, nil)), app.Options{Migrate: true})
+			require.NoError(t, err)
+			t.Cleanup(func() { a.Close() })
+			for range 2 {
+				res, err := a.RunOnce(context.Background())
+				require.NoError(t, err)
+				require.Zero(t, res.FailedJobs)
+			}
+			rec := httptest.NewRecorder()
+			a.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+			require.Equal(t, http.StatusOK, rec.Code, "a warning leaves the worker ready: %s", rec.Body.String())
+			var body struct {
+				Warnings map[string]string `json:"warnings"`
+			}
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+
+			if fallback != "" {
+				require.Empty(t, body.Warnings)
+				require.NotContains(t, logs.String(), "SALESFORCE_TASK_FALLBACK_OWNER_ID")
+				return
+			}
+			require.Equal(t, 1, strings.Count(logs.String(), "SALESFORCE_TASK_FALLBACK_OWNER_ID is unset: Tasks on accounts"), "said once at start")
+			require.Equal(t, 1, strings.Count(logs.String(), "a Task goes out without an owner"), "said once when it happens")
+			msg := body.Warnings["salesforce_task_owner"]
+			require.Contains(t, msg, "SALESFORCE_TASK_FALLBACK_OWNER_ID is unset")
+			_, account, ok := strings.Cut(msg, "first on account ")
+			require.True(t, ok, "it happened, and /readyz says where: %s", msg)
+			account, _, _ = strings.Cut(account, ",")
+			require.True(t, inactive[account], "%s is an account whose owner is inactive", account)
+		})
+	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/cxaudit/cxaudit/internal/config"
 	"github.com/cxaudit/cxaudit/internal/demo"
 	"github.com/cxaudit/cxaudit/internal/jobs"
+	"github.com/cxaudit/cxaudit/internal/simworld"
 	"github.com/cxaudit/cxaudit/internal/store/storetest"
 )
 
@@ -397,4 +398,27 @@ func definedMetrics(t *testing.T) map[string]bool {
 	})
 	require.NoError(t, err)
 	return out
+}
+
+// TestSyncGaugesAfterAFullPass: once every stream of both systems has
+// caught up, cxaudit_sync_time_covered_ratio reads 1 for each of them (a
+// Salesforce object never said it was done, and stayed where its last
+// page left it), and cxaudit_sync_pass_records counts what the pass stored.
+func TestSyncGaugesAfterAFullPass(t *testing.T) {
+	t.Parallel()
+	w := simworld.Generate(simworld.Options{Seed: 9, Accounts: 10, Tickets: 60})
+	a, _, _ := newSimApp(t, w, storetest.NewSQLitePath(t), nil)
+	_, err := a.RunOnce(context.Background())
+	require.NoError(t, err)
+	fams := gather(t, a)
+	covered := series(fams, "cxaudit_sync_time_covered_ratio")
+	sources := map[string]int{}
+	for _, m := range covered {
+		sources[label(m, "source")]++
+		require.Equal(t, 1.0, m.GetGauge().GetValue(), "%s/%s caught up", label(m, "source"), label(m, "object"))
+	}
+	require.Positive(t, sources["zendesk"])
+	require.Positive(t, sources["salesforce"])
+	tickets := find(t, fams, "cxaudit_sync_pass_records", "source", "zendesk", "object", "tickets")
+	require.Equal(t, float64(len(w.Tickets)), tickets.GetGauge().GetValue())
 }

@@ -16,8 +16,8 @@ func (a *App) progressMetrics() syncer.ProgressFunc {
 		Help: "Records stored by the current (or last) sync pass, by source and object.",
 	}, []string{"source", "object"})
 	fraction := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "cxaudit_sync_progress_ratio",
-		Help: "How far the current sync pass of each stream has come, from its position in time (1: caught up with the present). A backfill's progress.",
+		Name: "cxaudit_sync_time_covered_ratio",
+		Help: "Share of the time span from where the current (or last) sync pass of each stream began to now that it has reached; 1 only once the pass caught up with the present. It measures time, not records: with recent changes bunched up it reads near 0.99 while many records remain (see cxaudit_sync_pass_records).",
 	}, []string{"source", "object"})
 	position := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "cxaudit_sync_position_timestamp_seconds",

@@ -205,7 +205,12 @@ func (a *App) Run(ctx context.Context, grace time.Duration) error {
 		return err
 	}
 	defer stopLease()
-	if err := a.river.Start(ctx); err != nil {
+	// River runs until stopped, not until ctx ends: a cancelled start
+	// context is River's abrupt stop (it cancels every running job at
+	// once), which would leave --grace unused. The signal ends the select
+	// below; Stop then waits up to grace for running jobs, and only what
+	// is still running after that is cancelled (StopAndCancel).
+	if err := a.river.Start(context.WithoutCancel(ctx)); err != nil {
 		srv.Close()
 		return fmt.Errorf("start river: %w", err)
 	}

@@ -228,7 +228,6 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			DailyQuotaShare: r.float("SALESFORCE_DAILY_QUOTA_SHARE", DefaultSalesforceDailyShare),
 			ClientID:        r.str("SALESFORCE_CLIENT_ID", ""),
 			Username:        r.str("SALESFORCE_USERNAME", ""),
-			PrivateKey:      Secret(r.secret("SALESFORCE_PRIVATE_KEY", "")),
 			LoginURL:        strings.TrimRight(r.str("SALESFORCE_LOGIN_URL", DefaultSalesforceLoginURL), "/"),
 			JWTAudience:     strings.TrimRight(r.str("SALESFORCE_JWT_AUDIENCE", ""), "/"),
 		},
@@ -304,6 +303,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	// r.float refuses NaN, which every comparison here would let through.
 	if c.Salesforce.DailyQuotaShare <= 0 || c.Salesforce.DailyQuotaShare > 1 {
 		r.fail("SALESFORCE_DAILY_QUOTA_SHARE", "must be a share above 0 and at most 1 (like 0.8)")
+	}
+	// The key is read only for the JWT bearer flow: a Deployment that
+	// mounts it from an optional Secret key and sets
+	// SALESFORCE_PRIVATE_KEY_FILE runs without Salesforce (or with an
+	// access token) when the key is not there.
+	if c.Salesforce.ClientID != "" {
+		c.Salesforce.PrivateKey = Secret(r.secret("SALESFORCE_PRIVATE_KEY", ""))
 	}
 	r.checkURL("SALESFORCE_LOGIN_URL", c.Salesforce.LoginURL)
 	if c.Salesforce.JWTAudience != "" {

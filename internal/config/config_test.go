@@ -109,6 +109,8 @@ var badValues = []struct {
 	{"SALESFORCE_PRIVATE_KEY", map[string]string{"SALESFORCE_CLIENT_ID": "3MVG9", "SALESFORCE_USERNAME": "ops@acme.example"}, "is required with SALESFORCE_CLIENT_ID"},
 	{"SALESFORCE_PRIVATE_KEY", map[string]string{"SALESFORCE_CLIENT_ID": "3MVG9", "SALESFORCE_USERNAME": "ops@acme.example",
 		"SALESFORCE_PRIVATE_KEY": privateKey, "SALESFORCE_PRIVATE_KEY_FILE": "/nonexistent"}, "not both"},
+	{"SALESFORCE_PRIVATE_KEY_FILE", map[string]string{"SALESFORCE_CLIENT_ID": "3MVG9", "SALESFORCE_USERNAME": "ops@acme.example",
+		"SALESFORCE_PRIVATE_KEY_FILE": "/nonexistent/private-key.pem"}, "cannot read the secret file"},
 	{"SALESFORCE_LOGIN_URL", map[string]string{"SALESFORCE_LOGIN_URL": "javascript:alert(1)"}, "not an http(s) URL"},
 	{"SALESFORCE_LOGIN_URL", map[string]string{"SALESFORCE_LOGIN_URL": "http://login.salesforce.com"}, "must use https://"},
 	{"CXAUDIT_RIVERUI_PASSWORD", map[string]string{"CXAUDIT_RIVERUI_PASSWORD": ""}, "set both"},
@@ -238,4 +240,26 @@ func TestSecretFromFile(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, zendeskToken, c.Zendesk.APIToken.Reveal())
 	require.NotContains(t, c.Zendesk.APIToken.String(), zendeskToken)
+}
+
+// TestPrivateKeyFileReadOnlyForJWT: deploy/ sets SALESFORCE_PRIVATE_KEY_FILE
+// to where an optional Secret key is mounted. Without SALESFORCE_CLIENT_ID
+// (Zendesk only, or an access token) a missing file is no error; with it,
+// the key is read from the file.
+func TestPrivateKeyFileReadOnlyForJWT(t *testing.T) {
+	t.Parallel()
+	env := baseEnv()
+	env["SALESFORCE_PRIVATE_KEY_FILE"] = "/nonexistent/private-key.pem"
+	c, err := fromMap(env)
+	require.NoError(t, err)
+	require.False(t, c.Salesforce.UsesJWT())
+
+	key := filepath.Join(t.TempDir(), "private-key.pem")
+	require.NoError(t, os.WriteFile(key, []byte(privateKey+"\n"), 0o400))
+	delete(env, "SALESFORCE_ACCESS_TOKEN")
+	env["SALESFORCE_CLIENT_ID"], env["SALESFORCE_USERNAME"], env["SALESFORCE_PRIVATE_KEY_FILE"] = "3MVG9", "ops@acme.example", key
+	c, err = fromMap(env)
+	require.NoError(t, err)
+	require.True(t, c.Salesforce.UsesJWT())
+	require.Equal(t, privateKey, c.Salesforce.PrivateKey.Reveal())
 }

@@ -21,7 +21,12 @@ const (
 type Error struct {
 	Code    string
 	Message string
-	Err     error
+	// Field names the setting at fault in an EINVALID error, as its
+	// package spells it ("JWTConfig.PrivateKey"), so a caller that fills
+	// that setting from an environment variable can name the variable
+	// without reading the message (ErrorField).
+	Field string
+	Err   error
 }
 
 func (e *Error) Error() string {
@@ -36,6 +41,27 @@ func (e *Error) Unwrap() error { return e.Err }
 // Errorf returns an *Error with code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalidf returns an EINVALID *Error about the setting field.
+func Invalidf(field, format string, args ...any) *Error {
+	return &Error{Code: EINVALID, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorField returns the Field of the first *Error in err's chain that
+// names one, or "".
+func ErrorField(err error) string {
+	for err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			return ""
+		}
+		if e.Field != "" {
+			return e.Field
+		}
+		err = e.Err
+	}
+	return ""
 }
 
 // ErrorCode returns the code of the first *Error in err's chain, EINTERNAL

@@ -72,24 +72,27 @@ type jwtAuth struct {
 }
 
 func newJWTAuth(cfg JWTConfig, httpOpts remote.Options) (*jwtAuth, error) {
-	if cfg.ClientID == "" || cfg.Username == "" {
-		return nil, cxaudit.Errorf(cxaudit.EINVALID, "salesforce: JWTConfig.ClientID and JWTConfig.Username are required")
+	if cfg.ClientID == "" {
+		return nil, cxaudit.Invalidf("JWTConfig.ClientID", "salesforce: JWTConfig.ClientID and JWTConfig.Username are required")
+	}
+	if cfg.Username == "" {
+		return nil, cxaudit.Invalidf("JWTConfig.Username", "salesforce: JWTConfig.ClientID and JWTConfig.Username are required")
 	}
 	u, err := url.Parse(cfg.LoginURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, cxaudit.Errorf(cxaudit.EINVALID, "salesforce: JWTConfig.LoginURL %q is not an http(s) URL (e.g. https://login.salesforce.com)", cfg.LoginURL)
+		return nil, cxaudit.Invalidf("JWTConfig.LoginURL", "salesforce: JWTConfig.LoginURL %q is not an http(s) URL (e.g. https://login.salesforce.com)", cfg.LoginURL)
 	}
 	cfg.LoginURL = strings.TrimRight(cfg.LoginURL, "/")
 	if cfg.Audience == "" {
 		cfg.Audience = DefaultAudience(cfg.LoginURL)
 	} else if a, err := url.Parse(cfg.Audience); err != nil || (a.Scheme != "https" && a.Scheme != "http") || a.Host == "" {
-		return nil, cxaudit.Errorf(cxaudit.EINVALID, "salesforce: JWTConfig.Audience %q is not an http(s) URL (e.g. https://login.salesforce.com)", cfg.Audience)
+		return nil, cxaudit.Invalidf("JWTConfig.Audience", "salesforce: JWTConfig.Audience %q is not an http(s) URL (e.g. https://login.salesforce.com)", cfg.Audience)
 	}
 	key, err := jwt.ParseRSAPrivateKeyFromPEM(cfg.PrivateKey)
 	if err != nil {
 		// The parser's message says nothing of the key's bytes, but it is
 		// not repeated: a short fixed message is enough.
-		return nil, cxaudit.Errorf(cxaudit.EINVALID, "salesforce: JWTConfig.PrivateKey is not a PEM-encoded RSA private key (PKCS#1 or PKCS#8)")
+		return nil, cxaudit.Invalidf("JWTConfig.PrivateKey", "salesforce: JWTConfig.PrivateKey is not a PEM-encoded RSA private key (PKCS#1 or PKCS#8)")
 	}
 	// The token endpoint is not part of the org's API budget.
 	httpOpts.Budget = nil

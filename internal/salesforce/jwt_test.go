@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -187,14 +188,17 @@ func TestJWTConfigErrors(t *testing.T) {
 	key, _ := rsaKeys(t)
 	good := salesforce.JWTConfig{ClientID: "cid", Username: "u@x", PrivateKey: pemPKCS8(t, key), LoginURL: "https://login.salesforce.com"}
 	for name, tc := range map[string]struct {
-		mut  func(*salesforce.JWTConfig)
-		want string
+		mut   func(*salesforce.JWTConfig)
+		want  string
+		field string
 	}{
 		"bad key": {func(c *salesforce.JWTConfig) {
 			c.PrivateKey = []byte("-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n")
-		}, "JWTConfig.PrivateKey is not a PEM-encoded RSA private key"},
-		"no user":   {func(c *salesforce.JWTConfig) { c.Username = "" }, "JWTConfig.Username"},
-		"bad login": {func(c *salesforce.JWTConfig) { c.LoginURL = "login.salesforce.com" }, "JWTConfig.LoginURL"},
+		}, "JWTConfig.PrivateKey is not a PEM-encoded RSA private key", "JWTConfig.PrivateKey"},
+		"no client":    {func(c *salesforce.JWTConfig) { c.ClientID = "" }, "JWTConfig.ClientID", "JWTConfig.ClientID"},
+		"no user":      {func(c *salesforce.JWTConfig) { c.Username = "" }, "JWTConfig.Username", "JWTConfig.Username"},
+		"bad login":    {func(c *salesforce.JWTConfig) { c.LoginURL = "login.salesforce.com" }, "JWTConfig.LoginURL", "JWTConfig.LoginURL"},
+		"bad audience": {func(c *salesforce.JWTConfig) { c.Audience = "login" }, "JWTConfig.Audience", "JWTConfig.Audience"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := good
@@ -202,7 +206,18 @@ func TestJWTConfigErrors(t *testing.T) {
 			_, err := salesforce.New(salesforce.Config{InstanceURL: "https://acme.my.salesforce.com", JWT: &c})
 			require.ErrorContains(t, err, tc.want)
 			require.NotContains(t, err.Error(), "bm90IGEga2V5")
+			// The field travels in the error, for callers that name the
+			// variable behind it (app.New); they never read the text.
+			require.Equal(t, tc.field, cxaudit.ErrorField(fmt.Errorf("wrapped: %w", err)))
 		})
+	}
+	for field, cfg := range map[string]salesforce.Config{
+		"Config.InstanceURL": {InstanceURL: "acme.my.salesforce.com", AccessToken: "t"},
+		"Config.AccessToken": {InstanceURL: "https://acme.my.salesforce.com"},
+		"Config.APIVersion":  {InstanceURL: "https://acme.my.salesforce.com", AccessToken: "t", APIVersion: "sixty"},
+	} {
+		_, err := salesforce.New(cfg)
+		require.Equal(t, field, cxaudit.ErrorField(err), "%v", err)
 	}
 }
 

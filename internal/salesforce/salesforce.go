@@ -63,7 +63,7 @@ type Config struct {
 type Client struct {
 	tokenMu    sync.Mutex // guards token, which login replaces
 	token      string
-	instance   string // the instance URL the static token is for
+	instance   string            // the instance URL the static token is for
 	jwt        *jwtAuth          // nil: AccessToken only
 	budget     *ratelimit.Budget // may be nil
 	apiVersion string
@@ -86,21 +86,21 @@ var versionRE = regexp.MustCompile(`^\d+\.\d+$`)
 // New returns a Client for cfg.
 func New(cfg Config) (*Client, error) {
 	if cfg.InstanceURL == "" {
-		return nil, cxaudit.Errorf(cxaudit.EINVALID, "salesforce: Config.InstanceURL is required (e.g. https://acme.my.salesforce.com)")
+		return nil, cxaudit.Invalidf("Config.InstanceURL", "salesforce: Config.InstanceURL is required (e.g. https://acme.my.salesforce.com)")
 	}
 	u, err := url.Parse(cfg.InstanceURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, cxaudit.Errorf(cxaudit.EINVALID, "salesforce: Config.InstanceURL %q is not an http(s) URL (e.g. https://acme.my.salesforce.com)", cfg.InstanceURL)
+		return nil, cxaudit.Invalidf("Config.InstanceURL", "salesforce: Config.InstanceURL %q is not an http(s) URL (e.g. https://acme.my.salesforce.com)", cfg.InstanceURL)
 	}
 	if cfg.AccessToken == "" && cfg.JWT == nil {
-		return nil, cxaudit.Errorf(cxaudit.EINVALID, "salesforce: Config.AccessToken or Config.JWT is required")
+		return nil, cxaudit.Invalidf("Config.AccessToken", "salesforce: Config.AccessToken or Config.JWT is required")
 	}
 	if cfg.APIVersion == "" {
 		cfg.APIVersion = DefaultAPIVersion
 	}
 	cfg.APIVersion = strings.TrimPrefix(cfg.APIVersion, "v")
 	if !versionRE.MatchString(cfg.APIVersion) {
-		return nil, cxaudit.Errorf(cxaudit.EINVALID, "salesforce: Config.APIVersion %q is not a version like %q", cfg.APIVersion, DefaultAPIVersion)
+		return nil, cxaudit.Invalidf("Config.APIVersion", "salesforce: Config.APIVersion %q is not a version like %q", cfg.APIVersion, DefaultAPIVersion)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

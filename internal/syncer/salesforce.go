@@ -339,7 +339,14 @@ func syncObject[T any](
 	if err != nil {
 		return err
 	}
-	return s.Store.PutCursor(ctx, cxaudit.SourceSalesforce, object, store.Cursor{Value: newest, CompletedAt: time.Now()})
+	if err := s.Store.PutCursor(ctx, cxaudit.SourceSalesforce, object, store.Cursor{Value: newest, CompletedAt: time.Now()}); err != nil {
+		return err
+	}
+	if s.ProgressFunc != nil {
+		pos, _ := time.Parse(time.RFC3339Nano, newest)
+		s.ProgressFunc(Progress{Source: "salesforce", Object: object, Records: stats.Records[object], Position: pos, Start: since, Done: true})
+	}
+	return nil
 }
 
 // logger is l, or the default logger when l is nil.

@@ -210,8 +210,8 @@ func TestFreshStoreWritesNothing(t *testing.T) {
 			f.WrittenStatus, f.WrittenHash = "", ""
 			require.NoError(t, fresh.PutFinding(ctx, f))
 			zw := &writeback.Zendesk{Client: b.zw.Client, Store: fresh, Logger: b.zw.Logger, ResolutionNote: true}
-			sw := *b.sw
-			sw.Store = fresh
+			sw := &writeback.Salesforce{Client: b.sw.Client, Store: fresh, Logger: b.sw.Logger, RulesFunc: b.sw.RulesFunc,
+				FallbackOwnerID: b.sw.FallbackOwnerID, TenantFunc: b.sw.TenantFunc}
 			zBefore, sBefore := b.zsim.Stats(), b.ssim.Stats()
 			zs, err := zw.Run(ctx)
 			require.NoError(t, err)

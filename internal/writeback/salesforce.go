@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
@@ -46,6 +48,33 @@ type Salesforce struct {
 	// TenantFunc returns the tenant, whose Task Status and Priority
 	// picklists the Tasks use; nil writes Salesforce's defaults.
 	TenantFunc func(ctx context.Context) (*tenant.Tenant, error)
+
+	unownedOnce sync.Once
+	unowned     atomic.Pointer[UnownedTask]
+}
+
+// UnownedTask is the first Task planned with no owner to go to: its
+// account's owner is inactive and no FallbackOwnerID is set, so
+// Salesforce gives it to the integration user, whom nobody watches.
+type UnownedTask struct {
+	AccountID, OwnerID string
+	At                 time.Time
+}
+
+// Unowned returns the first Task planned without an owner since start, or
+// nil.
+func (s *Salesforce) Unowned() *UnownedTask { return s.unowned.Load() }
+
+// noOwner records, and logs once, a Task of acc planned without an owner.
+func (s *Salesforce) noOwner(acc *cxaudit.Account) {
+	s.unownedOnce.Do(func() {
+		s.unowned.Store(&UnownedTask{AccountID: acc.ID, OwnerID: acc.OwnerID, At: time.Now().UTC()})
+		if s.Logger != nil {
+			s.Logger.Warn("a Task goes out without an owner: the account's owner is inactive and SALESFORCE_TASK_FALLBACK_OWNER_ID is unset, "+
+				"so Salesforce assigns it to the integration user, where nobody sees it (logged once; /readyz lists it)",
+				"account_id", acc.ID, "inactive_owner_id", acc.OwnerID)
+		}
+	})
 }
 
 // Run first reads which of cxaudit's Tasks their owners completed (an
@@ -282,6 +311,9 @@ func (s *Salesforce) task(f cxaudit.Finding, acc *cxaudit.Account, tn *tenant.Te
 		t.OwnerID = acc.OwnerID
 	} else {
 		t.OwnerID = s.FallbackOwnerID
+	}
+	if t.OwnerID == "" {
+		s.noOwner(acc)
 	}
 	if ta.DueInDays > 0 {
 		due := f.OpenedAt.AddDate(0, 0, ta.DueInDays).UTC().Truncate(24 * time.Hour)

@@ -485,3 +485,33 @@ func (b *testBundle) noteHTML(t *testing.T, ticketID, commentID int64) string {
 	t.Fatalf("no comment %d on ticket %d", commentID, ticketID)
 	return ""
 }
+
+// TestCorruptWriteLogStopsTheWrite: a pending write whose log record cannot
+// be decoded (its payload says what the lost write carried) used to be read
+// as carrying nothing. Now the write-back stops with an error that names
+// the record, and writes nothing more: no second Task, the finding still
+// to write.
+func TestCorruptWriteLogStopsTheWrite(t *testing.T) {
+	t.Parallel()
+	b := setup(t, storetest.NewSQLite(t))
+	ctx := context.Background()
+	f := accountFinding("corrupt", b.world.Accounts[0].ID)
+	require.NoError(t, b.store.PutFinding(ctx, f))
+
+	// The Task is created, its answer lost: the write stays pending.
+	b.loseNextTaskWrite.Store(true)
+	_, err := b.sw.Run(ctx)
+	require.Error(t, err)
+	target := "salesforce:task:" + f.Fingerprint
+	rec, err := b.store.GetWriteLog(ctx, target)
+	require.NoError(t, err)
+	require.Equal(t, store.WritePending, rec.State)
+	require.Len(t, b.ssim.Tasks(), 1)
+
+	rec.Payload = []byte(`{"marks": [`)
+	require.NoError(t, b.store.PutWriteLog(ctx, rec))
+	_, err = b.sw.Run(ctx)
+	require.ErrorContains(t, err, "decode write log of "+target)
+	require.Len(t, b.ssim.Tasks(), 1, "no Task twice")
+	require.Equal(t, 1, dirtyCount(t, b.store, cxaudit.EntityAccount), "the finding is not taken as written")
+}
