@@ -134,6 +134,11 @@ type Organization struct {
 	// RawFields are the organization_fields Zendesk sends, by key; Fields
 	// holds them typed (filled by the audit, see Ticket.Fields).
 	RawFields map[string]any `json:"organization_fields,omitempty"`
+	// LinkedAccounts are the Salesforce accounts the organization links
+	// to: the one its external_id names, and those sharing one of its
+	// domains. More than one is a link to fix. The store fills it when it
+	// reads an organization; it is not stored with it.
+	LinkedAccounts []AccountRef `json:"linked_accounts,omitempty"`
 	Fields    Fields         `json:"-"`
 }
 
@@ -188,6 +193,12 @@ type Account struct {
 	// OpenTasks are the open Tasks on the account and on its
 	// opportunities, those cxaudit wrote included (Task.ByCxaudit).
 	OpenTasks []Task `json:"open_tasks,omitempty"`
+	// Duplicates are the other accounts of the same customer: the same
+	// website domain, or the same NameKey. Organizations are the Zendesk
+	// organizations linked to the account (by external_id or domain). The
+	// store fills both when it reads an account; neither is stored with it.
+	Duplicates    []AccountRef `json:"duplicates,omitempty"`
+	Organizations []AccountRef `json:"organizations,omitempty"`
 }
 
 // Domain returns the account's website host without scheme, "www." or path,

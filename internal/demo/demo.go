@@ -67,7 +67,7 @@ func StartSimulators(opts SimOptions) (*Simulators, error) {
 	if opts.SalesforceAddr == "" {
 		opts.SalesforceAddr = "127.0.0.1:0"
 	}
-	w := simworld.Generate(simworld.Options{Seed: opts.Seed, Accounts: opts.Accounts, Tickets: opts.Tickets, TeamTasks: true})
+	w := simworld.Generate(simworld.Options{Seed: opts.Seed, Accounts: opts.Accounts, Tickets: opts.Tickets, TeamTasks: true, LinkProblems: true})
 	s := &Simulators{
 		World:      w,
 		Zendesk:    zendesktest.New(zendesktest.Options{World: w, Email: SimZendeskEmail, APIToken: SimZendeskToken, RateLimit: opts.ZendeskRateLimit, UpdateRateLimit: opts.ZendeskRateLimit}),

@@ -30,9 +30,14 @@ var sizeLimits = map[string]uint64{
 	"contacts":      1000,
 	"opportunities": 1000,
 	"open_tasks":    1000,
-	"tags":          100,
-	"domain_names":  50,
-	"roles":         20,
+	// duplicates, organizations, linked_accounts: the records an account
+	// or organization is tied to besides its own link.
+	"duplicates":      100,
+	"organizations":   100,
+	"linked_accounts": 100,
+	"tags":            100,
+	"domain_names":    50,
+	"roles":           20,
 	// fields: a record's custom fields, each a text of defaultStringSize
 	// at most or a list of at most fieldListSize values.
 	"fields":      1000,

@@ -302,7 +302,8 @@ func inputWithin(in *Input) bool {
 	}
 	if o := in.Organization; o != nil {
 		if !textsWithin(defaultStringSize, o.Name, o.ExternalID) || !fieldsWithin(o.Fields) ||
-			!listWithin(o.DomainNames, sizeLimits["domain_names"]) || !listWithin(o.Tags, sizeLimits["tags"]) {
+			!listWithin(o.DomainNames, sizeLimits["domain_names"]) || !listWithin(o.Tags, sizeLimits["tags"]) ||
+			!linksWithin(o.LinkedAccounts, sizeLimits["linked_accounts"]) {
 			return false
 		}
 	}
@@ -325,6 +326,9 @@ func inputWithin(in *Input) bool {
 			if !textsWithin(defaultStringSize, o.ID, o.AccountID, o.Name, o.StageName, o.Type) || !fieldsWithin(o.Fields) {
 				return false
 			}
+		}
+		if !linksWithin(ac.Duplicates, sizeLimits["duplicates"]) || !linksWithin(ac.Organizations, sizeLimits["organizations"]) {
+			return false
 		}
 		for i := range ac.OpenTasks {
 			t := &ac.OpenTasks[i]
@@ -391,4 +395,19 @@ func recoverEval(err *error) {
 	if r := recover(); r != nil {
 		*err = fmt.Errorf("internal error: %v", r)
 	}
+}
+
+// linksWithin reports whether a list of linked records is within n and its
+// texts within the default size.
+func linksWithin(refs []cxaudit.AccountRef, n uint64) bool {
+	if len(refs) > int(n) {
+		return false
+	}
+	for i := range refs {
+		r := &refs[i]
+		if !textsWithin(defaultStringSize, r.ID, r.Name, r.Domain, r.OwnerID, r.Match) {
+			return false
+		}
+	}
+	return true
 }

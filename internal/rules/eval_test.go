@@ -239,9 +239,9 @@ func TestInputWithinCoversEveryField(t *testing.T) {
 		return Input{
 			Now:          now,
 			Ticket:       &cxaudit.Ticket{Tags: []string{"a"}, Comments: []cxaudit.Comment{{Body: "b"}}},
-			Organization: &cxaudit.Organization{DomainNames: []string{"a.example"}, Tags: []string{"a"}},
+			Organization: &cxaudit.Organization{DomainNames: []string{"a.example"}, Tags: []string{"a"}, LinkedAccounts: []cxaudit.AccountRef{{}}},
 			Account: &cxaudit.Account{Contacts: []cxaudit.Contact{{Roles: []string{"a"}}}, Opportunities: []cxaudit.Opportunity{{}},
-				OpenTasks: []cxaudit.Task{{}}},
+				OpenTasks: []cxaudit.Task{{}}, Duplicates: []cxaudit.AccountRef{{}}, Organizations: []cxaudit.AccountRef{{}}},
 			Tickets: []cxaudit.Ticket{{Tags: []string{"a"}, Comments: []cxaudit.Comment{{Body: "b"}}}},
 		}
 	}

@@ -74,10 +74,36 @@ func init() {
 		// rather than on the account itself.
 		"on_opportunity": {typ: types.BoolType, get: func(o any) ref.Val { t := tsk(o); return boolean(t.WhatID != "" && t.WhatID != t.AccountID) }},
 	}
-	for name := range objectFields[taskTypeName] {
-		fieldNames[name] = struct{}{}
-	}
 	objectFields[accountTypeName]["open_tasks"] = &field{typ: types.NewListType(taskType),
 		get: func(o any) ref.Val { return recordList(taskVal, o.(*accountVal).a.OpenTasks) }}
-	fieldNames["open_tasks"] = struct{}{}
+
+	ref_ := recordOf[cxaudit.AccountRef]
+	objectFields[linkTypeName] = map[string]*field{
+		"id":       {typ: types.StringType, get: func(o any) ref.Val { return str(ref_(o).ID) }},
+		"name":     {typ: types.StringType, get: func(o any) ref.Val { return str(ref_(o).Name) }},
+		"domain":   {typ: types.StringType, get: func(o any) ref.Val { return str(ref_(o).Domain) }},
+		"owner_id": {typ: types.StringType, get: func(o any) ref.Val { return str(ref_(o).OwnerID) }},
+		"match":    {typ: types.StringType, get: func(o any) ref.Val { return str(ref_(o).Match) }},
+	}
+	links := types.NewListType(linkType)
+	objectFields[accountTypeName]["duplicates"] = &field{typ: links,
+		get: func(o any) ref.Val { return recordList(linkVal, o.(*accountVal).a.Duplicates) }}
+	objectFields[accountTypeName]["organizations"] = &field{typ: links,
+		get: func(o any) ref.Val { return recordList(linkVal, o.(*accountVal).a.Organizations) }}
+	objectFields[organizationTypeName]["linked_accounts"] = &field{typ: links,
+		get: func(o any) ref.Val { return recordList(linkVal, o.(organizationVal).o.LinkedAccounts) }}
+	for _, fields := range []string{taskTypeName, linkTypeName, accountTypeName, organizationTypeName} {
+		for name := range objectFields[fields] {
+			fieldNames[name] = struct{}{}
+		}
+	}
 }
+
+// Links: account.duplicates, account.organizations,
+// organization.linked_accounts.
+const linkTypeName = "cxaudit.Link"
+
+var (
+	linkType = types.NewObjectType(linkTypeName)
+	linkVal  = newRecordType[cxaudit.AccountRef](linkTypeName)
+)

@@ -368,7 +368,45 @@ func buildWorld(tc *testCase, now time.Time) *world {
 		}
 		w.accounts = append(w.accounts, a)
 	}
+	w.link()
 	return w
+}
+
+// link fills what the store finds beside accounts and organizations, as
+// it does: accounts sharing a domain or a name key, and the links between
+// organizations and accounts by external_id or domain (each pair once, the
+// first reason found).
+func (w *world) link() {
+	for i := range w.accounts {
+		a := &w.accounts[i]
+		for j := range w.accounts {
+			b := &w.accounts[j]
+			switch {
+			case i == j:
+			case a.Domain() != "" && a.Domain() == b.Domain():
+				a.Duplicates = append(a.Duplicates, cxaudit.AccountRef{ID: b.ID, Name: b.Name, Domain: b.Domain(), OwnerID: b.OwnerID, Match: "domain"})
+			case cxaudit.NameKey(a.Name) != "" && cxaudit.NameKey(a.Name) == cxaudit.NameKey(b.Name):
+				a.Duplicates = append(a.Duplicates, cxaudit.AccountRef{ID: b.ID, Name: b.Name, Domain: b.Domain(), OwnerID: b.OwnerID, Match: "name"})
+			}
+		}
+	}
+	for i := range w.orgs {
+		o := &w.orgs[i]
+		for j := range w.accounts {
+			a := &w.accounts[j]
+			match := ""
+			switch {
+			case strings.TrimSpace(o.ExternalID) == a.ID:
+				match = "external_id"
+			case a.Domain() != "" && slices.ContainsFunc(o.DomainNames, func(n string) bool { return cxaudit.NormalizeDomain(n) == a.Domain() }):
+				match = "domain"
+			default:
+				continue
+			}
+			o.LinkedAccounts = append(o.LinkedAccounts, cxaudit.AccountRef{ID: a.ID, Name: a.Name, Domain: a.Domain(), OwnerID: a.OwnerID, Match: match})
+			a.Organizations = append(a.Organizations, cxaudit.AccountRef{ID: strconv.FormatInt(o.ID, 10), Name: o.Name, Match: match})
+		}
+	}
 }
 
 func (w *world) org(id int64) *cxaudit.Organization {

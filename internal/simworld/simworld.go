@@ -10,6 +10,7 @@ package simworld
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +30,12 @@ type Options struct {
 	// its opportunities. They are drawn from their own random stream, so
 	// the rest of the world is the same with or without them.
 	TeamTasks bool
+	// LinkProblems adds what real CRMs have and link health rules find:
+	// a few accounts entered twice (the same website under another name),
+	// organizations whose domain names another customer's account, and
+	// accounts with a second, regional organization. Drawn from their own
+	// random stream, after the rest.
+	LinkProblems bool
 }
 
 // SalesforceUser is an owner of accounts.
@@ -271,7 +278,57 @@ func Generate(opts Options) *World {
 	if opts.TeamTasks {
 		w.TeamTasks = teamTasks(opts.Seed, now, w.Accounts)
 	}
+	if opts.LinkProblems {
+		w.addLinkProblems(opts.Seed, now)
+	}
 	return w
+}
+
+// addLinkProblems: about 2 % of accounts get a duplicate (a second account
+// on the same website, named "<name> Inc."), 1 % of organizations also
+// carry another account's domain, and 1 % of accounts get a second
+// organization ("<name> EMEA") on their domain.
+func (w *World) addLinkProblems(seed uint64, now time.Time) {
+	r := rand.New(rand.NewPCG(seed^0x11c4, seed+0x11c4))
+	n := len(w.Accounts)
+	// The generated names repeat (a few words combined); real customers'
+	// do not, so only the duplicates made here are duplicates: a repeated
+	// name gets the account's number, on its organization too (the i-th
+	// organization is the i-th account's).
+	seen := map[string]bool{}
+	for i := range w.Accounts {
+		key := cxaudit.NameKey(w.Accounts[i].Name)
+		if seen[key] {
+			w.Accounts[i].Name = fmt.Sprintf("%s %d", w.Accounts[i].Name, i+1)
+			if i < len(w.Organizations) {
+				w.Organizations[i].Name = w.Accounts[i].Name
+			}
+		}
+		seen[cxaudit.NameKey(w.Accounts[i].Name)] = true
+	}
+	for i := 0; i < n; i++ {
+		acc := w.Accounts[i]
+		if r.IntN(100) < 2 {
+			dup := cxaudit.Account{ID: AccountID(len(w.Accounts) + 1), Name: acc.Name + " Inc.", Website: acc.Website,
+				Type: "Prospect", Industry: acc.Industry, Tier: acc.Tier, Health: acc.Health, OwnerID: acc.OwnerID,
+				OwnerActive: acc.OwnerActive, SystemModstamp: now.Add(-time.Duration(1+r.IntN(30*24)) * time.Hour)}
+			w.Accounts = append(w.Accounts, dup)
+		}
+	}
+	orgs := len(w.Organizations)
+	for i := 0; i < orgs; i++ {
+		switch k := r.IntN(100); {
+		case k < 1 && n > 1:
+			other := w.Accounts[r.IntN(n)]
+			if d := other.Domain(); d != "" && !slices.Contains(w.Organizations[i].DomainNames, d) {
+				w.Organizations[i].DomainNames = append(w.Organizations[i].DomainNames, d)
+			}
+		case k < 2:
+			o := w.Organizations[i]
+			w.Organizations = append(w.Organizations, cxaudit.Organization{ID: int64(370000000 + i), Name: o.Name + " EMEA",
+				DomainNames: slices.Clone(o.DomainNames), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt})
+		}
+	}
 }
 
 // teamTasks draws the account teams' Tasks: about half of the accounts

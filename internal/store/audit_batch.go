@@ -49,7 +49,11 @@ func (q *queries) OrganizationsByID(ctx context.Context, ids []int64) ([]cxaudit
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return queryDocs[cxaudit.Organization](ctx, q, `SELECT data FROM zendesk_organization WHERE id IN (`+placeholders(1, len(ids))+`) ORDER BY id`, anys(ids)...)
+	orgs, err := queryDocs[cxaudit.Organization](ctx, q, `SELECT data FROM zendesk_organization WHERE id IN (`+placeholders(1, len(ids))+`) ORDER BY id`, anys(ids)...)
+	if err != nil {
+		return nil, err
+	}
+	return orgs, q.linkedAccountsOf(ctx, orgs)
 }
 
 func (q *queries) AccountsForOrganizations(ctx context.Context, orgs []cxaudit.Organization) (map[int64]cxaudit.Account, error) {
@@ -146,8 +150,21 @@ func (q *queries) withChildrenMany(ctx context.Context, accs map[int64]cxaudit.A
 	if err != nil {
 		return err
 	}
+	byID := map[string]*cxaudit.Account{}
+	var list []*cxaudit.Account
+	for _, a := range accs {
+		if byID[a.ID] == nil {
+			a := a
+			byID[a.ID] = &a
+			list = append(list, &a)
+		}
+	}
+	if err := q.fillLinks(ctx, list); err != nil {
+		return err
+	}
 	for org, a := range accs {
 		a.Contacts, a.Opportunities, a.OpenTasks = contacts[a.ID], opps[a.ID], tasks[a.ID]
+		a.Duplicates, a.Organizations = byID[a.ID].Duplicates, byID[a.ID].Organizations
 		accs[org] = a
 	}
 	return nil

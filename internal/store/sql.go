@@ -206,6 +206,7 @@ func (q *queries) PutComments(ctx context.Context, ticketID int64, comments []cx
 
 func (q *queries) UpsertOrganizations(ctx context.Context, orgs []cxaudit.Organization) error {
 	for _, o := range orgs {
+		o.LinkedAccounts = nil // found beside it when read, not its own
 		data, err := marshal(o)
 		if err != nil {
 			return err
@@ -280,7 +281,7 @@ func (q *queries) Organization(ctx context.Context, id int64) (cxaudit.Organizat
 	if len(orgs) == 0 {
 		return cxaudit.Organization{}, cxaudit.Errorf(cxaudit.ENOTFOUND, "organization %d not found", id)
 	}
-	return orgs[0], nil
+	return orgs[0], q.linkedAccountsOf(ctx, orgs)
 }
 
 func (q *queries) AgentIDs(ctx context.Context) (map[int64]bool, error) {
@@ -328,14 +329,15 @@ func (q *queries) CountTickets(ctx context.Context) (int, error) {
 
 func (q *queries) UpsertAccounts(ctx context.Context, accounts []cxaudit.Account) error {
 	for _, a := range accounts {
-		a.Contacts, a.Opportunities, a.OpenTasks = nil, nil, nil
+		a.Contacts, a.Opportunities, a.OpenTasks, a.Duplicates, a.Organizations = nil, nil, nil, nil, nil
 		data, err := marshal(a)
 		if err != nil {
 			return err
 		}
-		if _, err := q.c.exec(ctx, `INSERT INTO salesforce_account (id, domain, system_modstamp, data) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (id) DO UPDATE SET domain = excluded.domain, system_modstamp = excluded.system_modstamp, data = excluded.data`,
-			a.ID, a.Domain(), ms(a.SystemModstamp), data); err != nil {
+		if _, err := q.c.exec(ctx, `INSERT INTO salesforce_account (id, domain, system_modstamp, data, name_key) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (id) DO UPDATE SET domain = excluded.domain, system_modstamp = excluded.system_modstamp, data = excluded.data,
+				name_key = excluded.name_key`,
+			a.ID, a.Domain(), ms(a.SystemModstamp), data, cxaudit.NameKey(a.Name)); err != nil {
 			return fmt.Errorf("upsert account %s: %w", a.ID, err)
 		}
 	}
@@ -395,8 +397,11 @@ func (q *queries) withChildren(ctx context.Context, a cxaudit.Account) (cxaudit.
 		return a, err
 	}
 	tasks, err := q.openTasks(ctx, []string{a.ID})
+	if err != nil {
+		return a, err
+	}
 	a.OpenTasks = tasks[a.ID]
-	return a, err
+	return a, q.fillLinks(ctx, []*cxaudit.Account{&a})
 }
 
 func (q *queries) AccountForOrganization(ctx context.Context, org cxaudit.Organization) (cxaudit.Account, error) {

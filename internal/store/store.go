@@ -180,6 +180,11 @@ type Querier interface {
 	// DeleteContacts, DeleteOpportunities and DeleteContactRelations
 	// remove records deleted in Salesforce on their own (an account's
 	// deletion takes its children with it: DeleteAccounts).
+	// AccountsSharingKeys returns the accounts sharing a website domain or
+	// a name key (cxaudit.NameKey) with one of ids; FillAccountKeys
+	// computes the keys of accounts stored before there were any.
+	AccountsSharingKeys(ctx context.Context, ids []string) ([]string, error)
+	FillAccountKeys(ctx context.Context) (int, error)
 	// UpsertTasks stores the account teams' open Tasks and removes those
 	// that closed (or lost their account); DeleteTasks removes deleted ones.
 	UpsertTasks(ctx context.Context, tasks []cxaudit.Task) error

@@ -96,13 +96,40 @@ func (s *Salesforce) forgetDescribe(ctx context.Context, schema *syncedSchema) e
 
 func (s *Salesforce) sync(ctx context.Context, schema *syncedSchema, t *tenant.Tenant) (Stats, error) {
 	var stats Stats
+	// Accounts stored before name keys existed get theirs (once).
+	if n, err := s.Store.FillAccountKeys(ctx); err != nil {
+		return stats, fmt.Errorf("salesforce: name keys of stored accounts: %w", err)
+	} else if n > 0 {
+		logger(s.Logger).Info("salesforce: computed the name keys of stored accounts, for duplicate detection", "accounts", n)
+	}
 	if err := syncObject(ctx, s, &stats, tenant.ObjectAccount, func(ctx context.Context, since time.Time, fn func([]cxaudit.Account, []cxaudit.Rejected) error) error {
 		return s.Client.Accounts(ctx, since, schema.Selected[tenant.ObjectAccount], fn)
 	}, func(a *cxaudit.Account) (string, string, time.Time) {
 		t.Account(a)
 		return a.ID, a.ID, a.SystemModstamp
 	}, func(ctx context.Context, q store.Querier, page []cxaudit.Account) error {
-		return q.UpsertAccounts(ctx, page)
+		// The accounts that share a domain or a name key with these, before
+		// and after: their duplicates change with them.
+		ids := make([]string, len(page))
+		for i := range page {
+			ids[i] = page[i].ID
+		}
+		before, err := q.AccountsSharingKeys(ctx, ids)
+		if err != nil {
+			return err
+		}
+		if err := q.UpsertAccounts(ctx, page); err != nil {
+			return err
+		}
+		after, err := q.AccountsSharingKeys(ctx, ids)
+		if err != nil {
+			return err
+		}
+		keys := make([]store.EntityKey, 0, len(before)+len(after))
+		for _, id := range append(before, after...) {
+			keys = append(keys, store.EntityKey{Kind: cxaudit.EntityAccount, ID: id})
+		}
+		return q.HoldAudit(ctx, keys, time.Now().Add(cmpOr(s.AuditHold, DefaultAuditHold)))
 	}); err != nil {
 		return stats, fmt.Errorf("salesforce accounts: %w", err)
 	}

@@ -220,6 +220,68 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		require.Equal(t, "001Q", list[0].ID)
 	})
 
+	t.Run("AccountLinks", func(t *testing.T) {
+		s := newStore(t)
+		require.NoError(t, s.UpsertAccounts(ctx, []cxaudit.Account{
+			{ID: "001A", Name: "Acme Labs", Website: "https://www.acme.example.com", SystemModstamp: now},
+			{ID: "001B", Name: "Acme Laboratories", Website: "acme.example.com", SystemModstamp: now},
+			{ID: "001C", Name: "GLOBEX, Inc.", Website: "https://globex.example.com", SystemModstamp: now},
+			{ID: "001D", Name: "Globex GmbH", Website: "https://globex.example.de", SystemModstamp: now},
+			{ID: "001E", Name: "Initech", SystemModstamp: now},
+		}))
+		require.NoError(t, s.UpsertOrganizations(ctx, []cxaudit.Organization{
+			{ID: 1, Name: "Acme", ExternalID: "001C", DomainNames: []string{"acme.example.com"}, UpdatedAt: now},
+			{ID: 2, Name: "Globex EMEA", DomainNames: []string{"globex.example.com"}, UpdatedAt: now},
+		}))
+		a, err := s.Account(ctx, "001A")
+		require.NoError(t, err)
+		require.Equal(t, []cxaudit.AccountRef{{ID: "001B", Name: "Acme Laboratories", Domain: "acme.example.com", Match: "domain"}}, a.Duplicates)
+		require.Equal(t, []cxaudit.AccountRef{{ID: "1", Name: "Acme", Match: "domain"}}, a.Organizations)
+		c, err := s.Account(ctx, "001C")
+		require.NoError(t, err)
+		require.Equal(t, []cxaudit.AccountRef{{ID: "001D", Name: "Globex GmbH", Domain: "globex.example.de", Match: "name"}}, c.Duplicates)
+		require.Equal(t, []cxaudit.AccountRef{{ID: "1", Name: "Acme", Match: "external_id"}, {ID: "2", Name: "Globex EMEA", Match: "domain"}}, c.Organizations)
+		e, err := s.Account(ctx, "001E")
+		require.NoError(t, err)
+		require.Empty(t, e.Duplicates)
+		require.Empty(t, e.Organizations)
+
+		o, err := s.Organization(ctx, 1)
+		require.NoError(t, err)
+		require.Equal(t, []cxaudit.AccountRef{
+			{ID: "001C", Name: "GLOBEX, Inc.", Domain: "globex.example.com", Match: "external_id"},
+			{ID: "001A", Name: "Acme Labs", Domain: "acme.example.com", Match: "domain"},
+			{ID: "001B", Name: "Acme Laboratories", Domain: "acme.example.com", Match: "domain"},
+		}, o.LinkedAccounts)
+		orgs, err := s.OrganizationsByID(ctx, []int64{1, 2})
+		require.NoError(t, err)
+		require.Len(t, orgs[0].LinkedAccounts, 3, "the batch read finds the same")
+		require.Equal(t, "001C", orgs[1].LinkedAccounts[0].ID)
+
+		// Batch reads of accounts (through the organizations of tickets)
+		// find the same duplicates.
+		byOrg, err := s.AccountsForOrganizations(ctx, orgs)
+		require.NoError(t, err)
+		require.Equal(t, c.Duplicates, byOrg[1].Duplicates)
+		require.Equal(t, c.Organizations, byOrg[1].Organizations)
+
+		shared, err := s.AccountsSharingKeys(ctx, []string{"001A", "001D"})
+		require.NoError(t, err)
+		require.Equal(t, []string{"001B", "001C"}, shared)
+
+		// A rename ends a name match; nothing of it is stored with the account.
+		require.NoError(t, s.UpsertAccounts(ctx, []cxaudit.Account{{ID: "001D", Name: "Umbrella GmbH", Website: "https://globex.example.de", SystemModstamp: now, Duplicates: c.Duplicates}}))
+		c, err = s.Account(ctx, "001C")
+		require.NoError(t, err)
+		require.Empty(t, c.Duplicates)
+		d, err := s.Account(ctx, "001D")
+		require.NoError(t, err)
+		require.Empty(t, d.Duplicates)
+		n, err := s.FillAccountKeys(ctx)
+		require.NoError(t, err)
+		require.Zero(t, n, "every account stored now has its key")
+	})
+
 	t.Run("AuditQueueMany", func(t *testing.T) {
 		s := newStore(t)
 		// More than one statement's worth, each key twice: queued once.
