@@ -139,7 +139,7 @@ type Organization struct {
 	// domains. More than one is a link to fix. The store fills it when it
 	// reads an organization; it is not stored with it.
 	LinkedAccounts []AccountRef `json:"linked_accounts,omitempty"`
-	Fields    Fields         `json:"-"`
+	Fields         Fields       `json:"-"`
 }
 
 // User is a Zendesk user: an end user, an agent or an admin.
