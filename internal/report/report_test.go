@@ -1,0 +1,259 @@
+package report_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/report"
+	"github.com/cxaudit/cxaudit/internal/rules"
+	"github.com/cxaudit/cxaudit/internal/store"
+	"github.com/cxaudit/cxaudit/internal/store/storetest"
+)
+
+// Now and Since of the hand-built dataset: two weeks,
+// W0 [11-16 12:00, 11-23 12:00) and W1 [11-23 12:00, 11-30 12:00).
+var (
+	now   = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	since = now.AddDate(0, 0, -14)
+)
+
+func at(month time.Month, day, hour, minute int) time.Time {
+	return time.Date(2026, month, day, hour, minute, 0, 0, time.UTC)
+}
+
+func tp(t time.Time) *time.Time { return &t }
+func ip(v int64) *int64         { return &v }
+
+func agent(id int64, t time.Time) cxaudit.Comment {
+	return cxaudit.Comment{ID: id, AuthorID: 9, Public: true, ByAgent: true, Body: "update", CreatedAt: t}
+}
+
+// Seed writes the dataset the expected figures below are worked out on.
+func Seed(t testing.TB, st store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	tk := func(id int64, prio, status string, created time.Time) cxaudit.Ticket {
+		return cxaudit.Ticket{ID: id, Subject: "ticket", Status: status, Priority: prio, CreatedAt: created, UpdatedAt: created, Metrics: &cxaudit.TicketMetrics{}}
+	}
+	// T1 P1, W1: answered in 10 min, solved; its updates lapsed 70 min > 1 h.
+	t1 := tk(1, cxaudit.PriorityUrgent, cxaudit.StatusSolved, at(11, 25, 10, 0))
+	t1.GroupID = 7
+	t1.Metrics.ReplyTimeCalendarMinutes, t1.Metrics.SolvedAt = ip(10), tp(at(11, 25, 12, 0))
+	t1.UpdatedAt = at(11, 25, 12, 0)
+	// T2 P1, W1, org 100: answered in 20 min (missed), open, no update since.
+	t2 := tk(2, cxaudit.PriorityUrgent, cxaudit.StatusOpen, at(11, 26, 9, 0))
+	t2.OrganizationID = 100
+	t2.Metrics.ReplyTimeCalendarMinutes = ip(20)
+	// T3 P2, W0: answered in 30 min, updates every 1.5 h, solved, reopened once.
+	t3 := tk(3, cxaudit.PriorityHigh, cxaudit.StatusSolved, at(11, 18, 9, 0))
+	t3.Metrics.ReplyTimeCalendarMinutes, t3.Metrics.SolvedAt, t3.Metrics.Reopens = ip(30), tp(at(11, 18, 12, 0)), 1
+	t3.UpdatedAt = at(11, 18, 12, 0)
+	// T4 P3, W1, org 200: no reply after days (missed).
+	t4 := tk(4, cxaudit.PriorityNormal, cxaudit.StatusNew, at(11, 27, 8, 0))
+	t4.OrganizationID = 200
+	// T5 P3, 2 h ago: no reply yet, within its 4 h: not measured.
+	t5 := tk(5, cxaudit.PriorityNormal, cxaudit.StatusNew, at(11, 30, 10, 0))
+	// T6 P2, created before the period, still open: backlog over 14 days.
+	t6 := tk(6, cxaudit.PriorityHigh, cxaudit.StatusOpen, at(11, 1, 9, 0))
+	// T7 P3, created before the period, solved in W0.
+	t7 := tk(7, cxaudit.PriorityNormal, cxaudit.StatusSolved, at(11, 10, 9, 0))
+	t7.Metrics.SolvedAt, t7.UpdatedAt = tp(at(11, 20, 9, 0)), at(11, 20, 9, 0)
+	// T8 P3, W1, org 100: answered in 100 min, open, escalated with 3 of 6 parts (2.5).
+	t8 := tk(8, cxaudit.PriorityNormal, cxaudit.StatusOpen, at(11, 24, 9, 0))
+	t8.OrganizationID = 100
+	t8.Metrics.ReplyTimeCalendarMinutes = ip(100)
+	t8.Tags = []string{"escalated"}
+	t8.Description = "Impact: all users blocked. Steps to reproduce: open the page. Browser: Chrome."
+	// T9 P1, W0: answered in 5 min, closed, escalated with an empty packet (0).
+	t9 := tk(9, cxaudit.PriorityUrgent, cxaudit.StatusClosed, at(11, 17, 10, 0))
+	t9.Metrics.ReplyTimeCalendarMinutes, t9.Metrics.SolvedAt = ip(5), tp(at(11, 17, 11, 0))
+	t9.UpdatedAt = at(11, 17, 11, 0)
+	t9.Tags = []string{"escalated"}
+	t9.Description = "Production login fails."
+	// T10: solved long before the period and not touched since: not read.
+	t10 := tk(10, cxaudit.PriorityUrgent, cxaudit.StatusSolved, at(10, 1, 9, 0))
+	t10.Metrics.ReplyTimeCalendarMinutes, t10.Metrics.SolvedAt = ip(500), tp(at(10, 1, 19, 0))
+	require.NoError(t, st.UpsertTickets(ctx, []cxaudit.Ticket{t1, t2, t3, t4, t5, t6, t7, t8, t9, t10}))
+	for id, cs := range map[int64][]cxaudit.Comment{
+		1: {agent(11, at(11, 25, 10, 10)), agent(12, at(11, 25, 10, 50))},
+		2: {agent(21, at(11, 26, 9, 20)), {ID: 22, AuthorID: 1, Public: false, ByCXAudit: true, Body: "cxaudit note", CreatedAt: at(11, 27, 9, 0)}},
+		3: {agent(31, at(11, 18, 9, 30)), agent(32, at(11, 18, 11, 0))},
+		9: {agent(91, at(11, 17, 10, 5)), agent(92, at(11, 17, 10, 50))},
+	} {
+		require.NoError(t, st.PutComments(ctx, id, cs))
+	}
+	require.NoError(t, st.UpsertOrganizations(ctx, []cxaudit.Organization{
+		{ID: 100, Name: "Acme", ExternalID: "001A", UpdatedAt: now}, {ID: 200, Name: "Unlinked", UpdatedAt: now}}))
+	require.NoError(t, st.UpsertAccounts(ctx, []cxaudit.Account{
+		{ID: "001A", Name: "Acme", OwnerID: "005A", OwnerActive: true, Tier: "Enterprise", IsCustomer: true, RenewalDate: tp(at(12, 31, 0, 0)), SystemModstamp: now},
+		{ID: "001B", Name: "Beta", OwnerID: "005B", OwnerActive: false, Tier: "Enterprise", IsCustomer: true, SystemModstamp: now},
+		{ID: "001C", Name: "Gamma", OwnerID: "005A", OwnerActive: true, Tier: "SMB", SystemModstamp: now},
+	}))
+	require.NoError(t, st.UpsertContacts(ctx, []cxaudit.Contact{
+		{ID: "003A", AccountID: "001A", Name: "Ann", SystemModstamp: now}, {ID: "003B", AccountID: "001B", Name: "Bob", SystemModstamp: now}}))
+	require.NoError(t, st.UpsertContactRelations(ctx, []cxaudit.ContactRelation{
+		{ID: "07kA", AccountID: "001A", ContactID: "003A", Roles: []string{"Executive Sponsor"}, IsActive: true, SystemModstamp: now},
+		{ID: "07kB", AccountID: "001B", ContactID: "003B", Roles: []string{"Influencer"}, IsActive: true, SystemModstamp: now}}))
+	f := cxaudit.Finding{Fingerprint: "fp-frt-2", RuleID: "backlog.first_response_missed", RuleVersion: "v", Title: "First-response target missed",
+		Category: cxaudit.CategoryBacklogAging, Severity: cxaudit.SeverityHigh, Mode: cxaudit.ModeEnforce, EntityKind: cxaudit.EntityTicket,
+		EntityID: "2", Message: "P1 first-response target is 15 min; the first reply took 20 min.", Status: cxaudit.FindingOpen, OpenedAt: now, UpdatedAt: now}
+	require.NoError(t, st.PutFinding(ctx, f))
+	f.Fingerprint, f.EntityID, f.Status, f.ResolvedAt = "fp-frt-4", "4", cxaudit.FindingResolved, tp(now)
+	require.NoError(t, st.PutFinding(ctx, f))
+}
+
+// fig is an expected figure: num/den, and value and met (nil: none).
+type fig struct {
+	num   float64
+	den   int
+	value any // float64 or nil
+	met   any // bool or nil
+}
+
+func check(t *testing.T, what string, want fig, got report.Figure) {
+	t.Helper()
+	require.Equal(t, want.num, got.Numerator, "%s numerator", what)
+	require.Equal(t, want.den, got.Denominator, "%s denominator", what)
+	if want.value == nil {
+		require.Nil(t, got.Value, "%s value", what)
+	} else {
+		require.NotNil(t, got.Value, "%s value", what)
+		require.Equal(t, want.value, *got.Value, "%s value", what)
+	}
+	if want.met == nil {
+		require.Nil(t, got.Met, "%s met", what)
+	} else {
+		require.NotNil(t, got.Met, "%s met", what)
+		require.Equal(t, want.met, *got.Met, "%s met", what)
+	}
+}
+
+func slices(t *testing.T, what string, want map[string]fig, got []report.Slice) {
+	t.Helper()
+	require.Len(t, got, len(want), "%s: %v", what, got)
+	for _, s := range got {
+		w, ok := want[s.Key]
+		require.True(t, ok, "%s: unexpected key %q", what, s.Key)
+		check(t, what+" "+s.Key, w, s.Figure)
+	}
+}
+
+func TestScorecard(t *testing.T) {
+	t.Parallel()
+	for name, open := range map[string]func(testing.TB) store.Store{
+		"postgres": func(tb testing.TB) store.Store { return storetest.NewPostgres(tb) },
+		"sqlite":   func(tb testing.TB) store.Store { return storetest.NewSQLite(tb) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			st := open(t)
+			Seed(t, st)
+			r, err := report.Compute(context.Background(), st, report.Options{Since: since, Now: now, PageSize: 3})
+			require.NoError(t, err)
+			require.Len(t, r.Weeks, 2)
+			require.Equal(t, report.Week{Start: since, End: since.AddDate(0, 0, 7)}, r.Weeks[0])
+			require.Equal(t, "defaults", r.Targets)
+			names := []string{}
+			for _, k := range r.KPIs {
+				names = append(names, k.Name)
+			}
+			require.Equal(t, rules.KPIs, names)
+
+			for _, tc := range []struct {
+				kpi    string
+				all    fig
+				weekly []fig
+				prio   map[string]fig
+			}{
+				{rules.KPIFirstResponse, fig{4, 6, 0.6667, false},
+					[]fig{{2, 2, 1.0, true}, {2, 4, 0.5, false}},
+					map[string]fig{"P1": {2, 3, 0.6667, false}, "P2": {1, 1, 1.0, true}, "P3": {1, 2, 0.5, false}}},
+				{rules.KPIUpdateCadence, fig{2, 4, 0.5, false},
+					[]fig{{2, 2, 1.0, true}, {0, 2, 0.0, false}},
+					map[string]fig{"P1": {1, 3, 0.3333, false}, "P2": {1, 1, 1.0, true}}},
+				{rules.KPISLA, fig{2, 4, 0.5, false},
+					[]fig{{2, 2, 1.0, true}, {0, 2, 0.0, false}},
+					map[string]fig{"P1": {1, 3, 0.3333, false}, "P2": {1, 1, 1.0, true}}},
+				{rules.KPIEscalationRate, fig{2, 7, 0.2857, nil},
+					[]fig{{1, 2, 0.5, nil}, {1, 5, 0.2, nil}},
+					map[string]fig{"P1": {1, 3, 0.3333, nil}, "P2": {0, 1, 0.0, nil}, "P3": {1, 3, 0.3333, nil}}},
+				{rules.KPIEscalationQuality, fig{2.5, 2, 1.25, false},
+					[]fig{{0, 1, 0.0, false}, {2.5, 1, 2.5, false}},
+					map[string]fig{"P1": {0, 1, 0.0, false}, "P3": {2.5, 1, 2.5, false}}},
+				{rules.KPIReopenRate, fig{1, 4, 0.25, false},
+					[]fig{{1, 3, 0.3333, false}, {0, 1, 0.0, true}},
+					map[string]fig{"P1": {0, 2, 0.0, true}, "P2": {1, 1, 1.0, false}, "P3": {0, 1, 0.0, true}}},
+				{rules.KPIBacklogAge, fig{1, 4, 0.25, false},
+					[]fig{{1, 1, 1.0, false}, {1, 4, 0.25, false}},
+					map[string]fig{"P2": {1, 1, 1.0, false}, "P3": {0, 3, 0.0, true}}},
+				{rules.KPIOwnerActive, fig{2, 3, 0.6667, false}, []fig{{0, 0, nil, nil}, {2, 3, 0.6667, false}}, nil},
+				{rules.KPIRenewalDate, fig{1, 2, 0.5, false}, []fig{{0, 0, nil, nil}, {1, 2, 0.5, false}}, nil},
+				{rules.KPIExecSponsor, fig{1, 2, 0.5, false}, []fig{{0, 0, nil, nil}, {1, 2, 0.5, false}}, nil},
+				{rules.KPIOrgLinked, fig{1, 2, 0.5, false}, []fig{{0, 0, nil, nil}, {1, 2, 0.5, false}}, nil},
+			} {
+				k := r.Get(tc.kpi)
+				require.NotNil(t, k, tc.kpi)
+				check(t, tc.kpi, tc.all, k.Figure)
+				require.Len(t, k.Weekly, 2, tc.kpi)
+				for i, w := range tc.weekly {
+					check(t, tc.kpi+" week "+string(rune('0'+i)), w, k.Weekly[i])
+				}
+				if tc.prio != nil {
+					slices(t, tc.kpi+" by priority", tc.prio, k.ByPriority)
+				} else {
+					require.Empty(t, k.ByPriority, tc.kpi)
+				}
+			}
+
+			frt := r.Get(rules.KPIFirstResponse)
+			require.Equal(t, &report.Bound{Op: ">=", Value: 0.95}, frt.Target)
+			slices(t, "frt by group", map[string]fig{"group 7": {1, 1, 1.0, true}, "none": {3, 5, 0.6, false}}, frt.ByGroup)
+			slices(t, "frt by tier", map[string]fig{"Enterprise": {1, 2, 0.5, false}, "none": {3, 4, 0.75, false}}, frt.ByTier)
+			slices(t, "frt by owner", map[string]fig{"005A": {1, 2, 0.5, false}, "none": {3, 4, 0.75, false}}, frt.ByOwner)
+			require.Equal(t, 1, frt.Findings.Open, "the resolved finding is not listed")
+			require.Len(t, frt.Findings.Items, 1)
+			require.Equal(t, "fp-frt-2", frt.Findings.Items[0].Fingerprint)
+			require.Equal(t, "2", frt.Findings.Items[0].EntityID)
+
+			owner := r.Get(rules.KPIOwnerActive)
+			slices(t, "owner by tier", map[string]fig{"Enterprise": {1, 2, 0.5, false}, "SMB": {1, 1, 1.0, true}}, owner.ByTier)
+			slices(t, "owner by owner", map[string]fig{"005A": {2, 2, 1.0, true}, "005B": {0, 1, 0.0, false}}, owner.ByOwner)
+			require.Equal(t, &report.Bound{Op: "<=", Value: 0.05}, r.Get(rules.KPIReopenRate).Target)
+			require.Nil(t, r.Get(rules.KPIEscalationRate).Target)
+		})
+	}
+}
+
+// A KPI without input says so: no escalated ticket, no value.
+func TestScorecardWithoutInput(t *testing.T) {
+	t.Parallel()
+	st := storetest.NewSQLite(t)
+	r, err := report.Compute(context.Background(), st, report.Options{Since: since, Now: now})
+	require.NoError(t, err)
+	for _, k := range r.KPIs {
+		check(t, k.Name, fig{0, 0, nil, nil}, k.Figure)
+		require.Equal(t, 0, k.Findings.Open)
+	}
+
+	_, err = report.Compute(context.Background(), st, report.Options{Since: now, Now: now})
+	require.ErrorContains(t, err, "report: the period starts (2026-11-30T12:00:00Z) at or after it ends")
+}
+
+// Targets from a file change what is measured and what is met.
+func TestScorecardTargets(t *testing.T) {
+	t.Parallel()
+	st := storetest.NewSQLite(t)
+	Seed(t, st)
+	tg, err := rules.ParseTargets("targets.yaml", []byte("kpis:\n  first_response:\n    min: 0.6\n    minutes: {P1: 30}\n  reopen_rate: {max: 0.3}\n"))
+	require.NoError(t, err)
+	r, err := report.Compute(context.Background(), st, report.Options{Since: since, Now: now, Targets: tg})
+	require.NoError(t, err)
+	require.Equal(t, "targets.yaml", r.Targets)
+	// P1 only, within 30 min: T1, T2 and T9 all met.
+	check(t, "frt", fig{3, 3, 1.0, true}, r.Get(rules.KPIFirstResponse).Figure)
+	check(t, "reopen", fig{1, 4, 0.25, true}, r.Get(rules.KPIReopenRate).Figure)
+}
