@@ -225,6 +225,13 @@ func Compute(ctx context.Context, st store.Querier, opt Options) (*Report, error
 	for _, k := range rules.KPIs {
 		c.counters[k] = newCounter(len(c.weeks))
 	}
+	// Who is an agent is known from the users, as in the audit: a stored
+	// comment does not say.
+	agents, err := st.AgentIDs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("report: read the agents: %w", err)
+	}
+	c.agents = agents
 	if err := c.tickets(ctx); err != nil {
 		return nil, err
 	}
@@ -251,6 +258,7 @@ type computer struct {
 	weeks      []Week
 	counters   map[string]*counter
 	orgAccount map[int64]*cxaudit.Account // nil: the organization is linked to none
+	agents     map[int64]bool
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -329,7 +337,12 @@ func (c *computer) tickets(ctx context.Context) error {
 			return fmt.Errorf("report: read the tickets' accounts: %w", err)
 		}
 		for i := range page {
-			c.ticket(&page[i])
+			t := &page[i]
+			for j := range t.Comments {
+				cm := &t.Comments[j]
+				cm.ByAgent = c.agents[cm.AuthorID] && !cm.ByCXAudit
+			}
+			c.ticket(t)
 		}
 		after = page[len(page)-1].ID
 	}

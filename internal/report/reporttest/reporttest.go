@@ -30,7 +30,7 @@ func tp(t time.Time) *time.Time { return &t }
 func ip(v int64) *int64         { return &v }
 
 func agent(id int64, t time.Time) cxaudit.Comment {
-	return cxaudit.Comment{ID: id, AuthorID: 9, Public: true, ByAgent: true, Body: "update", CreatedAt: t}
+	return cxaudit.Comment{ID: id, AuthorID: 9, Public: true, Body: "update", CreatedAt: t}
 }
 
 // Seed writes the dataset the expected figures below are worked out on.
@@ -78,9 +78,14 @@ func Seed(t testing.TB, st store.Store) {
 	// T10: solved long before the period and not touched since: not read.
 	t10 := tk(10, cxaudit.PriorityUrgent, cxaudit.StatusSolved, at(10, 1, 9, 0))
 	t10.Metrics.ReplyTimeCalendarMinutes, t10.Metrics.SolvedAt = ip(500), tp(at(10, 1, 19, 0))
+	// User 9 is the agent; 1 the requester. Whether a comment is an
+	// agent's comes from the users (a stored comment's by_agent is not
+	// trusted): a requester's public comment is no update.
+	require.NoError(t, st.UpsertUsers(ctx, []cxaudit.User{{ID: 9, Name: "Agent", Role: "agent", UpdatedAt: now}, {ID: 1, Name: "Requester", Role: "end-user", UpdatedAt: now}}))
 	require.NoError(t, st.UpsertTickets(ctx, []cxaudit.Ticket{t1, t2, t3, t4, t5, t6, t7, t8, t9, t10}))
 	for id, cs := range map[int64][]cxaudit.Comment{
-		1: {agent(11, at(11, 25, 10, 10)), agent(12, at(11, 25, 10, 50))},
+		1: {agent(11, at(11, 25, 10, 10)), agent(12, at(11, 25, 10, 50)),
+			{ID: 13, AuthorID: 1, Public: true, ByAgent: true, Body: "any news?", CreatedAt: at(11, 25, 11, 30)}},
 		2: {agent(21, at(11, 26, 9, 20)), {ID: 22, AuthorID: 1, Public: false, ByCXAudit: true, Body: "cxaudit note", CreatedAt: at(11, 27, 9, 0)}},
 		3: {agent(31, at(11, 18, 9, 30)), agent(32, at(11, 18, 11, 0))},
 		9: {agent(91, at(11, 17, 10, 5)), agent(92, at(11, 17, 10, 50))},
