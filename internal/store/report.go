@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
@@ -45,4 +46,50 @@ func (q *queries) AccountsAfter(ctx context.Context, afterID string, limit int) 
 		accs[i] = byIndex[int64(i)]
 	}
 	return accs, nil
+}
+
+// KPISnapshot is one figure of the daily scorecard snapshot.
+type KPISnapshot struct {
+	Day string // YYYY-MM-DD, UTC
+	KPI string
+	// Dimension is "" for the KPI overall or "priority"; Key the
+	// dimension's value ("P1"), "" overall.
+	Dimension   string
+	Key         string
+	Numerator   float64
+	Denominator int
+	TakenAt     time.Time
+}
+
+// PutKPISnapshots stores snapshots; one of the same day, KPI and slice as
+// a stored one replaces it.
+func (q *queries) PutKPISnapshots(ctx context.Context, snaps []KPISnapshot) error {
+	for _, s := range snaps {
+		if _, err := q.c.exec(ctx, `INSERT INTO kpi_snapshot (day, kpi, dimension, slice_key, numerator, denominator, taken_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (day, kpi, dimension, slice_key) DO UPDATE SET numerator = excluded.numerator,
+				denominator = excluded.denominator, taken_at = excluded.taken_at`,
+			s.Day, s.KPI, s.Dimension, s.Key, s.Numerator, s.Denominator, ms(s.TakenAt)); err != nil {
+			return fmt.Errorf("store KPI snapshot %s %s: %w", s.Day, s.KPI, err)
+		}
+	}
+	return nil
+}
+
+// KPISnapshots returns the snapshots of the days from fromDay to toDay
+// (YYYY-MM-DD, both included), by day, KPI, dimension and key.
+func (q *queries) KPISnapshots(ctx context.Context, fromDay, toDay string) ([]KPISnapshot, error) {
+	var out []KPISnapshot
+	err := q.queryEach(ctx, `SELECT day, kpi, dimension, slice_key, numerator, denominator, taken_at FROM kpi_snapshot
+		WHERE day >= $1 AND day <= $2 ORDER BY day, kpi, dimension, slice_key`, []any{fromDay, toDay}, func(r rows) error {
+		var s KPISnapshot
+		var at int64
+		if err := r.Scan(&s.Day, &s.KPI, &s.Dimension, &s.Key, &s.Numerator, &s.Denominator, &at); err != nil {
+			return err
+		}
+		s.TakenAt = fromMS(at)
+		out = append(out, s)
+		return nil
+	})
+	return out, err
 }

@@ -183,6 +183,11 @@ type Querier interface {
 	// AccountsAfter returns up to limit accounts after afterID ("" for the
 	// first), in id order, with their contacts and opportunities.
 	AccountsAfter(ctx context.Context, afterID string, limit int) ([]cxaudit.Account, error)
+	// PutKPISnapshots stores the day's scorecard snapshot (a later one of
+	// the same day replaces it); KPISnapshots reads those of the days from
+	// fromDay to toDay (YYYY-MM-DD, both included).
+	PutKPISnapshots(ctx context.Context, snaps []KPISnapshot) error
+	KPISnapshots(ctx context.Context, fromDay, toDay string) ([]KPISnapshot, error)
 }
 
 // Cursor is where an incremental sync of one object stands.

@@ -769,6 +769,25 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		require.Len(t, accs, 1)
 		require.Equal(t, "Y", accs[0].Contacts[0].Name)
 	})
+
+	t.Run("KPISnapshots", func(t *testing.T) {
+		s := newStore(t)
+		snaps := []store.KPISnapshot{
+			{Day: "2026-11-01", KPI: "crm_owner_active", Numerator: 2, Denominator: 3, TakenAt: now},
+			{Day: "2026-11-01", KPI: "first_response", Dimension: "priority", Key: "P1", Numerator: 4, Denominator: 6, TakenAt: now},
+			{Day: "2026-11-02", KPI: "escalation_quality", Numerator: 8.7, Denominator: 2, TakenAt: now},
+		}
+		require.NoError(t, s.PutKPISnapshots(ctx, snaps))
+		// A later snapshot of the same day replaces it.
+		later := store.KPISnapshot{Day: "2026-11-01", KPI: "crm_owner_active", Numerator: 3, Denominator: 3, TakenAt: now.Add(time.Hour)}
+		require.NoError(t, s.PutKPISnapshots(ctx, []store.KPISnapshot{later}))
+		got, err := s.KPISnapshots(ctx, "2026-11-01", "2026-11-02")
+		require.NoError(t, err)
+		require.Equal(t, []store.KPISnapshot{later, snaps[1], snaps[2]}, got)
+		got, err = s.KPISnapshots(ctx, "2026-11-02", "2026-11-30")
+		require.NoError(t, err)
+		require.Equal(t, []store.KPISnapshot{snaps[2]}, got)
+	})
 }
 
 func ticketIDs(ts []cxaudit.Ticket) []int64 {
