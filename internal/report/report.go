@@ -95,6 +95,9 @@ type Figure struct {
 	Denominator int      `json:"denominator"`
 	Value       *float64 `json:"value"`
 	Met         *bool    `json:"met"`
+	// Snapshot is the day (YYYY-MM-DD) of the stored daily snapshot the
+	// figure comes from, when it does (see Snapshot).
+	Snapshot string `json:"snapshot,omitempty"`
 }
 
 // Slice is the figure of one value of a dimension.
@@ -249,7 +252,66 @@ func Compute(ctx context.Context, st store.Querier, opt Options) (*Report, error
 		}
 		r.KPIs = append(r.KPIs, k)
 	}
+	if err := c.history(ctx, r); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// stateKPIs are the KPIs of the current state: the records say what they
+// are now, not what they were, so their past weeks come from the daily
+// snapshots.
+var stateKPIs = []string{rules.KPIOwnerActive, rules.KPIRenewalDate, rules.KPIExecSponsor, rules.KPIOrgLinked}
+
+// history fills the past weeks of the state KPIs from the latest daily
+// snapshot taken within each week (after its start, up to its end); a
+// week without one stays without a figure.
+func (c *computer) history(ctx context.Context, r *Report) error {
+	if len(r.Weeks) < 2 {
+		return nil
+	}
+	snaps, err := c.st.KPISnapshots(ctx, dayOf(r.Weeks[0].Start), dayOf(r.Weeks[len(r.Weeks)-2].End))
+	if err != nil {
+		return fmt.Errorf("report: read the KPI snapshots: %w", err)
+	}
+	for _, name := range stateKPIs {
+		k := r.Get(name)
+		tg := c.opt.Targets.Get(name)
+		for i := range len(r.Weeks) - 1 {
+			w := r.Weeks[i]
+			var latest *store.KPISnapshot
+			for j := range snaps {
+				s := &snaps[j]
+				if s.KPI == name && s.Dimension == "" && s.TakenAt.After(w.Start) && !s.TakenAt.After(w.End) &&
+					(latest == nil || s.TakenAt.After(latest.TakenAt)) {
+					latest = s
+				}
+			}
+			if latest != nil {
+				f := figure(tally{num: latest.Numerator, den: latest.Denominator}, tg)
+				f.Snapshot = latest.Day
+				k.Weekly[i] = f
+			}
+		}
+	}
+	return nil
+}
+
+func dayOf(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+
+// Snapshot returns r's figures, overall and by priority, as the snapshot
+// of the day r ends on.
+func (r *Report) Snapshot() []store.KPISnapshot {
+	day := dayOf(r.Until)
+	var out []store.KPISnapshot
+	for _, k := range r.KPIs {
+		out = append(out, store.KPISnapshot{Day: day, KPI: k.Name, Numerator: k.Numerator, Denominator: k.Denominator, TakenAt: r.Until})
+		for _, s := range k.ByPriority {
+			out = append(out, store.KPISnapshot{Day: day, KPI: k.Name, Dimension: "priority", Key: s.Key,
+				Numerator: s.Numerator, Denominator: s.Denominator, TakenAt: r.Until})
+		}
+	}
+	return out
 }
 
 type computer struct {

@@ -218,3 +218,44 @@ func TestRender(t *testing.T) {
 	require.Contains(t, page, `<li id="finding-fp-frt-2">`)
 	require.Contains(t, page, `<polyline class="line" points=`)
 }
+
+// The daily snapshot is stored, and the past weeks of the KPIs of the
+// current state are read from it: the trend of CRM coverage survives
+// records edited since.
+func TestSnapshotHistory(t *testing.T) {
+	t.Parallel()
+	for name, open := range map[string]func(testing.TB) store.Store{
+		"postgres": func(tb testing.TB) store.Store { return storetest.NewPostgres(tb) },
+		"sqlite":   func(tb testing.TB) store.Store { return storetest.NewSQLite(tb) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := open(t)
+			Seed(t, st)
+			// A snapshot at the end of week 0 (11-23 12:00), taken before
+			// account 001C was added.
+			first, err := report.Compute(ctx, st, report.Options{Since: since.AddDate(0, 0, -7), Now: since.AddDate(0, 0, 7)})
+			require.NoError(t, err)
+			snap := first.Snapshot()
+			require.Contains(t, snap, store.KPISnapshot{Day: "2026-11-23", KPI: rules.KPIFirstResponse, Dimension: "priority", Key: "P1",
+				Numerator: 1, Denominator: 1, TakenAt: since.AddDate(0, 0, 7)})
+			require.NoError(t, st.PutKPISnapshots(ctx, snap))
+			// An older snapshot of the same week loses to the later one.
+			require.NoError(t, st.PutKPISnapshots(ctx, []store.KPISnapshot{{Day: "2026-11-22", KPI: rules.KPIOwnerActive, Numerator: 0, Denominator: 9, TakenAt: since.AddDate(0, 0, 6)}}))
+			// Since then another active owner's account was added.
+			require.NoError(t, st.UpsertAccounts(ctx, []cxaudit.Account{{ID: "001D", Name: "Delta", OwnerID: "005A", OwnerActive: true, SystemModstamp: now}}))
+
+			r, err := report.Compute(ctx, st, report.Options{Since: since, Now: now})
+			require.NoError(t, err)
+			k := r.Get(rules.KPIOwnerActive)
+			check(t, "owner now", fig{3, 4, 0.75, false}, k.Figure)
+			check(t, "owner week 0 from the snapshot", fig{2, 3, 0.6667, false}, k.Weekly[0])
+			require.Equal(t, "2026-11-23", k.Weekly[0].Snapshot)
+			check(t, "owner week 1", fig{3, 4, 0.75, false}, k.Weekly[1])
+			require.Empty(t, k.Weekly[1].Snapshot)
+			// Ticket KPIs are computed from the tickets, not the snapshot.
+			require.Empty(t, r.Get(rules.KPIFirstResponse).Weekly[0].Snapshot)
+		})
+	}
+}
