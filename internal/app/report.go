@@ -2,6 +2,9 @@ package app
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -32,19 +35,7 @@ func (a *App) reportHandler(w http.ResponseWriter, r *http.Request) {
 		}
 		until = t
 	}
-	set := a.Rules()
-	if set == nil {
-		http.Error(w, "rules not loaded yet", http.StatusServiceUnavailable)
-		return
-	}
-	ctx := r.Context()
-	t, err := audit.LoadTenant(ctx, a.Store, set.FieldMap())
-	if err != nil {
-		a.Logger.Error("report: read the tenant's schema", "error", err)
-		http.Error(w, "the store did not answer", http.StatusServiceUnavailable)
-		return
-	}
-	rep, err := report.Compute(ctx, a.Store, report.Options{Since: until.Add(-since), Now: until, Targets: set.Targets(), Tenant: t})
+	rep, err := a.Report(r.Context(), until.Add(-since), until)
 	if err != nil {
 		a.Logger.Error("report: compute the scorecard", "error", err)
 		http.Error(w, "the scorecard could not be computed", http.StatusServiceUnavailable)
@@ -60,4 +51,18 @@ func (a *App) reportHandler(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(b.Bytes())
+}
+
+// Report computes the scorecard from since to until with the targets and
+// field map of the rules loaded now.
+func (a *App) Report(ctx context.Context, since, until time.Time) (*report.Report, error) {
+	set := a.Rules()
+	if set == nil {
+		return nil, errors.New("report: rules not loaded yet")
+	}
+	t, err := audit.LoadTenant(ctx, a.Store, set.FieldMap())
+	if err != nil {
+		return nil, fmt.Errorf("report: read the tenant's schema: %w", err)
+	}
+	return report.Compute(ctx, a.Store, report.Options{Since: since, Now: until, Targets: set.Targets(), Tenant: t})
 }

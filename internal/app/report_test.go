@@ -1,16 +1,19 @@
 package app_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/cxaudit/cxaudit/internal/report/reporttest"
 	"github.com/cxaudit/cxaudit/internal/simworld"
+	"github.com/cxaudit/cxaudit/internal/store"
 	"github.com/cxaudit/cxaudit/internal/store/storetest"
 )
 
@@ -62,4 +65,49 @@ func TestReportPage(t *testing.T) {
 	rec := httptest.NewRecorder()
 	b.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/report", nil))
 	require.Equal(t, http.StatusNotFound, rec.Code)
+}
+
+// TestKPISnapshotJob: a cycle stores the day's scorecard snapshot through
+// the kpi_snapshot River job, and /metrics serves it as
+// cxaudit_kpi_ratio{kpi,priority} with numerators and denominators as
+// their own series.
+func TestKPISnapshotJob(t *testing.T) {
+	t.Parallel()
+	w := simworld.Generate(simworld.Options{Seed: 23, Accounts: 12, Tickets: 80})
+	a, _, _ := newSimApp(t, w, storetest.NewSQLitePath(t), nil)
+	ctx := context.Background()
+	before := time.Now()
+	_, err := a.RunOnce(ctx)
+	require.NoError(t, err)
+
+	today := time.Now().UTC().Format(time.DateOnly)
+	snaps, err := a.Store.KPISnapshots(ctx, today, today)
+	require.NoError(t, err)
+	byKey := map[string]store.KPISnapshot{}
+	for _, s := range snaps {
+		byKey[s.KPI+"/"+s.Key] = s
+		require.False(t, s.TakenAt.Before(before.Truncate(time.Millisecond)), "taken by this cycle")
+	}
+	require.Equal(t, 12, byKey["crm_owner_active/"].Denominator, "every account")
+	frt, ok := byKey["first_response/"]
+	require.True(t, ok, "first response overall: %v", snaps)
+	require.Positive(t, frt.Denominator)
+
+	fams := gather(t, a)
+	ratio := find(t, fams, "cxaudit_kpi_ratio", "kpi", "first_response", "priority", "all").GetGauge().GetValue()
+	require.InDelta(t, frt.Numerator/float64(frt.Denominator), ratio, 1e-9)
+	require.Equal(t, float64(frt.Denominator), find(t, fams, "cxaudit_kpi_denominator", "kpi", "first_response", "priority", "all").GetGauge().GetValue())
+	require.Equal(t, frt.Numerator, find(t, fams, "cxaudit_kpi_numerator", "kpi", "first_response", "priority", "all").GetGauge().GetValue())
+	p1 := byKey["first_response/P1"]
+	if p1.Denominator > 0 {
+		require.InDelta(t, p1.Numerator/float64(p1.Denominator), find(t, fams, "cxaudit_kpi_ratio", "kpi", "first_response", "priority", "P1").GetGauge().GetValue(), 1e-9)
+	}
+	for _, s := range snaps {
+		if s.Denominator == 0 && s.Dimension == "" {
+			for _, m := range series(fams, "cxaudit_kpi_ratio") {
+				require.False(t, label(m, "kpi") == s.KPI && label(m, "priority") == "all", "%s has no input: no ratio", s.KPI)
+			}
+		}
+	}
+	require.InDelta(t, float64(frt.TakenAt.UnixMilli())/1000, find(t, fams, "cxaudit_kpi_snapshot_timestamp_seconds").GetGauge().GetValue(), 0.001)
 }

@@ -633,9 +633,15 @@ func (c *computer) kpi(ctx context.Context, name string) (KPI, error) {
 		k.Findings.Rules = []string{}
 	}
 	for _, id := range tg.Rules {
-		fs, err := c.st.ListFindings(ctx, store.FindingFilter{Status: cxaudit.FindingOpen, RuleID: id})
-		if err != nil {
-			return k, fmt.Errorf("report: read the findings of %s: %w", id, err)
+		// Open findings, acknowledged ones included (as cxaudit_findings_open
+		// counts them): an acknowledged miss is still a miss.
+		var fs []cxaudit.Finding
+		for _, status := range []cxaudit.FindingStatus{cxaudit.FindingOpen, cxaudit.FindingAcknowledged} {
+			got, err := c.st.ListFindings(ctx, store.FindingFilter{Status: status, RuleID: id})
+			if err != nil {
+				return k, fmt.Errorf("report: read the findings of %s: %w", id, err)
+			}
+			fs = append(fs, got...)
 		}
 		k.Findings.Open += len(fs)
 		for _, f := range fs {

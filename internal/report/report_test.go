@@ -138,6 +138,10 @@ func TestScorecard(t *testing.T) {
 			require.Equal(t, "fp-frt-2", frt.Findings.Items[0].Fingerprint)
 			require.Equal(t, "2", frt.Findings.Items[0].EntityID)
 
+			// An acknowledged finding is still an open miss.
+			require.Equal(t, 1, r.Get(rules.KPIUpdateCadence).Findings.Open)
+			require.Equal(t, "fp-cad-2", r.Get(rules.KPIUpdateCadence).Findings.Items[0].Fingerprint)
+			require.Equal(t, 2, r.Get(rules.KPISLA).Findings.Open)
 			owner := r.Get(rules.KPIOwnerActive)
 			slices(t, "owner by tier", map[string]fig{"Enterprise": {1, 2, 0.5, false}, "SMB": {1, 1, 1.0, true}}, owner.ByTier)
 			slices(t, "owner by owner", map[string]fig{"005A": {2, 2, 1.0, true}, "005B": {0, 1, 0.0, false}}, owner.ByOwner)

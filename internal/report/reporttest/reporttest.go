@@ -110,4 +110,7 @@ func Seed(t testing.TB, st store.Store) {
 	require.NoError(t, st.PutFinding(ctx, f))
 	f.Fingerprint, f.EntityID, f.Status, f.ResolvedAt = "fp-frt-4", "4", cxaudit.FindingResolved, tp(now)
 	require.NoError(t, st.PutFinding(ctx, f))
+	f.Fingerprint, f.EntityID, f.Status, f.ResolvedAt, f.Message = "fp-cad-2", "2", cxaudit.FindingAcknowledged, nil, "P1 ticket: last public update to the customer was 99 h ago (cadence 1 h)."
+	f.RuleID, f.Title = "backlog.p1_p2_update_overdue", "P1/P2 customer update overdue"
+	require.NoError(t, st.PutFinding(ctx, f))
 }
