@@ -2,9 +2,11 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cxaudit/cxaudit/internal/report/reporttest"
+	"github.com/cxaudit/cxaudit/internal/rules"
 	"github.com/cxaudit/cxaudit/internal/simworld"
 	"github.com/cxaudit/cxaudit/internal/store"
 	"github.com/cxaudit/cxaudit/internal/store/storetest"
@@ -110,4 +113,35 @@ func TestKPISnapshotJob(t *testing.T) {
 		}
 	}
 	require.InDelta(t, float64(frt.TakenAt.UnixMilli())/1000, find(t, fams, "cxaudit_kpi_snapshot_timestamp_seconds").GetGauge().GetValue(), 0.001)
+
+	// The support lead's dashboard charts these series, and only metrics
+	// cxaudit defines.
+	data, err := os.ReadFile("../../deploy/grafana/cxaudit-support-lead.json")
+	require.NoError(t, err)
+	var d struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	require.NoError(t, json.Unmarshal(data, &d))
+	require.NotEmpty(t, d.Panels)
+	defined := definedMetrics(t)
+	for _, p := range d.Panels {
+		require.NotEmpty(t, p.Targets, p.Title)
+		for _, target := range p.Targets {
+			for _, n := range metricName.FindAllString(target.Expr, -1) {
+				require.True(t, defined[n], "panel %q: %s is no metric of cxaudit's", p.Title, n)
+				require.Contains(t, fams, n, "panel %q: %s was scraped", p.Title, n)
+			}
+		}
+	}
+	for _, n := range []string{"cxaudit_kpi_ratio", "cxaudit_kpi_numerator", "cxaudit_kpi_denominator"} {
+		require.Contains(t, string(data), n)
+	}
+	for _, kpi := range rules.KPIs {
+		require.Contains(t, string(data), `kpi=\"`+kpi+`\"`, "the dashboard shows %s", kpi)
+	}
 }
