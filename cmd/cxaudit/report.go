@@ -75,7 +75,14 @@ func cmdReport(ctx context.Context, args []string, getenv func(string) string, s
 	if dir == "" {
 		dir = cfg.RulesDir
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal())
+	url := cfg.DatabaseURL.Reveal()
+	if !strings.Contains(url, "://") && !strings.Contains(url, "=") && !strings.HasPrefix(url, "file:") {
+		// An SQLite path: opening a missing one would create an empty store.
+		if _, err := os.Stat(url); err != nil {
+			return fmt.Errorf("no store at %s (CXAUDIT_DATABASE_URL): run cxaudit migrate and a sync first", url)
+		}
+	}
+	st, err := store.Open(ctx, url)
 	if err != nil {
 		return err
 	}

@@ -89,6 +89,12 @@ func TestReportUsageErrors(t *testing.T) {
 		require.Equal(t, 2, code, "%v", tc.args)
 		require.Contains(t, errOut, tc.want, "%v", tc.args)
 	}
+	missing := filepath.Join(t.TempDir(), "none.db")
+	code, _, errOut := runCLI(t, map[string]string{"CXAUDIT_DATABASE_URL": missing}, "report")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "no store at "+missing+" (CXAUDIT_DATABASE_URL): run cxaudit migrate and a sync first")
+	require.NoFileExists(t, missing, "the report creates no store")
+
 	code, out, errOut := runCLI(t, nil, "report", "--help")
 	require.Equal(t, 0, code)
 	require.Contains(t, out+errOut, "Usage: cxaudit report")

@@ -115,13 +115,16 @@ func (r *Report) WriteText(w io.Writer, dim string) error {
 		b.WriteString(k.Name)
 		for _, f := range k.Weekly {
 			b.WriteString("\t" + FormatValue(k.Unit, f.Value))
+			if f.Snapshot != "" {
+				b.WriteString("*")
+			}
 		}
 		fmt.Fprintln(tw, b.String())
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintln(w, "\n— : no input in the period (denominator 0). --json for every breakdown, --html FILE for the page.")
+	_, err := fmt.Fprintln(w, "\n— : no input in the period (denominator 0); * : from the week's last daily snapshot. --json for every breakdown, --html FILE for the page.")
 	return err
 }
 

@@ -258,6 +258,9 @@ func TestSnapshotHistory(t *testing.T) {
 			require.Equal(t, "2026-11-23", k.Weekly[0].Snapshot)
 			check(t, "owner week 1", fig{3, 4, 0.75, false}, k.Weekly[1])
 			require.Empty(t, k.Weekly[1].Snapshot)
+			var text strings.Builder
+			require.NoError(t, r.WriteText(&text, ""))
+			require.Regexp(t, `(?m)^crm_owner_active\s+66\.7 %\*\s+75\.0 %$`, text.String(), "a figure from a snapshot is marked")
 			// Ticket KPIs are computed from the tickets, not the snapshot.
 			require.Empty(t, r.Get(rules.KPIFirstResponse).Weekly[0].Snapshot)
 		})
