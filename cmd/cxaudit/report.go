@@ -89,6 +89,9 @@ func cmdReport(ctx context.Context, args []string, getenv func(string) string, s
 	defer st.Close()
 	r, err := buildReport(ctx, st, dir, end.Add(-*since), end)
 	if err != nil {
+		if msg := err.Error(); strings.Contains(msg, "no such table") || strings.Contains(msg, "does not exist (SQLSTATE 42P01)") {
+			return fmt.Errorf("%w: the store lacks cxaudit's latest tables; run cxaudit migrate", err)
+		}
 		return err
 	}
 	switch {
@@ -124,7 +127,7 @@ func buildReport(ctx context.Context, st store.Store, dir string, since, now tim
 	}
 	t, err := audit.LoadTenant(ctx, st, set.FieldMap())
 	if err != nil {
-		return nil, fmt.Errorf("read the tenant's schema: %w (run cxaudit migrate first?)", err)
+		return nil, fmt.Errorf("read the tenant's schema: %w", err)
 	}
 	return report.Compute(ctx, st, report.Options{Since: since, Now: now, Targets: set.Targets(), Tenant: t})
 }

@@ -95,6 +95,13 @@ func TestReportUsageErrors(t *testing.T) {
 	require.Contains(t, errOut, "no store at "+missing+" (CXAUDIT_DATABASE_URL): run cxaudit migrate and a sync first")
 	require.NoFileExists(t, missing, "the report creates no store")
 
+	// A store without cxaudit's tables (not migrated) says what to run.
+	empty := filepath.Join(t.TempDir(), "empty.db")
+	require.NoError(t, os.WriteFile(empty, nil, 0o644))
+	code, _, errOut = runCLI(t, map[string]string{"CXAUDIT_DATABASE_URL": empty, "CXAUDIT_RULES_DIR": "../../rules"}, "report")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "the store lacks cxaudit's latest tables; run cxaudit migrate")
+
 	code, out, errOut := runCLI(t, nil, "report", "--help")
 	require.Equal(t, 0, code)
 	require.Contains(t, out+errOut, "Usage: cxaudit report")
