@@ -41,11 +41,12 @@ type bars struct {
 
 type bar struct {
 	X, Y, W, H float64
+	LX, TY     float64 // the labels' centre and the value's baseline
 	Key, Text  string
 	Met        string // yes, no or n/a: the bar's colour
 }
 
-const chartW, chartH, pad = 260, 80, 14
+const chartW, chartH, pad = 260, 90, 14
 
 func (k *KPI) scale() float64 {
 	if k.Unit == "score" {
@@ -105,8 +106,9 @@ func (k *KPI) Bars() bars {
 			v = *s.Value
 		}
 		y := k.y(v)
-		b.Bars = append(b.Bars, bar{X: float64(pad) + float64(i)*slot + slot*0.15, Y: y, W: slot * 0.7,
-			H: float64(chartH-pad) - y, Key: s.Key, Text: FormatValue(k.Unit, s.Value), Met: FormatMet(s.Met)})
+		x := float64(pad) + float64(i)*slot
+		b.Bars = append(b.Bars, bar{X: x + slot*0.15, Y: y, W: slot * 0.7, H: float64(chartH-pad) - y,
+			LX: x + slot/2, TY: max(y-2, 9), Key: s.Key, Text: FormatValue(k.Unit, s.Value), Met: FormatMet(s.Met)})
 	}
 	return b
 }
@@ -192,7 +194,7 @@ a { color: #0b57d0; }
 </svg>{{end}}
 {{with .Bars}}{{$b := .}}{{if .Bars}}<svg class="bars" width="{{.W}}" height="{{.H}}" viewBox="0 0 {{.W}} {{.H}}" role="img" aria-label="by priority">
 {{range .Bars}}<rect class="bar-{{if eq .Met "n/a"}}na{{else}}{{.Met}}{{end}}" x="{{f1 .X}}" y="{{f1 .Y}}" width="{{f1 .W}}" height="{{f1 .H}}"><title>{{.Key}}: {{.Text}}</title></rect>
-<text x="{{f1 .X}}" y="{{$b.H}}">{{.Key}} {{.Text}}</text>{{end}}
+<text x="{{f1 .LX}}" y="{{f1 .TY}}" text-anchor="middle">{{.Text}}</text><text x="{{f1 .LX}}" y="{{$b.H}}" text-anchor="middle">{{.Key}}</text>{{end}}
 </svg>{{end}}{{end}}
 {{if .ByPriority}}<table class="slices"><tr><th>priority</th><th>value</th><th>num/den</th><th>met</th></tr>
 {{range .ByPriority}}<tr><td>{{.Key}}</td><td class="value">{{value $u .Value}}</td><td>{{count .Figure}}</td><td>{{met .Met}}</td></tr>{{end}}
