@@ -82,6 +82,9 @@ func (k *KPI) Trend(weeks []Week) trend {
 		if i < len(weeks) {
 			title = "week of " + day(weeks[i].Start) + ": " + title
 		}
+		if f.Snapshot != "" {
+			title += ", from the snapshot of " + f.Snapshot
+		}
 		t.Dots = append(t.Dots, dot{X: x, Y: y, Title: title})
 	}
 	t.Points = strings.Join(pts, " ")

@@ -261,6 +261,9 @@ func TestSnapshotHistory(t *testing.T) {
 			var text strings.Builder
 			require.NoError(t, r.WriteText(&text, ""))
 			require.Regexp(t, `(?m)^crm_owner_active\s+66\.7 %\*\s+75\.0 %$`, text.String(), "a figure from a snapshot is marked")
+			var page strings.Builder
+			require.NoError(t, r.WriteHTML(&page))
+			require.Contains(t, page.String(), "week of 2026-11-16: 66.7 % (2/3), from the snapshot of 2026-11-23")
 			// Ticket KPIs are computed from the tickets, not the snapshot.
 			require.Empty(t, r.Get(rules.KPIFirstResponse).Weekly[0].Snapshot)
 		})
