@@ -42,6 +42,7 @@ Commands:
   rules preview what a rule change would open and resolve on the synced data
   demo          the whole cycle against the simulators on the embedded store
   quarantine list  records a source sent that could not be read, set aside
+  report        the KPI scorecard (--json, --html FILE) of the synced data and findings
 
 Configuration comes from the environment; see README.md. Every command
 takes --help.
@@ -81,6 +82,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdDemo(ctx, rest, getenv, stdout, stderr)
 	case "quarantine":
 		err = cmdQuarantine(ctx, rest, getenv, stdout, stderr)
+	case "report":
+		err = cmdReport(ctx, rest, getenv, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "cxaudit: unknown command %q\n\n%s", cmd, usage)
 		return 2

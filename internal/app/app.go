@@ -26,6 +26,7 @@ import (
 	"github.com/cxaudit/cxaudit/internal/metrics"
 	"github.com/cxaudit/cxaudit/internal/ratelimit"
 	"github.com/cxaudit/cxaudit/internal/remote"
+	"github.com/cxaudit/cxaudit/internal/report"
 	"github.com/cxaudit/cxaudit/internal/rules"
 	"github.com/cxaudit/cxaudit/internal/salesforce"
 	"github.com/cxaudit/cxaudit/internal/store"
@@ -205,6 +206,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	}
 	a.creds.getenv, a.creds.current = opts.Getenv, cfg
 	svc.BeforeSyncFunc = a.refreshCredentials
+	svc.ReportFunc = func(ctx context.Context) (*report.Report, error) {
+		now := time.Now()
+		return a.Report(ctx, now.AddDate(0, 0, -7), now)
+	}
 	a.Services = svc
 
 	workers := river.NewWorkers()
@@ -395,6 +400,8 @@ func (a *App) periodicJobs() []*river.PeriodicJob {
 		// Catch-alls: work left by a trigger that arrived while the same job
 		// was running (unique jobs drop such triggers).
 		every(time.Minute, jobs.AuditArgs{}),
+		// The day's scorecard snapshot, refreshed hourly.
+		every(time.Hour, jobs.KPISnapshotArgs{}),
 	)
 	if a.Services.ZendeskWriteback != nil {
 		out = append(out, every(time.Minute, jobs.ZendeskWritebackArgs{}))

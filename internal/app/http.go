@@ -16,7 +16,8 @@ import (
 // /metrics and, when CXAUDIT_RIVERUI_USERNAME and _PASSWORD are set, the
 // River UI at /riverui/ behind basic auth (it can cancel, retry and delete
 // jobs and pause queues, so nothing of it answers without credentials, and
-// nothing of it changes state for a cross-site request).
+// nothing of it changes state for a cross-site request), and with the
+// same credentials the KPI scorecard at /report (package report).
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -88,6 +89,11 @@ func (a *App) Handler() http.Handler {
 		mux.Handle(riverUIPath+"/", auth)
 		mux.Handle(riverUIPath, basicAuth(a.Config.RiverUI.Username, a.Config.RiverUI.Password.Reveal(),
 			http.RedirectHandler(riverUIPath+"/", http.StatusMovedPermanently)))
+	}
+	if a.Config.RiverUI.Username != "" {
+		// The scorecard names customers and tickets: the same credentials
+		// as the River UI guard it, and without them it is not served.
+		mux.Handle("GET /report", basicAuth(a.Config.RiverUI.Username, a.Config.RiverUI.Password.Reveal(), http.HandlerFunc(a.reportHandler)))
 	}
 	return mux
 }

@@ -88,6 +88,11 @@ func (a *App) cycle(ctx context.Context) error {
 	if err := a.enqueueAndWait(ctx, jobs.AuditSweepArgs{}); err != nil {
 		return err
 	}
+	// The day's scorecard snapshot, so a worker run from cron keeps the
+	// KPI history too.
+	if err := a.enqueueAndWait(ctx, jobs.KPISnapshotArgs{}); err != nil {
+		return err
+	}
 	// Write-back jobs were enqueued with the findings. A trigger that came
 	// while a write-back job was running was dropped (unique jobs), so look
 	// again until nothing is dirty, or a pass makes no progress (the write

@@ -86,6 +86,16 @@ func (SalesforceWritebackArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueWriteback, UniqueOpts: uniqueWhileActive, MaxAttempts: 25}
 }
 
+// KPISnapshotArgs stores today's snapshot of the KPI scorecard (package
+// report): the figures of the last 7 days, and the CRM coverage now. It
+// runs hourly; the day's last run is the day's snapshot.
+type KPISnapshotArgs struct{}
+
+func (KPISnapshotArgs) Kind() string { return "kpi_snapshot" }
+func (KPISnapshotArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueAudit, UniqueOpts: uniqueWhileActive, MaxAttempts: 5}
+}
+
 // Params returns insert parameters for args, with their own InsertOpts.
 func Params(args ...river.JobArgs) []river.InsertManyParams {
 	out := make([]river.InsertManyParams, len(args))

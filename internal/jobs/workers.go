@@ -9,6 +9,7 @@ import (
 
 	"github.com/cxaudit/cxaudit/internal/audit"
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/report"
 	"github.com/cxaudit/cxaudit/internal/store"
 	"github.com/cxaudit/cxaudit/internal/syncer"
 	"github.com/cxaudit/cxaudit/internal/writeback"
@@ -24,6 +25,10 @@ type Services struct {
 	Auditor             *audit.Auditor
 	ZendeskWriteback    *writeback.Zendesk
 	SalesforceWriteback *writeback.Salesforce
+	// ReportFunc computes the scorecard of the last 7 days with the
+	// current rules' targets (the kpi_snapshot job stores it); nil: the
+	// job does nothing.
+	ReportFunc func(ctx context.Context) (*report.Report, error)
 	// BeforeSyncFunc, when set, runs before each sync of a source: the
 	// App reads the credentials again there.
 	BeforeSyncFunc func(ctx context.Context, source cxaudit.Source) error
@@ -44,6 +49,29 @@ func AddWorkers(ws *river.Workers, s *Services) {
 	river.AddWorker(ws, &auditSweepWorker{s: s})
 	river.AddWorker(ws, &zendeskWritebackWorker{s: s})
 	river.AddWorker(ws, &salesforceWritebackWorker{s: s})
+	river.AddWorker(ws, &kpiSnapshotWorker{s: s})
+}
+
+type kpiSnapshotWorker struct {
+	river.WorkerDefaults[KPISnapshotArgs]
+	s *Services
+}
+
+func (w *kpiSnapshotWorker) Timeout(*river.Job[KPISnapshotArgs]) time.Duration {
+	return 10 * time.Minute
+}
+
+func (w *kpiSnapshotWorker) Work(ctx context.Context, job *river.Job[KPISnapshotArgs]) error {
+	if w.s.ReportFunc == nil {
+		return nil
+	}
+	r, err := w.s.ReportFunc(ctx)
+	if err == nil {
+		snap := r.Snapshot()
+		err = w.s.Store.PutKPISnapshots(ctx, snap)
+		w.s.Logger.Info("kpi snapshot", "day", snap[0].Day, "figures", len(snap), "error", err)
+	}
+	return outcome(w.s.Logger, job.Kind, err)
 }
 
 // WritebackJobs returns the write-back jobs for the kinds of entity whose

@@ -27,6 +27,11 @@ type StoreCollector struct {
 	queueDepth   *prometheus.Desc
 	quarantined  *prometheus.Desc
 	scrapeErrors *prometheus.Desc
+
+	kpiRatio       *prometheus.Desc
+	kpiNumerator   *prometheus.Desc
+	kpiDenominator *prometheus.Desc
+	kpiSnapshotAt  *prometheus.Desc
 }
 
 // queryFunc runs a query without arguments and calls each for every row
@@ -54,6 +59,17 @@ func NewStoreCollector(st store.Store, logger *slog.Logger) (*StoreCollector, er
 		quarantined: prometheus.NewDesc("cxaudit_quarantined_records",
 			"Records a source sent that could not be read, set aside in quarantine (cxaudit quarantine list), by source and object. 0 when none.",
 			[]string{"source", "object"}, nil),
+		kpiRatio: prometheus.NewDesc("cxaudit_kpi_ratio",
+			"The KPI scorecard's figures of the latest daily snapshot (cxaudit report): numerator / denominator, a share from 0 to 1 (escalation_quality: the average packet score out of 5), by kpi and priority (all: the KPI overall). Absent when the denominator is 0.",
+			[]string{"kpi", "priority"}, nil),
+		kpiNumerator: prometheus.NewDesc("cxaudit_kpi_numerator",
+			"The numerator of each KPI of the latest daily snapshot, by kpi and priority (all: overall).",
+			[]string{"kpi", "priority"}, nil),
+		kpiDenominator: prometheus.NewDesc("cxaudit_kpi_denominator",
+			"The denominator of each KPI of the latest daily snapshot (what was measured: tickets, accounts, organizations), by kpi and priority (all: overall).",
+			[]string{"kpi", "priority"}, nil),
+		kpiSnapshotAt: prometheus.NewDesc("cxaudit_kpi_snapshot_timestamp_seconds",
+			"When the latest daily KPI snapshot was taken.", nil, nil),
 		scrapeErrors: prometheus.NewDesc("cxaudit_store_scrape_error",
 			"1 if the last scrape could not read the database (the store metrics are then missing).", nil, nil),
 	}
@@ -100,6 +116,10 @@ func (c *StoreCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.queueDepth
 	ch <- c.quarantined
 	ch <- c.scrapeErrors
+	ch <- c.kpiRatio
+	ch <- c.kpiNumerator
+	ch <- c.kpiDenominator
+	ch <- c.kpiSnapshotAt
 }
 
 // Collect implements prometheus.Collector.
@@ -107,7 +127,7 @@ func (c *StoreCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	failed := 0.0
-	for _, f := range []func(context.Context, chan<- prometheus.Metric) error{c.collectFindings, c.collectSync, c.collectQueues, c.collectQuarantine} {
+	for _, f := range []func(context.Context, chan<- prometheus.Metric) error{c.collectFindings, c.collectSync, c.collectQueues, c.collectQuarantine, c.collectKPIs} {
 		if err := f(ctx, ch); err != nil {
 			failed = 1
 			c.logger.Warn("metrics: reading the store failed", "error", err)
@@ -183,4 +203,36 @@ func (c *StoreCollector) collectQuarantine(ctx context.Context, ch chan<- promet
 		ch <- prometheus.MustNewConstMetric(c.quarantined, prometheus.GaugeValue, float64(n), string(k.Source), k.Object)
 	}
 	return nil
+}
+
+// collectKPIs reports the latest day's KPI snapshot (see package report):
+// every replica reads the same rows, so the gauges agree across replicas
+// and survive a restart.
+func (c *StoreCollector) collectKPIs(ctx context.Context, ch chan<- prometheus.Metric) error {
+	var latest int64
+	err := c.query(ctx, `SELECT kpi, dimension, slice_key, numerator, denominator, taken_at FROM kpi_snapshot
+		WHERE day = (SELECT MAX(day) FROM kpi_snapshot) AND dimension IN ('', 'priority')`,
+		func(scan func(...any) error) error {
+			var kpi, dim, key string
+			var num float64
+			var den, at int64
+			if err := scan(&kpi, &dim, &key, &num, &den, &at); err != nil {
+				return err
+			}
+			prio := key
+			if dim == "" {
+				prio = "all"
+			}
+			latest = max(latest, at)
+			ch <- prometheus.MustNewConstMetric(c.kpiNumerator, prometheus.GaugeValue, num, kpi, prio)
+			ch <- prometheus.MustNewConstMetric(c.kpiDenominator, prometheus.GaugeValue, float64(den), kpi, prio)
+			if den > 0 {
+				ch <- prometheus.MustNewConstMetric(c.kpiRatio, prometheus.GaugeValue, num/float64(den), kpi, prio)
+			}
+			return nil
+		})
+	if err == nil && latest > 0 {
+		ch <- prometheus.MustNewConstMetric(c.kpiSnapshotAt, prometheus.GaugeValue, float64(latest)/1000)
+	}
+	return err
 }

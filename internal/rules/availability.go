@@ -75,6 +75,7 @@ func (s *Set) Except(skip map[string]Disabled) *Set {
 	kept := slices.DeleteFunc(slices.Clone(s.rules), func(r *Rule) bool { _, ok := skip[r.ID]; return ok })
 	out := newSet(kept, s.files)
 	out.fieldMap = s.fieldMap
+	out.targets = s.targets
 	out.version = s.version // the same rules: findings keep their versions
 	return out
 }

@@ -31,6 +31,11 @@ func Check(dir string, w io.Writer) error {
 		fmt.Fprintln(w, "rules: 1 error")
 		return err
 	}
+	if f := s.Targets().File; f != "" {
+		fmt.Fprintf(w, "targets: %s OK (%d KPIs)\n", f, len(s.Targets().KPI))
+	} else {
+		fmt.Fprintf(w, "targets: no %s in %s: the scorecard uses the default targets\n", TargetsFile, dir)
+	}
 	fmt.Fprintf(w, "rules: %d %s in %d %s OK\n", len(s.Rules()), plural(len(s.Rules()), "rule", "rules"),
 		s.Files(), plural(s.Files(), "file", "files"))
 	return nil

@@ -411,3 +411,11 @@ func analyseEscalation(t *cxaudit.Ticket) *escalation {
 	}
 	return e
 }
+
+// EscalationScore rates a ticket's escalation packet from 0 to 5 as the
+// rules' escalation_score does, and names the parts it lacks as
+// escalation_missing does. The scorecard averages it.
+func EscalationScore(t *cxaudit.Ticket) (score float64, missing []string) {
+	e := analyseEscalation(t)
+	return e.score(), e.missing()
+}

@@ -41,7 +41,7 @@ func LoadFS(fsys fs.FS, dir string) (*Set, error) {
 
 // isRuleFile reports whether name is a rule file (not a test file).
 func isRuleFile(name string) bool {
-	if isFieldMapFile(name) {
+	if isFieldMapFile(name) || isTargetsFile(name) {
 		return false
 	}
 	ext := path.Ext(name)
@@ -90,6 +90,25 @@ func load(fsys fs.FS, dir string, display func(string) string) (*Set, error) {
 		}
 		l.loadFieldMap(name, data)
 	}
+	var targets *Targets
+	for _, e := range entries {
+		if e.IsDir() || !isTargetsFile(e.Name()) {
+			continue
+		}
+		name := display(e.Name())
+		if targets != nil {
+			l.errs = append(l.errs, FileError{File: name, Msg: "a second targets file: keep one of targets.yaml and targets.yml"})
+			continue
+		}
+		data, err := readRuleFile(fsys, path.Join(dir, e.Name()))
+		if err != nil {
+			l.errs = append(l.errs, FileError{File: name, Msg: err.Error()})
+			continue
+		}
+		var refs []targetRuleRef
+		targets, refs = l.loadTargets(name, data)
+		l.checkTargetRules(name, refs)
+	}
 	if len(l.errs) > 0 {
 		le := &LoadError{Errors: l.errs}
 		le.sort()
@@ -97,6 +116,10 @@ func load(fsys fs.FS, dir string, display func(string) string) (*Set, error) {
 	}
 	set := newSet(l.rules, l.files)
 	set.setFieldMap(l.fieldMap)
+	if targets == nil {
+		targets = DefaultTargets()
+	}
+	set.targets = targets
 	return set, nil
 }
 

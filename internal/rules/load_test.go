@@ -236,7 +236,7 @@ func TestCheck(t *testing.T) {
 	t.Parallel()
 	var out strings.Builder
 	require.NoError(t, Check("../../rules", &out))
-	require.Regexp(t, `^rules: \d+ rules in 5 files OK\n$`, out.String())
+	require.Regexp(t, `^targets: \.\./\.\./rules/targets\.yaml OK \(11 KPIs\)\nrules: \d+ rules in 5 files OK\n$`, out.String())
 
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "x.yaml"), []byte("rules:\n  - id: x\n"), 0o644))

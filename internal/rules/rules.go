@@ -59,6 +59,7 @@ type Set struct {
 	version  string
 	files    int
 	fieldMap *tenant.FieldMap
+	targets  *Targets
 }
 
 func newSet(rules []*Rule, files int) *Set {
@@ -93,6 +94,15 @@ func (s *Set) setFieldMap(fm *tenant.FieldMap) {
 // FieldMap returns the field map loaded with the rules (rules/fields.yaml),
 // or nil when the directory has none: every default applies.
 func (s *Set) FieldMap() *tenant.FieldMap { return s.fieldMap }
+
+// Targets returns the scorecard's targets: the directory's targets.yaml,
+// or DefaultTargets when it has none.
+func (s *Set) Targets() *Targets {
+	if s.targets == nil {
+		return DefaultTargets()
+	}
+	return s.targets
+}
 
 func sortRules(rules []*Rule) {
 	slices.SortFunc(rules, func(a, b *Rule) int { return strings.Compare(a.ID, b.ID) })

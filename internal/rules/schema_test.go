@@ -3,6 +3,7 @@ package rules
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -288,4 +289,19 @@ func TestFieldMapsMatchSchema(t *testing.T) {
 		}
 		require.ElementsMatch(t, tenant.MappableNames(object), names, object)
 	}
+}
+
+func TestTargetsFileMatchesSchema(t *testing.T) {
+	t.Parallel()
+	v := schemaValidator{root: loadSchema(t, "targets.schema.json")}
+	data, err := os.ReadFile("../../rules/targets.yaml")
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(string(data), "# yaml-language-server: $schema=targets.schema.json\n"))
+	require.Empty(t, v.validate(yamlDoc(t, "../../rules/targets.yaml")))
+	// The schema names the loader's KPIs.
+	props := v.root["properties"].(map[string]any)["kpis"].(map[string]any)["properties"].(map[string]any)
+	require.ElementsMatch(t, KPIs, slices.Collect(maps.Keys(props)))
+	// And rejects what the loader rejects for shape.
+	require.NotEmpty(t, v.validate(map[string]any{"kpis": map[string]any{"sla": map[string]any{"min": 95.0}}}))
+	require.NotEmpty(t, v.validate(map[string]any{"kpis": map[string]any{"first_respons": map[string]any{}}}))
 }

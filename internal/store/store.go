@@ -197,6 +197,23 @@ type Querier interface {
 	// order (queued_at, kind, id), so the audit can read the next batch
 	// while it still works on the last one (audit_batch.go).
 	NextAuditBatchAfter(ctx context.Context, after EntityKey, limit int) ([]EntityKey, error)
+
+	// Reads for the KPI scorecard (report.go).
+	// ReportTicketsAfter returns up to limit tickets after afterID, in id
+	// order, with their comments: the open ones and those created or
+	// updated since.
+	ReportTicketsAfter(ctx context.Context, since time.Time, afterID int64, limit int) ([]cxaudit.Ticket, error)
+	// OrganizationsAfter returns up to limit organizations after afterID,
+	// in id order.
+	OrganizationsAfter(ctx context.Context, afterID int64, limit int) ([]cxaudit.Organization, error)
+	// AccountsAfter returns up to limit accounts after afterID ("" for the
+	// first), in id order, with their contacts and opportunities.
+	AccountsAfter(ctx context.Context, afterID string, limit int) ([]cxaudit.Account, error)
+	// PutKPISnapshots stores the day's scorecard snapshot (a later one of
+	// the same day replaces it); KPISnapshots reads those of the days from
+	// fromDay to toDay (YYYY-MM-DD, both included).
+	PutKPISnapshots(ctx context.Context, snaps []KPISnapshot) error
+	KPISnapshots(ctx context.Context, fromDay, toDay string) ([]KPISnapshot, error)
 }
 
 // Cursor is where an incremental sync of one object stands.
