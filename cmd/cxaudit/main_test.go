@@ -123,8 +123,32 @@ func TestDemoJSON(t *testing.T) {
 		SecondCycle struct {
 			Writes map[string]int `json:"writes"`
 		} `json:"second_cycle"`
+		FindingsByRule map[string]int    `json:"findings_by_rule"`
+		RuleTitles     map[string]string `json:"rule_titles"`
+		SampleNote     struct {
+			TicketID int64  `json:"ticket_id"`
+			Body     string `json:"body"`
+		} `json:"sample_note"`
+		SampleTask struct {
+			Owner, Subject, Description string
+		} `json:"sample_task"`
+		Scorecard struct {
+			KPIs []struct {
+				Name string `json:"name"`
+			} `json:"kpis"`
+		} `json:"scorecard"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &sum))
+	// What it wrote, as people see it, and the scorecard.
+	for id := range sum.FindingsByRule {
+		require.NotEmpty(t, sum.RuleTitles[id], "the title of %s", id)
+	}
+	require.Positive(t, sum.SampleNote.TicketID)
+	require.Contains(t, sum.SampleNote.Body, "cxaudit found")
+	require.Contains(t, sum.SampleTask.Subject, "[cxaudit:")
+	require.NotEmpty(t, sum.SampleTask.Description)
+	require.Regexp(t, `\(005\d+\)$`, sum.SampleTask.Owner, "the owner by name, with the id")
+	require.GreaterOrEqual(t, len(sum.Scorecard.KPIs), 10)
 	for _, c := range []string{"crm_hygiene", "severity_tagging", "backlog_aging", "escalation_quality"} {
 		require.Positive(t, sum.Findings[c], "findings in %s", c)
 	}

@@ -19,8 +19,10 @@ import (
 	"time"
 
 	"github.com/cxaudit/cxaudit/internal/app"
+	"github.com/cxaudit/cxaudit/internal/audit"
 	"github.com/cxaudit/cxaudit/internal/config"
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/report"
 	"github.com/cxaudit/cxaudit/internal/rules"
 	"github.com/cxaudit/cxaudit/internal/salesforce/salesforcetest"
 	"github.com/cxaudit/cxaudit/internal/simworld"
@@ -185,6 +187,34 @@ type Summary struct {
 	} `json:"simulators"`
 	DurationSeconds float64 `json:"duration_seconds"`
 	SecondCycle     Cycle   `json:"second_cycle"`
+	// RuleTitles names the rules of FindingsByRule.
+	RuleTitles map[string]string `json:"rule_titles"`
+	// SampleNote is one internal note as the agent sees it on the ticket;
+	// SampleTask one Task as the account owner sees it.
+	SampleNote *SampleNote `json:"sample_note,omitempty"`
+	SampleTask *SampleTask `json:"sample_task,omitempty"`
+	// Scorecard is the KPI scorecard of the last 7 days (cxaudit report).
+	Scorecard     *report.Report `json:"scorecard,omitempty"`
+	scorecardText string
+}
+
+// SampleNote is a note cxaudit wrote, read back from the simulator.
+type SampleNote struct {
+	TicketID int64    `json:"ticket_id"`
+	Subject  string   `json:"subject"`
+	Tags     []string `json:"tags"`
+	Body     string   `json:"body"`
+}
+
+// SampleTask is a Task cxaudit wrote, read back from the simulator.
+type SampleTask struct {
+	AccountID   string `json:"account_id"`
+	AccountName string `json:"account_name"`
+	Owner       string `json:"owner"`
+	Subject     string `json:"subject"`
+	Priority    string `json:"priority"`
+	Due         string `json:"due"`
+	Description string `json:"description"`
 }
 
 // Run starts the simulators, runs two full cycles (the second must write
@@ -272,7 +302,73 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	zs, ss := sims.Zendesk.Stats(), sims.Salesforce.Stats()
 	sum.Simulators.ZendeskNotesAdded, sum.Simulators.ZendeskTicketUpdates = zs.NotesAdded, zs.TicketUpdates
 	sum.Simulators.SalesforceTasksCreated = ss.TasksCreated
+	if err := sum.samples(ctx, a, sims, opts.RulesDir); err != nil {
+		return nil, err
+	}
 	return sum, nil
+}
+
+// samples reads back one note and one Task from the simulators, names the
+// rules, and computes the scorecard.
+func (s *Summary) samples(ctx context.Context, a *app.App, sims *Simulators, rulesDir string) error {
+	set, err := rules.LoadDir(rulesDir)
+	if err != nil {
+		return err
+	}
+	s.RuleTitles = map[string]string{}
+	for id := range s.FindingsByRule {
+		if r := set.Rule(id); r != nil {
+			s.RuleTitles[id] = r.Title
+		}
+	}
+	bot := sims.Zendesk.APIUserID()
+	for _, wt := range sims.World.Tickets {
+		t, ok := sims.Zendesk.Ticket(wt.ID)
+		if !ok {
+			continue
+		}
+		for _, c := range t.Comments {
+			if c.AuthorID == bot && !c.Public {
+				s.SampleNote = &SampleNote{TicketID: t.ID, Subject: t.Subject, Tags: t.Tags, Body: c.Body}
+				break
+			}
+		}
+		if s.SampleNote != nil {
+			break
+		}
+	}
+	if tasks := sims.Salesforce.Tasks(); len(tasks) > 0 {
+		task := tasks[0]
+		st := &SampleTask{AccountID: task.WhatID, Owner: task.OwnerID, Subject: task.Subject, Priority: task.Priority, Description: task.Description}
+		for _, u := range sims.World.SalesforceUsers {
+			if u.ID == task.OwnerID {
+				st.Owner = u.Name + " (" + u.ID + ")"
+			}
+		}
+		for _, acc := range sims.World.Accounts {
+			if acc.ID == task.WhatID {
+				st.AccountName = acc.Name
+			}
+		}
+		if task.ActivityDate != nil {
+			st.Due = task.ActivityDate.Format(time.DateOnly)
+		}
+		s.SampleTask = st
+	}
+	t, err := audit.LoadTenant(ctx, a.Store, set.FieldMap())
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	if s.Scorecard, err = report.Compute(ctx, a.Store, report.Options{Since: now.AddDate(0, 0, -7), Now: now, Targets: set.Targets(), Tenant: t}); err != nil {
+		return fmt.Errorf("scorecard: %w", err)
+	}
+	var b strings.Builder
+	if err := s.Scorecard.WriteText(&b, "none"); err != nil {
+		return err
+	}
+	s.scorecardText = b.String()
+	return nil
 }
 
 func describeDB(dialect, url string, temp bool) string {
@@ -312,7 +408,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		fmt.Fprintf(tw, "  %s\t%d\n", id, s.FindingsByRule[id])
+		fmt.Fprintf(tw, "  %s\t%d\t%s\n", id, s.FindingsByRule[id], s.RuleTitles[id])
 	}
 	fmt.Fprintf(tw, "\nFirst cycle (%.1fs): writes\n", s.DurationSeconds)
 	writeWrites(tw, s.Writes)
@@ -320,7 +416,30 @@ func (s *Summary) WriteText(w io.Writer) error {
 	writeWrites(tw, s.SecondCycle.Writes)
 	fmt.Fprintf(tw, "\nSeen by the simulators: %d Zendesk notes on %d ticket updates, %d Salesforce Tasks\n",
 		s.Simulators.ZendeskNotesAdded, s.Simulators.ZendeskTicketUpdates, s.Simulators.SalesforceTasksCreated)
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if n := s.SampleNote; n != nil {
+		fmt.Fprintf(w, "\nA note as the agent sees it, on ticket #%d %q (tags: %s):\n\n%s\n", n.TicketID, n.Subject,
+			strings.Join(n.Tags, ", "), indent(n.Body))
+	}
+	if t := s.SampleTask; t != nil {
+		fmt.Fprintf(w, "\nA Task as the account owner sees it, on %s (%s), assigned to %s, priority %s, due %s:\n\n%s\n\n%s\n",
+			t.AccountName, t.AccountID, t.Owner, t.Priority, t.Due, indent(t.Subject), indent(t.Description))
+	}
+	if s.scorecardText != "" {
+		fmt.Fprintf(w, "\nThe scorecard of the last 7 days (cxaudit report):\n\n%s", s.scorecardText)
+	}
+	return nil
+}
+
+// indent indents every line of text by four spaces.
+func indent(text string) string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = "    " + l
+	}
+	return strings.Join(lines, "\n")
 }
 
 func writeWrites(w io.Writer, ws Writes) {
