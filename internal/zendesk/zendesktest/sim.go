@@ -199,6 +199,8 @@ type Sim struct {
 
 	huge simfault.Huge // huge.go
 
+	hooks hooks // webhooks.go
+
 	stats Stats
 }
 
@@ -227,6 +229,7 @@ func New(opts Options) *Sim {
 		dice:        rand.New(rand.NewPCG(0, 0)),
 		stats:       Stats{ByEndpoint: map[string]int{}},
 	}
+	s.hooks.client = &http.Client{Timeout: 10 * time.Second}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -339,9 +342,11 @@ func (s *Sim) UpdateTicket(id int64, fn func(*cxaudit.Ticket)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.mustTicket(id)
+	before := cloneTicket(t.Ticket)
 	fn(&t.Ticket)
 	t.ID = id
 	s.bump(t)
+	s.changed(t, &before, t.AssigneeID)
 }
 
 // AddComment adds a comment by an agent or the requester to ticket id and
@@ -350,8 +355,10 @@ func (s *Sim) AddComment(id int64, c cxaudit.Comment) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.mustTicket(id)
+	before := cloneTicket(t.Ticket)
 	s.addComment(t, c)
 	s.bump(t)
+	s.changed(t, &before, c.AuthorID)
 }
 
 // DeleteTicket deletes ticket id: the export reports it once more with
