@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cxaudit/cxaudit/internal/audit"
@@ -31,6 +32,7 @@ import (
 	"github.com/cxaudit/cxaudit/internal/store"
 	"github.com/cxaudit/cxaudit/internal/syncer"
 	"github.com/cxaudit/cxaudit/internal/tenant"
+	"github.com/cxaudit/cxaudit/internal/webhook"
 	"github.com/cxaudit/cxaudit/internal/writeback"
 	"github.com/cxaudit/cxaudit/internal/zendesk"
 )
@@ -63,6 +65,7 @@ type riverClient interface {
 	Stop(ctx context.Context) error
 	StopAndCancel(ctx context.Context) error
 	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 }
 
 // App is a configured cxaudit.
@@ -78,6 +81,11 @@ type App struct {
 	// Budgets are the API budgets of the configured systems.
 	Budgets     map[cxaudit.Source]*ratelimit.Budget
 	healthGauge *prometheus.GaugeVec
+
+	// webhook serves POST /webhooks/zendesk; nil when no
+	// CXAUDIT_ZENDESK_WEBHOOK_SECRET is set.
+	webhook *webhook.Handler
+	addr    atomic.Value // string: where Run listens
 
 	rules    atomic.Pointer[rules.Set]
 	creds    credentials
@@ -202,6 +210,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	} else {
 		logger.Info("salesforce not configured (SALESFORCE_INSTANCE_URL unset): skipping its sync and write-back")
 	}
+	if sec := cfg.ZendeskWebhookSecret.Reveal(); sec != "" && svc.ZendeskSync != nil {
+		a.webhook = &webhook.Handler{Verifier: webhook.NewVerifier(sec), Logger: logger.With("component", "webhook"), Enqueue: a.enqueueTicket}
+	}
 	a.creds.getenv, a.creds.current = opts.Getenv, cfg
 	svc.BeforeSyncFunc = a.refreshCredentials
 	a.Services = svc
@@ -216,6 +227,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 			jobs.QueueSync:      {MaxWorkers: 2},
 			jobs.QueueAudit:     {MaxWorkers: 1},
 			jobs.QueueWriteback: {MaxWorkers: 2},
+			jobs.QueueTicket:    {MaxWorkers: 4},
 		},
 		Workers:              workers,
 		FetchCooldown:        20 * time.Millisecond,
@@ -336,7 +348,17 @@ func (a *App) checkDrop(old, set *rules.Set) error {
 	return nil
 }
 
+// WebhookCatchAll is how often the audit and Zendesk write-back look for
+// work left by a dropped trigger when webhooks are served: a ticket a
+// webhook synced reaches the ticket as a note within seconds, not at the
+// next minute. Each look is a query or two when there is nothing to do.
+const WebhookCatchAll = 2 * time.Second
+
 func (a *App) periodicJobs() []*river.PeriodicJob {
+	catchAll := time.Minute
+	if a.webhook != nil {
+		catchAll = WebhookCatchAll
+	}
 	every := func(d time.Duration, args river.JobArgs) *river.PeriodicJob {
 		return river.NewPeriodicJob(river.PeriodicInterval(d), func() (river.JobArgs, *river.InsertOpts) {
 			return args, nil
@@ -353,15 +375,31 @@ func (a *App) periodicJobs() []*river.PeriodicJob {
 		every(a.Config.SweepInterval, jobs.AuditSweepArgs{}),
 		// Catch-alls: work left by a trigger that arrived while the same job
 		// was running (unique jobs drop such triggers).
-		every(time.Minute, jobs.AuditArgs{}),
+		every(catchAll, jobs.AuditArgs{}),
 	)
 	if a.Services.ZendeskWriteback != nil {
-		out = append(out, every(time.Minute, jobs.ZendeskWritebackArgs{}))
+		out = append(out, every(catchAll, jobs.ZendeskWritebackArgs{}))
 	}
 	if a.Services.SalesforceWriteback != nil {
 		out = append(out, every(time.Minute, jobs.SalesforceWritebackArgs{}))
 	}
 	return out
+}
+
+// enqueueTicket queues the sync of ticket id for a webhook. A storm
+// coalesces into the ticket's one waiting job; when that job is already
+// running (it may have read the ticket before this change), the change is
+// queued as the ticket's one Rerun job instead, which SyncTicket keeps
+// from overwriting a newer copy.
+func (a *App) enqueueTicket(ctx context.Context, id int64) error {
+	res, err := a.river.Insert(ctx, jobs.ZendeskTicketArgs{TicketID: id}, nil)
+	if err != nil {
+		return err
+	}
+	if res.UniqueSkippedAsDuplicate && res.Job != nil && res.Job.State == rivertype.JobStateRunning {
+		_, err = a.river.Insert(ctx, jobs.ZendeskTicketArgs{TicketID: id, Rerun: true}, nil)
+	}
+	return err
 }
 
 // Close releases the store.
