@@ -41,6 +41,7 @@ Commands:
   rules test    run the rule tests (*_test.yaml) beside the rules
   rules preview what a rule change would open and resolve on the synced data
   demo          the whole cycle against the simulators on the embedded store
+  webhooks      print or set up the Zendesk webhook and trigger (changes audited within seconds)
 
 Configuration comes from the environment; see README.md. Every command
 takes --help.
@@ -78,6 +79,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdRules(ctx, rest, getenv, stdout, stderr)
 	case "demo":
 		err = cmdDemo(ctx, rest, getenv, stdout, stderr)
+	case "webhooks":
+		err = cmdWebhooks(ctx, rest, getenv, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "cxaudit: unknown command %q\n\n%s", cmd, usage)
 		return 2

@@ -25,7 +25,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
 		{"--help"}, {"run", "--help"}, {"migrate", "--help"}, {"sim", "--help"}, {"rules", "--help"},
-		{"rules", "check", "--help"}, {"demo", "--help"},
+		{"rules", "check", "--help"}, {"demo", "--help"}, {"webhooks", "--help"}, {"webhooks", "print", "--help"},
 	} {
 		code, out, errOut := runCLI(t, nil, args...)
 		require.Equal(t, 0, code, "%v", args)
