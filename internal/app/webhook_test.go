@@ -306,3 +306,46 @@ func tail(s string, n int) string {
 	}
 	return s
 }
+
+// TestWebhookDuringRunningJob: a change that comes while the ticket's job
+// runs, after that job read the ticket, is not lost to the job's
+// uniqueness: the notice queues the ticket's rerun, which reads it.
+func TestWebhookDuringRunningJob(t *testing.T) {
+	t.Parallel()
+	w := simworld.Generate(simworld.Options{Seed: 4, Accounts: 5, Tickets: 20})
+	zd, zsrv := zendesktest.NewServer(zendesktest.Options{World: w, Email: demo.SimZendeskEmail, APIToken: demo.SimZendeskToken, RateLimit: 100000})
+	t.Cleanup(zsrv.Close)
+	var log apptest.SyncBuffer
+	a := newHookApp(t, zsrv.URL, storetest.NewPostgresSchema(t), map[string]string{"CXAUDIT_ZENDESK_WEBHOOK_SECRET": hookSecret,
+		"CXAUDIT_LISTEN_ADDR": "127.0.0.1:0"}, app.Options{Migrate: true}, &log)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx, 5*time.Second) }()
+	t.Cleanup(func() {
+		stop()
+		require.NoError(t, <-done)
+	})
+	require.Eventually(t, func() bool { return a.Addr() != "" }, 10*time.Second, 5*time.Millisecond)
+
+	// Every request takes 300 ms: the job reads the ticket, then its
+	// comments.
+	zd.SetFaults(zendesktest.Faults{Latency: 300 * time.Millisecond})
+	id := w.Tickets[0].ID
+	notice := func(n int) {
+		stamp := time.Now().UTC().Format(time.RFC3339)
+		b := []byte(fmt.Sprintf(`{"ticket_id": "%d", "n": %d}`, id, n))
+		require.Equal(t, http.StatusAccepted, post(t, a.Handler(), zendesktest.Sign(hookSecret, stamp, b), stamp, b))
+	}
+	notice(1)
+	// The job asks for the comments once it has the ticket: it has the
+	// ticket as it was, and the agent changes it now.
+	require.Eventually(t, func() bool { return zd.Stats().ByEndpoint[zendesktest.EndpointTicketComments] == 1 }, 10*time.Second, time.Millisecond)
+	zd.UpdateTicket(id, func(tk *cxaudit.Ticket) { tk.Subject = "changed while the job ran" })
+	notice(2)
+	notice(3)
+	require.Eventually(t, func() bool {
+		got, err := a.Store.Ticket(context.Background(), id)
+		return err == nil && got.Subject == "changed while the job ran"
+	}, 20*time.Second, 10*time.Millisecond, "the change is read\n%s", tail(log.String(), 3000))
+	require.Equal(t, 2, zd.Stats().ByEndpoint[zendesktest.EndpointShowTicket], "two reads: the job and its one rerun")
+}

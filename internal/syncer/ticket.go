@@ -32,7 +32,9 @@ func (z *Zendesk) SyncTicket(ctx context.Context, id int64, after ...river.Inser
 	var res TicketResult
 	t, err := z.Client.Ticket(ctx, id)
 	if cxaudit.ErrorCode(err) == cxaudit.ENOTFOUND {
-		z.Logger.Debug("webhook ticket not found in Zendesk; the deletion sync handles it", "ticket_id", id)
+		if z.Logger != nil {
+			z.Logger.Debug("webhook ticket not found in Zendesk; the deletion sync handles it", "ticket_id", id)
+		}
 		return res, nil
 	}
 	if err != nil {

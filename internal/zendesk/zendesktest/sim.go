@@ -9,7 +9,9 @@
 // show, ticket comments with cursor pagination, users/me, ticket update
 // (a note, the ticket's whole tag list, safe_update; additional_tags and
 // remove_tags are ignored there, as Zendesk documents them for bulk updates
-// only), and the business-hours schedules with their holidays. Every
+// only), the business-hours schedules with their holidays, and the
+// webhooks and triggers APIs, calling registered webhooks, signed, on each
+// ticket change (webhooks.go). Every
 // response carries X-Rate-Limit and X-Rate-Limit-Remaining; over the
 // account's limit, or over Update Ticket's own limits, it answers 429 with
 // Retry-After.
