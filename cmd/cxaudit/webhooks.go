@@ -97,8 +97,14 @@ func cmdWebhooks(ctx context.Context, args []string, getenv func(string) string,
 	if id == 0 {
 		fmt.Fprintln(stderr, "cxaudit webhooks print: no API user (ZENDESK_* unset, no --api-user-id): the trigger also fires on cxaudit's own updates (harmless: each is one more sync of the ticket)")
 	}
+	wh := zendesk.WebhookDefinition(hook)
 	out := map[string]any{
-		"webhook": map[string]any{"webhook": zendesk.WebhookDefinition(hook)},
+		// The request body names only what an admin sets (go-zendesk's
+		// struct carries read-only timestamps too).
+		"webhook": map[string]any{"webhook": map[string]any{
+			"name": wh.Name, "description": wh.Description, "endpoint": wh.Endpoint, "http_method": wh.HTTPMethod,
+			"request_format": wh.RequestFormat, "status": wh.Status, "subscriptions": wh.Subscriptions,
+		}},
 		"trigger": map[string]any{"trigger": zendesk.TriggerDefinition(webhookPlaceholder, id)},
 	}
 	enc := json.NewEncoder(stdout)

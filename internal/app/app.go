@@ -211,7 +211,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		logger.Info("salesforce not configured (SALESFORCE_INSTANCE_URL unset): skipping its sync and write-back")
 	}
 	if sec := cfg.ZendeskWebhookSecret.Reveal(); sec != "" && svc.ZendeskSync != nil {
-		a.webhook = &webhook.Handler{Verifier: webhook.NewVerifier(sec), Logger: logger.With("component", "webhook"), Enqueue: a.enqueueTicket}
+		a.webhook = &webhook.Handler{Verifier: webhook.NewVerifier(sec), Logger: logger.With("component", "webhook"), Enqueue: a.enqueueTicket,
+			ObserveFunc: func(outcome string) { a.Metrics.WebhookRequests.WithLabelValues(outcome).Inc() }}
 	}
 	a.creds.getenv, a.creds.current = opts.Getenv, cfg
 	svc.BeforeSyncFunc = a.refreshCredentials
@@ -396,8 +397,12 @@ func (a *App) enqueueTicket(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	if res.UniqueSkippedAsDuplicate && res.Job != nil && res.Job.State == rivertype.JobStateRunning {
-		_, err = a.river.Insert(ctx, jobs.ZendeskTicketArgs{TicketID: id, Rerun: true}, nil)
+	if !res.UniqueSkippedAsDuplicate || res.Job == nil || res.Job.State != rivertype.JobStateRunning {
+		return nil
+	}
+	again, err := a.river.Insert(ctx, jobs.ZendeskTicketArgs{TicketID: id, Rerun: true}, nil)
+	if err == nil && again.UniqueSkippedAsDuplicate && again.Job != nil && again.Job.State == rivertype.JobStateRunning {
+		a.Logger.Debug("webhook: the ticket's job and its rerun are both running; the periodic sync reads this change if they missed it", "ticket_id", id)
 	}
 	return err
 }

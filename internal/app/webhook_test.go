@@ -144,6 +144,11 @@ func TestWebhookRefusesUnsigned(t *testing.T) {
 			require.Equal(t, http.StatusBadRequest, post(t, h, sign(hookSecret, stamp, junk), stamp, junk))
 			require.Equal(t, 2, jobCount(t, a))
 			require.NotContains(t, log.String(), hookSecret)
+			fams := gather(t, a)
+			for outcome, n := range map[string]float64{"unsigned": 2, "bad_signature": 3, "stale": 3, "too_large": 1,
+				"replay": 1, "queued": 22, "ignored": 1, "bad_body": 1} {
+				require.Equal(t, n, find(t, fams, "cxaudit_webhook_requests_total", "outcome", outcome).GetCounter().GetValue(), outcome)
+			}
 
 			// No secret: not served.
 			plain := newHookApp(t, zsrv.URL, newDB(t), nil, app.Options{Migrate: true}, nil)

@@ -24,6 +24,50 @@ type Handler struct {
 	MaxBody int64
 	// Enqueue queues the sync of ticket id.
 	Enqueue func(ctx context.Context, id int64) error
+	// ObserveFunc, when set, is told the outcome of every request: one of
+	// the Outcome values.
+	ObserveFunc func(outcome string)
+}
+
+// Outcomes of a request, for metrics.
+const (
+	OutcomeQueued    = "queued"
+	OutcomeIgnored   = "ignored"
+	OutcomeUnsigned  = "unsigned"
+	OutcomeSignature = "bad_signature"
+	OutcomeStale     = "stale"
+	OutcomeReplay    = "replay"
+	OutcomeFull      = "replay_memory_full"
+	OutcomeTooLarge  = "too_large"
+	OutcomeBadBody   = "bad_body"
+	OutcomeError     = "enqueue_failed"
+)
+
+// outcome names why err refused a request.
+func outcome(err error) string {
+	switch {
+	case errors.Is(err, ErrMissing):
+		return OutcomeUnsigned
+	case errors.Is(err, ErrStale), errors.Is(err, ErrTimestamp):
+		return OutcomeStale
+	case errors.Is(err, ErrReplay):
+		return OutcomeReplay
+	case errors.Is(err, ErrFull):
+		return OutcomeFull
+	case errors.Is(err, ErrSignature):
+		return OutcomeSignature
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return OutcomeTooLarge
+	}
+	return OutcomeBadBody
+}
+
+func (h *Handler) observe(outcome string) {
+	if h.ObserveFunc != nil {
+		h.ObserveFunc(outcome)
+	}
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -63,15 +107,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
+		h.observe(OutcomeIgnored)
 		h.Logger.Debug("zendesk webhook: not a ticket event; ignored")
 		reply(w, http.StatusOK, "ignored")
 		return
 	}
 	if err := h.Enqueue(r.Context(), id); err != nil {
+		h.observe(OutcomeError)
 		h.Logger.Error("zendesk webhook: cannot enqueue the ticket sync; the periodic sync reads the change", "ticket_id", id, "error", err)
 		reply(w, http.StatusServiceUnavailable, http.StatusText(http.StatusServiceUnavailable))
 		return
 	}
+	h.observe(OutcomeQueued)
 	h.Logger.Debug("zendesk webhook: ticket sync queued", "ticket_id", id)
 	reply(w, http.StatusAccepted, "queued")
 }
@@ -79,6 +126,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // refuse answers status with nothing but its text, and logs why (never
 // the signature or the body).
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, reason error) {
+	h.observe(outcome(reason))
 	h.Logger.Warn("zendesk webhook refused", "status", status, "reason", reason.Error(), "remote", r.RemoteAddr)
 	reply(w, status, http.StatusText(status))
 }
