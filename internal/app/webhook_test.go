@@ -333,6 +333,10 @@ func TestWebhookLatency(t *testing.T) {
 	p50, p99, worst := lat[len(lat)/2-1], lat[(len(lat)*99+99)/100-1], lat[len(lat)-1]
 	t.Logf("webhook latency, change → note in the simulator, over %d changes 25 ms apart (Postgres): p50 %s, p99 %s, max %s",
 		len(lat), p50.Round(time.Millisecond), p99.Round(time.Millisecond), worst.Round(time.Millisecond))
+	if raceDetector {
+		t.Log("-race: the 5 s goal is not asserted (the race detector slows the worker several times)")
+		return
+	}
 	require.LessOrEqual(t, p99, 5*time.Second, "p99 within the goal")
 }
 
