@@ -81,7 +81,13 @@ func cmdWebhooks(ctx context.Context, args []string, getenv func(string) string,
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "created webhook %s (posting to %s) and trigger %d\n", res.WebhookID, hook, res.TriggerID)
+		verb := func(existed bool) string {
+			if existed {
+				return "found"
+			}
+			return "created"
+		}
+		fmt.Fprintf(stdout, "%s webhook %s (posting to %s), %s trigger %d\n", verb(res.WebhookExisted), res.WebhookID, hook, verb(res.TriggerExisted), res.TriggerID)
 		fmt.Fprintf(stdout, "set the webhook's signing secret in the worker's environment (a Secret), then restart it:\n")
 		fmt.Fprintf(stdout, "CXAUDIT_ZENDESK_WEBHOOK_SECRET=%s\n", res.Secret)
 		return nil

@@ -43,12 +43,21 @@ func TestWebhooksSetup(t *testing.T) {
 	t.Cleanup(srv.Close)
 	code, out, errOut := runCLI(t, zendeskEnv(srv.URL), "webhooks", "setup", "--url", "https://cxaudit.acme.example")
 	require.Equal(t, 0, code, errOut)
-	m := regexp.MustCompile(`created webhook (\S+) \(posting to https://cxaudit.acme.example/webhooks/zendesk\) and trigger (\d+)`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`created webhook (\S+) \(posting to https://cxaudit.acme.example/webhooks/zendesk\), created trigger (\d+)`).FindStringSubmatch(out)
 	require.NotNil(t, m, out)
 	secret := sim.WebhookSecret(m[1])
 	require.NotEmpty(t, secret)
 	require.Contains(t, out, "CXAUDIT_ZENDESK_WEBHOOK_SECRET="+secret+"\n")
 	require.Equal(t, 1, sim.Stats().ByEndpoint[zendesktest.EndpointCreateWebhook])
+	require.Equal(t, 1, sim.Stats().ByEndpoint[zendesktest.EndpointCreateTriggerJSON])
+
+	// Run again, it finds both and prints the same secret.
+	code, out, errOut = runCLI(t, zendeskEnv(srv.URL), "webhooks", "setup", "--url", "https://cxaudit.acme.example/webhooks/zendesk")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "found webhook "+m[1]+" ")
+	require.Contains(t, out, "found trigger "+m[2]+"\n")
+	require.Contains(t, out, "CXAUDIT_ZENDESK_WEBHOOK_SECRET="+secret+"\n")
+	require.Equal(t, 1, sim.Stats().ByEndpoint[zendesktest.EndpointCreateWebhook], "nothing created twice")
 	require.Equal(t, 1, sim.Stats().ByEndpoint[zendesktest.EndpointCreateTriggerJSON])
 
 	code, _, errOut = runCLI(t, nil, "webhooks", "setup", "--url", "https://cxaudit.acme.example")

@@ -50,6 +50,7 @@ const (
 	EndpointCreateTrigger        = "POST /api/v2/triggers"
 	EndpointCreateTriggerJSON    = "POST /api/v2/triggers.json"
 	EndpointListTriggers         = "GET /api/v2/triggers"
+	EndpointListTriggersJSON     = "GET /api/v2/triggers.json"
 )
 
 // ConditionalTicketEvents is the subscription of a webhook connected to
@@ -139,6 +140,7 @@ func (s *Sim) webhookRoutes(mux *http.ServeMux) {
 	mux.HandleFunc(EndpointCreateTrigger, s.createTrigger)
 	mux.HandleFunc(EndpointCreateTriggerJSON, s.createTrigger)
 	mux.HandleFunc(EndpointListTriggers, s.listTriggers)
+	mux.HandleFunc(EndpointListTriggersJSON, s.listTriggers)
 }
 
 func (s *Sim) createWebhook(w http.ResponseWriter, r *http.Request) {
