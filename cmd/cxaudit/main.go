@@ -43,6 +43,7 @@ Commands:
   demo          the whole cycle against the simulators on the embedded store
   quarantine list  records a source sent that could not be read, set aside
   report        the KPI scorecard (--json, --html FILE) of the synced data and findings
+  webhooks      print or set up the Zendesk webhook and trigger (changes audited within seconds)
 
 Configuration comes from the environment; see README.md. Every command
 takes --help.
@@ -84,6 +85,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdQuarantine(ctx, rest, getenv, stdout, stderr)
 	case "report":
 		err = cmdReport(ctx, rest, getenv, stdout, stderr)
+	case "webhooks":
+		err = cmdWebhooks(ctx, rest, getenv, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "cxaudit: unknown command %q\n\n%s", cmd, usage)
 		return 2

@@ -26,7 +26,8 @@ func TestHelpOnEveryCommand(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
 		{"--help"}, {"run", "--help"}, {"migrate", "--help"}, {"sim", "--help"}, {"rules", "--help"},
-		{"rules", "check", "--help"}, {"demo", "--help"}, {"report", "--help"}, {"quarantine", "--help"},
+		{"rules", "check", "--help"}, {"demo", "--help"}, {"report", "--help"}, {"quarantine", "--help"}, {"webhooks", "--help"}, {"webhooks", "print", "--help"},
+		{"webhooks", "--help"}, {"webhooks", "print", "--help"},
 	} {
 		code, out, errOut := runCLI(t, nil, args...)
 		require.Equal(t, 0, code, "%v", args)
@@ -170,7 +171,7 @@ func TestHelpMentionsOnlyFlagsThatExist(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"run", "--help"}, {"sync", "--help"}, {"migrate", "--help"}, {"sim", "--help"},
 		{"rules", "--help"}, {"rules", "check", "--help"}, {"rules", "test", "--help"}, {"rules", "preview", "--help"},
-		{"demo", "--help"}, {"report", "--help"}, {"quarantine", "--help"},
+		{"demo", "--help"}, {"report", "--help"}, {"quarantine", "--help"}, {"webhooks", "--help"}, {"webhooks", "print", "--help"},
 	} {
 		code, out, errOut := runCLI(t, nil, args...)
 		require.Equal(t, 0, code, "%v", args)

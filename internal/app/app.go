@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cxaudit/cxaudit/internal/audit"
@@ -32,6 +33,7 @@ import (
 	"github.com/cxaudit/cxaudit/internal/store"
 	"github.com/cxaudit/cxaudit/internal/syncer"
 	"github.com/cxaudit/cxaudit/internal/tenant"
+	"github.com/cxaudit/cxaudit/internal/webhook"
 	"github.com/cxaudit/cxaudit/internal/writeback"
 	"github.com/cxaudit/cxaudit/internal/zendesk"
 )
@@ -64,6 +66,7 @@ type riverClient interface {
 	Stop(ctx context.Context) error
 	StopAndCancel(ctx context.Context) error
 	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 }
 
 // App is a configured cxaudit.
@@ -79,6 +82,11 @@ type App struct {
 	// Budgets are the API budgets of the configured systems.
 	Budgets     map[cxaudit.Source]*ratelimit.Budget
 	healthGauge *prometheus.GaugeVec
+
+	// webhook serves POST /webhooks/zendesk; nil when no
+	// CXAUDIT_ZENDESK_WEBHOOK_SECRET is set.
+	webhook *webhook.Handler
+	addr    atomic.Value // string: where Run listens
 
 	rules    atomic.Pointer[rules.Set]
 	creds    credentials
@@ -204,6 +212,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	} else {
 		logger.Info("salesforce not configured (SALESFORCE_INSTANCE_URL unset): skipping its sync and write-back")
 	}
+	if sec := cfg.ZendeskWebhookSecret.Reveal(); sec != "" && svc.ZendeskSync != nil {
+		a.webhook = &webhook.Handler{Verifier: webhook.NewVerifier(sec), Logger: logger.With("component", "webhook"), Enqueue: a.enqueueTicket,
+			ObserveFunc: func(outcome string) { a.Metrics.WebhookRequests.WithLabelValues(outcome).Inc() }}
+	}
 	a.creds.getenv, a.creds.current = opts.Getenv, cfg
 	svc.BeforeSyncFunc = a.refreshCredentials
 	svc.ReportFunc = func(ctx context.Context) (*report.Report, error) {
@@ -222,6 +234,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 			jobs.QueueSync:      {MaxWorkers: 2},
 			jobs.QueueAudit:     {MaxWorkers: 1},
 			jobs.QueueWriteback: {MaxWorkers: 2},
+			jobs.QueueTicket:    {MaxWorkers: 4},
 		},
 		Workers:              workers,
 		FetchCooldown:        20 * time.Millisecond,
@@ -382,7 +395,17 @@ func (a *App) checkDrop(old, set *rules.Set) error {
 	return nil
 }
 
+// WebhookCatchAll is how often the audit and Zendesk write-back look for
+// work left by a dropped trigger when webhooks are served: a ticket a
+// webhook synced reaches the ticket as a note within seconds, not at the
+// next minute. Each look is a query or two when there is nothing to do.
+const WebhookCatchAll = 2 * time.Second
+
 func (a *App) periodicJobs() []*river.PeriodicJob {
+	catchAll := time.Minute
+	if a.webhook != nil {
+		catchAll = WebhookCatchAll
+	}
 	every := func(d time.Duration, args river.JobArgs) *river.PeriodicJob {
 		return river.NewPeriodicJob(river.PeriodicInterval(d), func() (river.JobArgs, *river.InsertOpts) {
 			return args, nil
@@ -399,17 +422,37 @@ func (a *App) periodicJobs() []*river.PeriodicJob {
 		every(a.Config.SweepInterval, jobs.AuditSweepArgs{}),
 		// Catch-alls: work left by a trigger that arrived while the same job
 		// was running (unique jobs drop such triggers).
-		every(time.Minute, jobs.AuditArgs{}),
+		every(catchAll, jobs.AuditArgs{}),
 		// The day's scorecard snapshot, refreshed hourly.
 		every(time.Hour, jobs.KPISnapshotArgs{}),
 	)
 	if a.Services.ZendeskWriteback != nil {
-		out = append(out, every(time.Minute, jobs.ZendeskWritebackArgs{}))
+		out = append(out, every(catchAll, jobs.ZendeskWritebackArgs{}))
 	}
 	if a.Services.SalesforceWriteback != nil {
 		out = append(out, every(time.Minute, jobs.SalesforceWritebackArgs{}))
 	}
 	return out
+}
+
+// enqueueTicket queues the sync of ticket id for a webhook. A storm
+// coalesces into the ticket's one waiting job; when that job is already
+// running (it may have read the ticket before this change), the change is
+// queued as the ticket's one Rerun job instead, which SyncTicket keeps
+// from overwriting a newer copy.
+func (a *App) enqueueTicket(ctx context.Context, id int64) error {
+	res, err := a.river.Insert(ctx, jobs.ZendeskTicketArgs{TicketID: id}, nil)
+	if err != nil {
+		return err
+	}
+	if !res.UniqueSkippedAsDuplicate || res.Job == nil || res.Job.State != rivertype.JobStateRunning {
+		return nil
+	}
+	again, err := a.river.Insert(ctx, jobs.ZendeskTicketArgs{TicketID: id, Rerun: true}, nil)
+	if err == nil && again.UniqueSkippedAsDuplicate && again.Job != nil && again.Job.State == rivertype.JobStateRunning {
+		a.Logger.Debug("webhook: the ticket's job and its rerun are both running; the periodic sync reads this change if they missed it", "ticket_id", id)
+	}
+	return err
 }
 
 // Close flushes and stops the tracer and releases the store.

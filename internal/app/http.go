@@ -16,8 +16,10 @@ import (
 // /metrics and, when CXAUDIT_RIVERUI_USERNAME and _PASSWORD are set, the
 // River UI at /riverui/ behind basic auth (it can cancel, retry and delete
 // jobs and pause queues, so nothing of it answers without credentials, and
-// nothing of it changes state for a cross-site request), and with the
-// same credentials the KPI scorecard at /report (package report).
+// nothing of it changes state for a cross-site request), with the same
+// credentials the KPI scorecard at /report (package report), and, when
+// CXAUDIT_ZENDESK_WEBHOOK_SECRET is set, Zendesk's signed webhook at
+// POST /webhooks/zendesk (see package webhook).
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -74,6 +76,9 @@ func (a *App) Handler() http.Handler {
 		}
 		writeJSON(w, status, checks)
 	})
+	if a.webhook != nil {
+		mux.Handle("POST "+WebhookPath, a.webhook)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Metrics.Registry, promhttp.HandlerOpts{}))
 	if ui := a.obs.riverUI; ui != nil {
 		// Basic auth alone does not stop cross-site requests: a browser
@@ -97,6 +102,9 @@ func (a *App) Handler() http.Handler {
 	}
 	return mux
 }
+
+// WebhookPath is where Zendesk's webhook posts.
+const WebhookPath = "/webhooks/zendesk"
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

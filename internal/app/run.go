@@ -199,6 +199,7 @@ func (a *App) Run(ctx context.Context, grace time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("CXAUDIT_LISTEN_ADDR: %w", err)
 	}
+	a.addr.Store(ln.Addr().String())
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
@@ -243,6 +244,13 @@ func (a *App) Run(ctx context.Context, grace time.Duration) error {
 		err = nil
 	}
 	return err
+}
+
+// Addr returns the address Run's HTTP server listens on ("" before it
+// does): CXAUDIT_LISTEN_ADDR with the port chosen for ":0".
+func (a *App) Addr() string {
+	s, _ := a.addr.Load().(string)
+	return s
 }
 
 // watchRules reloads the rules directory when its files change (an edit, or

@@ -78,8 +78,8 @@ type Config struct {
 	// username and password are set.
 	RiverUI RiverUIConfig
 	// ZendeskWebhookSecret is the signing secret of the Zendesk webhook
-	// that posts ticket events to /webhooks/zendesk; unset disables the
-	// endpoint.
+	// that posts ticket changes to POST /webhooks/zendesk (cxaudit
+	// webhooks setup prints it); unset, the endpoint is not served.
 	ZendeskWebhookSecret Secret
 }
 
@@ -144,6 +144,11 @@ func (s SalesforceConfig) UsesJWT() bool { return s.ClientID != "" }
 
 // Enabled reports whether Salesforce is configured.
 func (s SalesforceConfig) Enabled() bool { return s.InstanceURL != "" }
+
+// MinWebhookSecretLen is the shortest CXAUDIT_ZENDESK_WEBHOOK_SECRET
+// accepted: Zendesk's signing secrets are longer, and a short one is a
+// placeholder or a truncated copy.
+const MinWebhookSecretLen = 16
 
 // Defaults.
 const (
@@ -236,6 +241,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			Password: Secret(r.secret("CXAUDIT_RIVERUI_PASSWORD", "")),
 		},
 		ZendeskWebhookSecret: Secret(r.secret("CXAUDIT_ZENDESK_WEBHOOK_SECRET", "")),
+	}
+	if sec := c.ZendeskWebhookSecret.Reveal(); sec != "" {
+		switch {
+		case !c.Zendesk.Enabled():
+			r.fail("CXAUDIT_ZENDESK_WEBHOOK_SECRET", "is set but ZENDESK_URL is not: the webhook syncs tickets from Zendesk; set ZENDESK_URL or unset the secret")
+		case len(sec) < MinWebhookSecretLen:
+			r.fail("CXAUDIT_ZENDESK_WEBHOOK_SECRET", "is %d characters, fewer than %d: set the webhook's signing secret as Zendesk shows it (cxaudit webhooks setup prints it)", len(sec), MinWebhookSecretLen)
+		}
 	}
 	if (c.RiverUI.Username == "") != (c.RiverUI.Password == "") {
 		r.fail("CXAUDIT_RIVERUI_PASSWORD", "set both CXAUDIT_RIVERUI_USERNAME and CXAUDIT_RIVERUI_PASSWORD (or _FILE) to serve the River UI, or neither")

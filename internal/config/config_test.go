@@ -19,7 +19,7 @@ const (
 	salesforceToken = "sf-SECRET-token-4711"
 	privateKey      = "-----BEGIN PRIVATE KEY-----\nSECRET-key-4711\n-----END PRIVATE KEY-----"
 	riverUIPassword = "ui-SECRET-pw-4711"
-	webhookSecret   = "wh-SECRET-4711"
+	webhookSecret   = "wh-SECRET-4711-signing"
 )
 
 var secrets = []string{dbPassword, zendeskToken, salesforceToken, "SECRET-key-4711", riverUIPassword, webhookSecret}
@@ -118,6 +118,8 @@ var badValues = []struct {
 	{"CXAUDIT_RIVERUI_PASSWORD", map[string]string{"CXAUDIT_RIVERUI_PASSWORD_FILE": "/nonexistent"}, "not both"},
 	{"CXAUDIT_DATABASE_URL", map[string]string{"CXAUDIT_DATABASE_URL_FILE": "/nonexistent"}, "not both"},
 	{"CXAUDIT_ZENDESK_WEBHOOK_SECRET", map[string]string{"CXAUDIT_ZENDESK_WEBHOOK_SECRET_FILE": "/nonexistent"}, "not both"},
+	{"CXAUDIT_ZENDESK_WEBHOOK_SECRET", map[string]string{"CXAUDIT_ZENDESK_WEBHOOK_SECRET": "wh-SECRET"}, "fewer than 16"},
+	{"CXAUDIT_ZENDESK_WEBHOOK_SECRET", map[string]string{"ZENDESK_URL": ""}, "ZENDESK_URL is not"},
 	{"ZENDESK_UPDATE_SHARE", map[string]string{"ZENDESK_UPDATE_SHARE": "0"}, "must be a share above 0 and at most 1"},
 	{"ZENDESK_UPDATE_SHARE", map[string]string{"ZENDESK_UPDATE_SHARE": "1.1"}, "must be a share above 0 and at most 1"},
 	{"ZENDESK_UPDATE_SHARE", map[string]string{"ZENDESK_UPDATE_SHARE": "NaN"}, "not a finite number"},

@@ -24,6 +24,9 @@ const (
 	QueueSync      = "sync"
 	QueueAudit     = "audit"
 	QueueWriteback = "writeback"
+	// QueueTicket runs webhook-driven ticket syncs, apart from the long
+	// periodic syncs so that they never wait behind one.
+	QueueTicket = "ticket"
 )
 
 // uniqueWhileActive dedups a job with one already waiting or running. A
@@ -42,6 +45,22 @@ type ZendeskSyncArgs struct{}
 func (ZendeskSyncArgs) Kind() string { return "zendesk_sync" }
 func (ZendeskSyncArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueSync, UniqueOpts: uniqueWhileActive, MaxAttempts: 10}
+}
+
+// ZendeskTicketArgs syncs one ticket a Zendesk webhook said changed, and
+// queues it for audit (write-back follows the audit as usual). It is
+// unique by ticket while waiting or running, so a storm of webhooks for
+// one ticket coalesces into one job. A webhook that comes while that job
+// runs (it may have read the ticket already) is queued as the ticket's one
+// Rerun job, which waits only behind a running one.
+type ZendeskTicketArgs struct {
+	TicketID int64 `json:"ticket_id"`
+	Rerun    bool  `json:"rerun,omitempty"`
+}
+
+func (ZendeskTicketArgs) Kind() string { return "zendesk_ticket" }
+func (ZendeskTicketArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueTicket, UniqueOpts: uniqueWhileActive, MaxAttempts: 5}
 }
 
 // SalesforceSyncArgs syncs accounts, contacts and opportunities.

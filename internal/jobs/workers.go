@@ -45,6 +45,7 @@ func (s *Services) beforeSync(ctx context.Context, source cxaudit.Source) error 
 func AddWorkers(ws *river.Workers, s *Services) {
 	river.AddWorker(ws, &zendeskSyncWorker{s: s})
 	river.AddWorker(ws, &salesforceSyncWorker{s: s})
+	river.AddWorker(ws, &zendeskTicketWorker{s: s})
 	river.AddWorker(ws, &auditWorker{s: s})
 	river.AddWorker(ws, &auditSweepWorker{s: s})
 	river.AddWorker(ws, &zendeskWritebackWorker{s: s})
@@ -109,6 +110,27 @@ func (w *zendeskSyncWorker) Work(ctx context.Context, job *river.Job[ZendeskSync
 			err = qerr
 		}
 	}
+	return outcome(w.s.Logger, job.Kind, err)
+}
+
+type zendeskTicketWorker struct {
+	river.WorkerDefaults[ZendeskTicketArgs]
+	s *Services
+}
+
+func (w *zendeskTicketWorker) Timeout(*river.Job[ZendeskTicketArgs]) time.Duration {
+	return 5 * time.Minute
+}
+
+func (w *zendeskTicketWorker) Work(ctx context.Context, job *river.Job[ZendeskTicketArgs]) error {
+	if w.s.ZendeskSync == nil {
+		return nil
+	}
+	if err := w.s.beforeSync(ctx, cxaudit.SourceZendesk); err != nil {
+		return outcome(w.s.Logger, job.Kind, err)
+	}
+	res, err := w.s.ZendeskSync.SyncTicket(ctx, job.Args.TicketID, Params(AuditArgs{})...)
+	w.s.Logger.Debug("zendesk ticket sync", "ticket_id", job.Args.TicketID, "stored", res.Stored, "error", err)
 	return outcome(w.s.Logger, job.Kind, err)
 }
 

@@ -41,6 +41,9 @@ type Metrics struct {
 	WriteFailures *prometheus.CounterVec
 	// JobDuration is how long River jobs take, by kind and outcome.
 	JobDuration *prometheus.HistogramVec
+	// WebhookRequests counts requests to POST /webhooks/zendesk by
+	// outcome (see webhook.Handler).
+	WebhookRequests *prometheus.CounterVec
 }
 
 // New registers every collector in a fresh registry, with the Go and
@@ -66,6 +69,10 @@ func New() *Metrics {
 			Name: "cxaudit_finding_changes_total",
 			Help: "Findings opened, updated, resolved and reopened, by rule, category and severity.",
 		}, []string{"rule", "category", "severity", "change"}),
+		WebhookRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cxaudit_webhook_requests_total",
+			Help: "Requests to POST /webhooks/zendesk, by outcome: queued, ignored, or why refused.",
+		}, []string{"outcome"}),
 		Writes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cxaudit_writes_total",
 			Help: "Writes made to Zendesk and Salesforce, by system and kind.",
@@ -109,7 +116,7 @@ func New() *Metrics {
 			Buckets: []float64{0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600},
 		}, []string{"kind", "outcome"}),
 	}
-	r.MustRegister(m.WritebackHeld, m.RateLimitRemaining, m.WriteDuration, m.WriteFailures, m.JobDuration)
+	r.MustRegister(m.WritebackHeld, m.RateLimitRemaining, m.WriteDuration, m.WriteFailures, m.JobDuration, m.WebhookRequests)
 	r.MustRegister(m.APIRequests, m.APIRequestDuration, m.SyncRecords, m.FindingChanges, m.Writes, m.Jobs,
 		m.RulesReloadOK, m.RulesLoaded, m.RulesDisabled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -594,6 +594,7 @@ func (s *Sim) updateTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	prior := cloneTicket(t.Ticket)
 	audit := wireAudit{ID: s.newID(), TicketID: id, AuthorID: s.apiUser, Via: wireVia{Channel: "api"}, Metadata: map[string]any{}, Events: []wireEvent{}}
 	if c := u.Comment; c != nil {
 		public := c.Public == nil || *c.Public
@@ -624,6 +625,7 @@ func (s *Sim) updateTicket(w http.ResponseWriter, r *http.Request) {
 		t.Priority = *u.Priority
 	}
 	s.bump(t)
+	s.changed(t, &prior, s.apiUser)
 	s.stats.TicketUpdates++
 	audit.CreatedAt = ts(t.UpdatedAt)
 

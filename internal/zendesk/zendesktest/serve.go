@@ -32,6 +32,7 @@ func (s *Sim) routes() {
 	mux.HandleFunc(EndpointListUsers, s.listUsers)
 	mux.HandleFunc(EndpointSchedules, s.listSchedules)
 	mux.HandleFunc(EndpointScheduleHolidays, s.scheduleHolidays)
+	s.webhookRoutes(mux)
 	s.mux = mux
 }
 

@@ -9,7 +9,9 @@
 // show, ticket comments with cursor pagination, users/me, ticket update
 // (a note, the ticket's whole tag list, safe_update; additional_tags and
 // remove_tags are ignored there, as Zendesk documents them for bulk updates
-// only), and the business-hours schedules with their holidays. Every
+// only), the business-hours schedules with their holidays, and the
+// webhooks and triggers APIs, calling registered webhooks, signed, on each
+// ticket change (webhooks.go). Every
 // response carries X-Rate-Limit and X-Rate-Limit-Remaining; over the
 // account's limit, or over Update Ticket's own limits, it answers 429 with
 // Retry-After.
@@ -208,6 +210,8 @@ type Sim struct {
 
 	huge simfault.Huge // huge.go
 
+	hooks hooks // webhooks.go
+
 	stats Stats
 }
 
@@ -236,6 +240,7 @@ func New(opts Options) *Sim {
 		dice:        rand.New(rand.NewPCG(0, 0)),
 		stats:       Stats{ByEndpoint: map[string]int{}},
 	}
+	s.hooks.client = &http.Client{Timeout: 10 * time.Second}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -348,9 +353,11 @@ func (s *Sim) UpdateTicket(id int64, fn func(*cxaudit.Ticket)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.mustTicket(id)
+	before := cloneTicket(t.Ticket)
 	fn(&t.Ticket)
 	t.ID = id
 	s.bump(t)
+	s.changed(t, &before, t.AssigneeID)
 }
 
 // AddComment adds a comment by an agent or the requester to ticket id and
@@ -359,8 +366,10 @@ func (s *Sim) AddComment(id int64, c cxaudit.Comment) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.mustTicket(id)
+	before := cloneTicket(t.Ticket)
 	s.addComment(t, c)
 	s.bump(t)
+	s.changed(t, &before, c.AuthorID)
 }
 
 // DeleteTicket deletes ticket id: the export reports it once more with
