@@ -129,13 +129,27 @@ func TestWritebackChaos(t *testing.T) {
 		"ZENDESK_RATE_LIMIT=100000", "ZENDESK_EXPORT_RATE_LIMIT=100000",
 		"CXAUDIT_BACKFILL_DAYS=3650", "CXAUDIT_LOG_LEVEL=info", "CXAUDIT_LOG_FORMAT=json",
 	)
+	// Every run's log, to show what happened to a ticket that fails.
+	var logs []*bytes.Buffer
 	start := func() (*exec.Cmd, *bytes.Buffer) {
 		cmd := exec.Command(bin, "run", "--once")
 		cmd.Env = env
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
+		out := &bytes.Buffer{}
+		cmd.Stdout, cmd.Stderr = out, out
 		require.NoError(t, cmd.Start())
-		return cmd, &out
+		logs = append(logs, out)
+		return cmd, out
+	}
+	about := func(entity string) string {
+		var b strings.Builder
+		for i, l := range logs {
+			for _, line := range strings.Split(l.String(), "\n") {
+				if strings.Contains(line, `"`+entity+`"`) {
+					fmt.Fprintf(&b, "run %d: %s\n", i, line)
+				}
+			}
+		}
+		return b.String()
 	}
 
 	// The tenant's backfill runs first, undisturbed: a first sync of
@@ -259,7 +273,7 @@ func TestWritebackChaos(t *testing.T) {
 			require.Empty(t, notes, "ticket %d has no findings and no note", tk.ID)
 			continue
 		}
-		require.Len(t, notes, 1, "ticket %d: exactly one cxaudit note", tk.ID)
+		require.Len(t, notes, 1, "ticket %d: exactly one cxaudit note; its log lines:\n%s", tk.ID, about(strconv.FormatInt(tk.ID, 10)))
 		for _, f := range fs {
 			mentions := regexp.MustCompile(`rule `+regexp.QuoteMeta(f.RuleID)+`\b`).FindAllString(notes[0], -1)
 			require.Len(t, mentions, 1, "ticket %d: finding %s in the note once:\n%s", tk.ID, f.RuleID, notes[0])

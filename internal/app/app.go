@@ -153,7 +153,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	svc := &jobs.Services{Store: st, Logger: logger}
 	svc.Auditor = &audit.Auditor{
 		Store: st, Logger: logger, RulesFunc: a.Rules, NowFunc: opts.NowFunc,
-		WritebackJobsFunc: svc.WritebackJobs, ObserveFunc: a.Metrics.ObserveFinding,
+		OnDirty: svc.OnDirty, ObserveFunc: a.Metrics.ObserveFinding,
 		SnoozeFor:    time.Duration(cfg.SnoozeDays) * 24 * time.Hour,
 		Sources:      map[cxaudit.Source][]string{},
 		DisabledFunc: a.observeDisabled,

@@ -11,7 +11,6 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/jobs"
 	"github.com/cxaudit/cxaudit/internal/rules"
 )
@@ -104,21 +103,15 @@ func (a *App) cycle(ctx context.Context) error {
 	for {
 		var pending []river.JobArgs
 		n := 0
-		for _, w := range []struct {
-			kind    cxaudit.EntityKind
-			enabled bool
-			args    river.JobArgs
-		}{
-			{cxaudit.EntityTicket, a.Services.ZendeskWriteback != nil, jobs.ZendeskWritebackArgs{}},
-			{cxaudit.EntityAccount, a.Services.SalesforceWriteback != nil, jobs.SalesforceWritebackArgs{}},
-		} {
-			ids, err := a.Store.DirtyEntities(ctx, w.kind, "", 100_000)
+		for _, kind := range jobs.WritebackKinds {
+			job, enabled := a.Services.Writeback(kind)
+			ids, err := a.Store.DirtyEntities(ctx, kind, "", 100_000)
 			if err != nil {
 				return err
 			}
-			if len(ids) > 0 && w.enabled {
+			if len(ids) > 0 && enabled {
 				n += len(ids)
-				pending = append(pending, w.args)
+				pending = append(pending, job)
 			}
 		}
 		if len(pending) == 0 || (before >= 0 && n >= before) {

@@ -16,8 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/rules"
 	"github.com/cxaudit/cxaudit/internal/store"
@@ -38,9 +36,11 @@ type Auditor struct {
 	NowFunc func() time.Time
 	// BatchSize is how many queued entities one transaction covers. Default 1000.
 	BatchSize int
-	// WritebackJobsFunc returns the jobs to enqueue when findings of kind
-	// became dirty; they are inserted in the same transaction.
-	WritebackJobsFunc func(kinds map[cxaudit.EntityKind]bool) []river.InsertManyParams
+	// OnDirty, when set, is told in the transaction that stores a batch's
+	// findings which kinds of entity now have findings to write back (the
+	// worker queues its write-back jobs there: jobs.Services.OnDirty), so
+	// that no finding is stored without its write-back being queued.
+	OnDirty func(ctx context.Context, q store.Querier, kinds map[cxaudit.EntityKind]bool) error
 	// SnoozeFor is how long the snooze tag silences a ticket's findings.
 	// Default DefaultSnooze.
 	SnoozeFor time.Duration
@@ -416,8 +416,8 @@ func (a *Auditor) auditBatch(ctx context.Context, b batch, stats *Stats, done fu
 		if err := done(ctx, q); err != nil {
 			return err
 		}
-		if len(dirtyKinds) > 0 && a.WritebackJobsFunc != nil {
-			return q.Enqueue(ctx, a.WritebackJobsFunc(dirtyKinds)...)
+		if len(dirtyKinds) > 0 && a.OnDirty != nil {
+			return a.OnDirty(ctx, q, dirtyKinds)
 		}
 		return nil
 	})

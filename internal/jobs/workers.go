@@ -75,17 +75,46 @@ func (w *kpiSnapshotWorker) Work(ctx context.Context, job *river.Job[KPISnapshot
 	return outcome(w.s.Logger, job.Kind, err)
 }
 
+// WritebackKinds are the entity kinds whose findings are written back, in
+// the order their write-back jobs run: tickets by Zendesk's write-back,
+// accounts by Salesforce's. Organization findings are never written (their
+// rules may not carry a Salesforce Task: the loader refuses it), so they
+// have no job. The one mapping from kind to job, used by the audit's hook
+// and by run --once alike.
+var WritebackKinds = []cxaudit.EntityKind{cxaudit.EntityTicket, cxaudit.EntityAccount}
+
+// Writeback returns the write-back job of kind, and whether the worker
+// writes that kind back (the system is configured).
+func (s *Services) Writeback(kind cxaudit.EntityKind) (river.JobArgs, bool) {
+	switch kind {
+	case cxaudit.EntityTicket:
+		return ZendeskWritebackArgs{}, s.ZendeskWriteback != nil
+	case cxaudit.EntityAccount:
+		return SalesforceWritebackArgs{}, s.SalesforceWriteback != nil
+	}
+	return nil, false
+}
+
 // WritebackJobs returns the write-back jobs for the kinds of entity whose
 // findings became dirty.
 func (s *Services) WritebackJobs(kinds map[cxaudit.EntityKind]bool) []river.InsertManyParams {
 	var args []river.JobArgs
-	if kinds[cxaudit.EntityTicket] && s.ZendeskWriteback != nil {
-		args = append(args, ZendeskWritebackArgs{})
-	}
-	if (kinds[cxaudit.EntityAccount] || kinds[cxaudit.EntityOrganization]) && s.SalesforceWriteback != nil {
-		args = append(args, SalesforceWritebackArgs{})
+	for _, k := range WritebackKinds {
+		if job, ok := s.Writeback(k); ok && kinds[k] {
+			args = append(args, job)
+		}
 	}
 	return Params(args...)
+}
+
+// OnDirty is the audit's hook (audit.Auditor.OnDirty): in the transaction
+// that stores the findings, it queues the write-back of the kinds that
+// have findings to write.
+func (s *Services) OnDirty(ctx context.Context, q store.Querier, kinds map[cxaudit.EntityKind]bool) error {
+	if params := s.WritebackJobs(kinds); len(params) > 0 {
+		return q.Enqueue(ctx, params...)
+	}
+	return nil
 }
 
 type zendeskSyncWorker struct {
