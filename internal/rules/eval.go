@@ -70,9 +70,9 @@ type activation struct {
 	in      *Input
 	now     ref.Val
 	ticket  *ticketVal
-	org     organizationVal
+	org     recordVal[cxaudit.Organization]
 	account *accountVal
-	user    userVal
+	user    recordVal[cxaudit.User]
 	tickets ref.Val
 	fits    int8 // within: 0 not yet known, 1 yes, 2 no
 }
@@ -84,19 +84,21 @@ func newActivation(in *Input) *activation {
 		t = &emptyTicket
 	}
 	a.ticket = &ticketVal{t: t}
-	a.org = organizationVal{o: in.Organization}
-	if a.org.o == nil {
-		a.org.o = &emptyOrganization
+	org := in.Organization
+	if org == nil {
+		org = &emptyOrganization
 	}
+	a.org = organizationRec(org)
 	acc := in.Account
 	if acc == nil {
 		acc = &emptyAccount
 	}
 	a.account = &accountVal{a: acc}
-	a.user = userVal{u: in.Requester}
-	if a.user.u == nil {
-		a.user.u = &emptyUser
+	user := in.Requester
+	if user == nil {
+		user = &emptyUser
 	}
+	a.user = userRec(user)
 	return a
 }
 

@@ -40,6 +40,13 @@ var (
 	opportunityType  = types.NewObjectType(opportunityTypeName)
 	userType         = types.NewObjectType(userTypeName)
 
+	// The plain records, one generic CEL value (types_records.go).
+	commentRec      = newRecordType[cxaudit.Comment](commentTypeName)
+	organizationRec = newRecordType[cxaudit.Organization](organizationTypeName)
+	userRec         = newRecordType[cxaudit.User](userTypeName)
+	contactRec      = newRecordType[cxaudit.Contact](contactTypeName)
+	opportunityRec  = newRecordType[cxaudit.Opportunity](opportunityTypeName)
+
 	stringList = types.NewListType(types.StringType)
 	// fieldsMap is the type of every record's `fields`: custom fields by
 	// name, each typed as the tenant's schema says (string, double, bool,
@@ -125,7 +132,7 @@ func init() {
 		"fields":   {typ: fieldsMap, get: func(o any) ref.Val { return fieldsVal(tk(o).Fields) }},
 	}
 
-	cm := func(o any) *cxaudit.Comment { return o.(commentVal).c }
+	cm := func(o any) *cxaudit.Comment { return recordOf[cxaudit.Comment](o) }
 	objectFields[commentTypeName] = map[string]*field{
 		"id":         {typ: types.IntType, get: func(o any) ref.Val { return integer(cm(o).ID) }},
 		"author_id":  {typ: types.IntType, get: func(o any) ref.Val { return integer(cm(o).AuthorID) }},
@@ -161,7 +168,7 @@ func init() {
 		"status_updated_at":                 mtime("status_updated_at", func(m *cxaudit.TicketMetrics) *time.Time { return m.StatusUpdatedAt }),
 	}
 
-	og := func(o any) *cxaudit.Organization { return o.(organizationVal).o }
+	og := func(o any) *cxaudit.Organization { return recordOf[cxaudit.Organization](o) }
 	objectFields[organizationTypeName] = map[string]*field{
 		"id":           {typ: types.IntType, get: func(o any) ref.Val { return integer(og(o).ID) }},
 		"name":         {typ: types.StringType, get: func(o any) ref.Val { return str(og(o).Name) }},
@@ -174,7 +181,7 @@ func init() {
 		"fields":       {typ: fieldsMap, get: func(o any) ref.Val { return fieldsVal(og(o).Fields) }},
 	}
 
-	us := func(o any) *cxaudit.User { return o.(userVal).u }
+	us := func(o any) *cxaudit.User { return recordOf[cxaudit.User](o) }
 	objectFields[userTypeName] = map[string]*field{
 		"id":              {typ: types.IntType, get: func(o any) ref.Val { return integer(us(o).ID) }},
 		"name":            {typ: types.StringType, get: func(o any) ref.Val { return str(us(o).Name) }},
@@ -206,7 +213,7 @@ func init() {
 		"fields":          {typ: fieldsMap, get: func(o any) ref.Val { return fieldsVal(ac(o).Fields) }},
 	}
 
-	ct := func(o any) *cxaudit.Contact { return o.(contactVal).c }
+	ct := func(o any) *cxaudit.Contact { return recordOf[cxaudit.Contact](o) }
 	objectFields[contactTypeName] = map[string]*field{
 		"id":              {typ: types.StringType, get: func(o any) ref.Val { return str(ct(o).ID) }},
 		"account_id":      {typ: types.StringType, get: func(o any) ref.Val { return str(ct(o).AccountID) }},
@@ -219,7 +226,7 @@ func init() {
 		"fields":          {typ: fieldsMap, get: func(o any) ref.Val { return fieldsVal(ct(o).Fields) }},
 	}
 
-	op := func(o any) *cxaudit.Opportunity { return o.(opportunityVal).o }
+	op := func(o any) *cxaudit.Opportunity { return recordOf[cxaudit.Opportunity](o) }
 	closeGet, closeSet := optTime("opportunity.close_date", func(o any) *time.Time { return op(o).CloseDate })
 	objectFields[opportunityTypeName] = map[string]*field{
 		"id":              {typ: types.StringType, get: func(o any) ref.Val { return str(op(o).ID) }},
@@ -353,27 +360,11 @@ func (v *ticketVal) commentList() ref.Val {
 	if v.comments == nil {
 		vals := make([]ref.Val, len(v.t.Comments))
 		for i := range v.t.Comments {
-			vals[i] = commentVal{c: &v.t.Comments[i]}
+			vals[i] = commentRec(&v.t.Comments[i])
 		}
 		v.comments = types.NewRefValList(types.DefaultTypeAdapter, vals)
 	}
 	return v.comments
-}
-
-type commentVal struct {
-	object
-	c *cxaudit.Comment
-}
-
-func (v commentVal) ConvertToType(t ref.Type) ref.Val { return convertObject(v, t) }
-func (v commentVal) Equal(o ref.Val) ref.Val {
-	w, ok := o.(commentVal)
-	return types.Bool(ok && w.c == v.c)
-}
-func (v commentVal) Type() ref.Type { return commentType }
-func (v commentVal) Value() any     { return v }
-func (v commentVal) Get(name ref.Val) ref.Val {
-	return getField(commentTypeName, v, string(name.(types.String)))
 }
 
 type metricsVal struct {
@@ -407,38 +398,6 @@ func (v scheduleVal) Equal(o ref.Val) ref.Val {
 func (v scheduleVal) Type() ref.Type { return types.NewObjectType(scheduleTypeName) }
 func (v scheduleVal) Value() any     { return v }
 
-type userVal struct {
-	object
-	u *cxaudit.User
-}
-
-func (v userVal) ConvertToType(t ref.Type) ref.Val { return convertObject(v, t) }
-func (v userVal) Equal(o ref.Val) ref.Val {
-	w, ok := o.(userVal)
-	return types.Bool(ok && w.u == v.u)
-}
-func (v userVal) Type() ref.Type { return userType }
-func (v userVal) Value() any     { return v }
-func (v userVal) Get(name ref.Val) ref.Val {
-	return getField(userTypeName, v, string(name.(types.String)))
-}
-
-type organizationVal struct {
-	object
-	o *cxaudit.Organization
-}
-
-func (v organizationVal) ConvertToType(t ref.Type) ref.Val { return convertObject(v, t) }
-func (v organizationVal) Equal(o ref.Val) ref.Val {
-	w, ok := o.(organizationVal)
-	return types.Bool(ok && w.o == v.o)
-}
-func (v organizationVal) Type() ref.Type { return organizationType }
-func (v organizationVal) Value() any     { return v }
-func (v organizationVal) Get(name ref.Val) ref.Val {
-	return getField(organizationTypeName, v, string(name.(types.String)))
-}
-
 type accountVal struct {
 	object
 	a             *cxaudit.Account
@@ -460,7 +419,7 @@ func (v *accountVal) contactList() ref.Val {
 	if v.contacts == nil {
 		vals := make([]ref.Val, len(v.a.Contacts))
 		for i := range v.a.Contacts {
-			vals[i] = contactVal{c: &v.a.Contacts[i]}
+			vals[i] = contactRec(&v.a.Contacts[i])
 		}
 		v.contacts = types.NewRefValList(types.DefaultTypeAdapter, vals)
 	}
@@ -470,43 +429,11 @@ func (v *accountVal) opportunityList() ref.Val {
 	if v.opportunities == nil {
 		vals := make([]ref.Val, len(v.a.Opportunities))
 		for i := range v.a.Opportunities {
-			vals[i] = opportunityVal{o: &v.a.Opportunities[i]}
+			vals[i] = opportunityRec(&v.a.Opportunities[i])
 		}
 		v.opportunities = types.NewRefValList(types.DefaultTypeAdapter, vals)
 	}
 	return v.opportunities
-}
-
-type contactVal struct {
-	object
-	c *cxaudit.Contact
-}
-
-func (v contactVal) ConvertToType(t ref.Type) ref.Val { return convertObject(v, t) }
-func (v contactVal) Equal(o ref.Val) ref.Val {
-	w, ok := o.(contactVal)
-	return types.Bool(ok && w.c == v.c)
-}
-func (v contactVal) Type() ref.Type { return contactType }
-func (v contactVal) Value() any     { return v }
-func (v contactVal) Get(name ref.Val) ref.Val {
-	return getField(contactTypeName, v, string(name.(types.String)))
-}
-
-type opportunityVal struct {
-	object
-	o *cxaudit.Opportunity
-}
-
-func (v opportunityVal) ConvertToType(t ref.Type) ref.Val { return convertObject(v, t) }
-func (v opportunityVal) Equal(o ref.Val) ref.Val {
-	w, ok := o.(opportunityVal)
-	return types.Bool(ok && w.o == v.o)
-}
-func (v opportunityVal) Type() ref.Type { return opportunityType }
-func (v opportunityVal) Value() any     { return v }
-func (v opportunityVal) Get(name ref.Val) ref.Val {
-	return getField(opportunityTypeName, v, string(name.(types.String)))
 }
 
 func convertObject(v ref.Val, t ref.Type) ref.Val {

@@ -91,7 +91,7 @@ func init() {
 	objectFields[accountTypeName]["organizations"] = &field{typ: links,
 		get: func(o any) ref.Val { return recordList(linkVal, o.(*accountVal).a.Organizations) }}
 	objectFields[organizationTypeName]["linked_accounts"] = &field{typ: links,
-		get: func(o any) ref.Val { return recordList(linkVal, o.(organizationVal).o.LinkedAccounts) }}
+		get: func(o any) ref.Val { return recordList(linkVal, recordOf[cxaudit.Organization](o).LinkedAccounts) }}
 	for _, fields := range []string{taskTypeName, linkTypeName, accountTypeName, organizationTypeName} {
 		for name := range objectFields[fields] {
 			fieldNames[name] = struct{}{}
