@@ -64,7 +64,14 @@ func (a *App) startLease(ctx context.Context) (func(), error) {
 }
 
 func (a *App) rescue(ctx context.Context) {
-	n, err := a.Store.RescueOrphanedJobs(ctx)
+	ttl := a.Config.WorkerLeaseTTL
+	if ttl <= 0 {
+		ttl = 30 * time.Second
+	}
+	// A replica is dead once its lease has been expired for a whole TTL
+	// more: twice the silence, so that a renewal late under load is not
+	// taken for a death.
+	n, err := a.Store.RescueOrphanedJobs(ctx, a.clientID, ttl)
 	if err != nil {
 		if ctx.Err() == nil {
 			a.Logger.Warn("rescuing jobs of dead workers failed", "error", err)

@@ -23,22 +23,29 @@ func (q *queries) DropLease(ctx context.Context, clientID string) error {
 }
 
 // RescueOrphanedJobs makes River jobs available again that are 'running'
-// for a client whose lease has expired: its process died (SIGKILL, OOM, a
-// lost node) mid-job. cxaudit's jobs are idempotent, so running one again
-// is safe; River's own rescuer would wait for RescueStuckJobsAfter.
-func (q *queries) RescueOrphanedJobs(ctx context.Context) (int, error) {
+// for a client whose lease expired more than grace ago: its process died
+// (SIGKILL, OOM, a lost node) mid-job. cxaudit's jobs are idempotent, so
+// running one again is safe; River's own rescuer would wait for
+// RescueStuckJobsAfter. The jobs of self, the caller's own client, are
+// never rescued: its process is alive, and a job of its own made
+// available again while it still runs would run twice at once (a lease
+// renewal that came late under load, or failed, did that). grace gives a
+// live replica whose renewal lags the same allowance.
+func (q *queries) RescueOrphanedJobs(ctx context.Context, self string, grace time.Duration) (int, error) {
 	var stmt string
 	switch q.dialect {
 	case "postgres":
 		stmt = `UPDATE river_job SET state = 'available' WHERE state = 'running' AND (
-			attempted_by IS NULL OR cardinality(attempted_by) = 0 OR
-			attempted_by[cardinality(attempted_by)] NOT IN (SELECT client_id FROM worker_lease WHERE expires_at > $1))`
+			attempted_by IS NULL OR cardinality(attempted_by) = 0 OR (
+			attempted_by[cardinality(attempted_by)] <> $2 AND
+			attempted_by[cardinality(attempted_by)] NOT IN (SELECT client_id FROM worker_lease WHERE expires_at > $1)))`
 	default:
 		stmt = `UPDATE river_job SET state = 'available' WHERE state = 'running' AND (
-			attempted_by IS NULL OR json_array_length(attempted_by) = 0 OR
-			json_extract(attempted_by, '$[#-1]') NOT IN (SELECT client_id FROM worker_lease WHERE expires_at > $1))`
+			attempted_by IS NULL OR json_array_length(attempted_by) = 0 OR (
+			json_extract(attempted_by, '$[#-1]') <> $2 AND
+			json_extract(attempted_by, '$[#-1]') NOT IN (SELECT client_id FROM worker_lease WHERE expires_at > $1)))`
 	}
-	n, err := q.c.exec(ctx, stmt, ms(time.Now()))
+	n, err := q.c.exec(ctx, stmt, ms(time.Now().Add(-grace)), self)
 	if err != nil {
 		return 0, fmt.Errorf("rescue orphaned jobs: %w", err)
 	}

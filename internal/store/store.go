@@ -105,7 +105,7 @@ type Querier interface {
 	// Worker leases (lease.go).
 	RenewLease(ctx context.Context, clientID string, ttl time.Duration) error
 	DropLease(ctx context.Context, clientID string) error
-	RescueOrphanedJobs(ctx context.Context) (int, error)
+	RescueOrphanedJobs(ctx context.Context, self string, grace time.Duration) (int, error)
 
 	// Batch reads for the audit and `rules preview` (audit_batch.go).
 	// TicketsByID returns those of the tickets that exist, with their

@@ -51,6 +51,14 @@ type Salesforce struct {
 
 	unownedOnce sync.Once
 	unowned     atomic.Pointer[UnownedTask]
+
+	// running makes Runs one at a time in a process. River runs one
+	// write-back job per system (unique while running), but a job made
+	// available again while it still ran (a rescue) would otherwise run
+	// beside itself: both would plan the same dirty records from a write
+	// log neither had written yet, and write them twice. The second Run
+	// waits, then finds in the log what the first wrote.
+	running sync.Mutex
 }
 
 // UnownedTask is the first Task planned with no owner to go to: its
@@ -80,6 +88,8 @@ func (s *Salesforce) noOwner(acc *cxaudit.Account) {
 // Run first reads which of cxaudit's Tasks their owners completed (an
 // acknowledgement), then writes every dirty account finding, in batches.
 func (s *Salesforce) Run(ctx context.Context) (Stats, error) {
+	s.running.Lock()
+	defer s.running.Unlock()
 	if err := s.acknowledgeCompleted(ctx); err != nil {
 		return Stats{}, fmt.Errorf("read completed tasks: %w", err)
 	}

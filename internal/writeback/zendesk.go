@@ -88,6 +88,9 @@ type Zendesk struct {
 	// instead of losing a safe_update race to cxaudit's own note.
 	savedMu sync.Mutex
 	saved   map[int64]cxaudit.Ticket
+
+	// running makes Runs one at a time: see Salesforce.running.
+	running sync.Mutex
 }
 
 // maxSaved bounds Zendesk.saved; when full it starts over.
@@ -125,6 +128,8 @@ const MaxConflicts = 2
 
 // Run writes every ticket that has dirty findings.
 func (z *Zendesk) Run(ctx context.Context) (Stats, error) {
+	z.running.Lock()
+	defer z.running.Unlock()
 	st := &stage{store: z.Store, logger: z.Logger, dryRun: z.DryRun, budget: z.Budget, system: cxaudit.SourceZendesk,
 		name: string(cxaudit.SourceZendesk), observeFunc: z.ObserveFunc, heldFunc: z.HeldFunc}
 	return st.run(ctx, zendeskTarget{z})
