@@ -48,6 +48,10 @@ type Rule struct {
 
 	when, message cel.Program
 	reads         reads
+	// statuses are the ticket statuses a ticket rule's `when` can be true
+	// of, unless anyStatus (see statusesOf).
+	statuses  []string
+	anyStatus bool
 	path          string // $.rules[i] in its file
 }
 
@@ -59,6 +63,9 @@ type Set struct {
 	version  string
 	files    int
 	fieldMap *tenant.FieldMap
+	// commentAll and commentStatuses are what CommentStatuses returns.
+	commentAll      bool
+	commentStatuses []string
 }
 
 func newSet(rules []*Rule, files int) *Set {
@@ -68,6 +75,7 @@ func newSet(rules []*Rule, files int) *Set {
 		s.byKind[r.Entity] = append(s.byKind[r.Entity], r)
 		s.byID[r.ID] = r
 	}
+	s.commentAll, s.commentStatuses = s.commentStatusesOf()
 	s.seal()
 	return s
 }
