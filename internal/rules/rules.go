@@ -52,7 +52,7 @@ type Rule struct {
 	// of, unless anyStatus (see statusesOf).
 	statuses  []string
 	anyStatus bool
-	path          string // $.rules[i] in its file
+	path      string // $.rules[i] in its file
 }
 
 // Set is a compiled rule set. It is immutable and safe for concurrent use.

@@ -142,6 +142,17 @@ type Faults struct {
 	// CommentsNotFound are tickets whose comments endpoint answers 404
 	// although the ticket is there.
 	CommentsNotFound []int64
+	// DeleteOnComments are tickets deleted when their comments are first
+	// requested, before the request is answered, as an agent or a trigger
+	// may delete a ticket between the export and its comments fetch: that
+	// request answers 404, as every endpoint but the export (status
+	// "deleted") and the deleted-tickets list then does (see DeleteTicket).
+	DeleteOnComments []int64
+	// CommentsUnavailable are tickets whose comments endpoint answers 503
+	// (Zendesk documents 503 for a service briefly unavailable,
+	// https://developer.zendesk.com/api-reference/introduction/rate-limits/),
+	// whatever the retries: one fetch of a page fails while the others succeed.
+	CommentsUnavailable []int64
 	// Seed seeds the fault dice.
 	Seed uint64
 }
