@@ -229,3 +229,70 @@ func TestCommentsOfATicketDeletedMeanwhile(t *testing.T) {
 		})
 	}
 }
+
+// TestCommentEventsMatchPerTicket syncs one tenant twice on both stores,
+// comments one ticket at a time and from the ticket-event export: the
+// stores hold the same comments, in the same order, with no per-ticket
+// call. The tickets the ticket pages stored are held out of the audit
+// until their comments are in. A comment added afterwards comes with the
+// next sync, once.
+func TestCommentEventsMatchPerTicket(t *testing.T) {
+	t.Parallel()
+	for dbName, newStore := range salesforceStores {
+		t.Run(dbName, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			w := simworld.Generate(simworld.Options{Seed: 55, Accounts: 6, Tickets: 150})
+			perTicket, events := newStore(t), newStore(t)
+			_, z := commentsSync(t, w, perTicket, zendesktest.Options{})
+			_, err := z.Sync(ctx)
+			require.NoError(t, err)
+
+			sim, z := commentsSync(t, w, events, zendesktest.Options{})
+			z.CommentEvents = true
+			held := false
+			z.ProgressFunc = func(p syncer.Progress) {
+				if p.Object == syncer.ObjectTickets && p.Done && !held {
+					held = true
+					batch, err := events.NextAuditBatch(ctx, 1000)
+					require.NoError(t, err)
+					for _, k := range batch {
+						require.NotEqual(t, cxaudit.EntityTicket, k.Kind, "ticket %s is audited before its comments are read", k.ID)
+					}
+				}
+			}
+			stats, err := z.Sync(ctx)
+			require.NoError(t, err)
+			require.True(t, held)
+			require.Zero(t, sim.Stats().ByEndpoint[zendesktest.EndpointTicketComments], "no per-ticket call")
+			require.Positive(t, sim.Stats().ByEndpoint[zendesktest.EndpointExportTicketEvents])
+			require.Positive(t, stats.Records[syncer.ObjectTicketComments])
+			require.Equal(t, storedComments(t, perTicket, w), storedComments(t, events, w), "the same comments either way")
+			batch, err := events.NextAuditBatch(ctx, 1000)
+			require.NoError(t, err)
+			tickets := 0
+			for _, k := range batch {
+				if k.Kind == cxaudit.EntityTicket {
+					tickets++
+				}
+			}
+			require.Equal(t, len(w.Tickets), tickets, "every ticket is released for the audit")
+
+			// A new comment comes with the next sync, once.
+			id := w.Tickets[0].ID
+			sim.AddComment(id, cxaudit.Comment{AuthorID: w.Tickets[0].RequesterID, Public: true, Body: "any news?"})
+			before, err := events.Ticket(ctx, id)
+			require.NoError(t, err)
+			// The event export serves whole seconds: let the second pass.
+			time.Sleep(1100 * time.Millisecond)
+			_, err = z.Sync(ctx)
+			require.NoError(t, err)
+			_, err = z.Sync(ctx)
+			require.NoError(t, err)
+			got, err := events.Ticket(ctx, id)
+			require.NoError(t, err)
+			require.Len(t, got.Comments, len(before.Comments)+1)
+			require.Equal(t, "any news?", got.Comments[len(got.Comments)-1].Body)
+		})
+	}
+}

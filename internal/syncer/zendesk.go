@@ -83,6 +83,11 @@ type Zendesk struct {
 	// fetches them for every ticket. It is asked for every page, so a
 	// reload of the rules takes effect at the next page.
 	CommentsFunc func(status string) bool
+	// CommentEvents reads the tickets' comments from the incremental
+	// ticket-event export with comment_events (syncCommentEvents) instead
+	// of one List Comments call per ticket; CommentsFunc and
+	// CommentConcurrency then do not apply.
+	CommentEvents bool
 	// CommentConcurrency is how many tickets' comments are fetched at
 	// once; zero means DefaultCommentConcurrency.
 	CommentConcurrency int
@@ -149,8 +154,14 @@ func (z *Zendesk) Sync(ctx context.Context) (Stats, error) {
 	if err := z.syncOrganizations(ctx, &stats); err != nil {
 		return stats, fmt.Errorf("zendesk organizations: %w", err)
 	}
+	ticketsFrom := time.Now()
 	if err := z.syncTickets(ctx, &stats); err != nil {
 		return stats, fmt.Errorf("zendesk tickets: %w", err)
+	}
+	if z.CommentEvents && !z.SkipComments {
+		if err := z.syncCommentEvents(ctx, &stats, ticketsFrom); err != nil {
+			return stats, fmt.Errorf("zendesk ticket comments (ticket events): %w", err)
+		}
 	}
 	if err := z.syncUsers(ctx, &stats); err != nil {
 		return stats, fmt.Errorf("zendesk users: %w", err)
@@ -442,7 +453,7 @@ func (z *Zendesk) nextTicketBatch(ctx context.Context, reads <-chan pageRead) ([
 		}
 		batch = append(batch, r)
 		n += len(r.page.Tickets)
-		if r.last() || n >= ticketBatchMax || !z.SkipComments {
+		if r.last() || n >= ticketBatchMax || z.perTicketComments() {
 			return batch, nil
 		}
 	}
@@ -461,7 +472,7 @@ func (z *Zendesk) storeTickets(ctx context.Context, stats *Stats, cur *store.Cur
 	for _, r := range batch {
 		rejected = append(rejected, r.page.Rejected...)
 	}
-	if !z.SkipComments {
+	if z.perTicketComments() {
 		var err error
 		if tickets, rejected, err = z.fetchComments(ctx, tickets, rejected); err != nil {
 			return err
@@ -515,7 +526,13 @@ func (z *Zendesk) storeTickets(ctx context.Context, stats *Stats, cur *store.Cur
 		if err := z.quarantine(ctx, q, ObjectTickets, ids, rejected); err != nil {
 			return err
 		}
-		if err := q.QueueAudit(ctx, keys); err != nil {
+		// Tickets whose comments the ticket-event export brings wait for
+		// them (syncCommentEvents releases them).
+		if z.CommentEvents && !z.SkipComments {
+			if err := q.HoldAudit(ctx, keys, time.Now().Add(DefaultCommentHold)); err != nil {
+				return err
+			}
+		} else if err := q.QueueAudit(ctx, keys); err != nil {
 			return err
 		}
 		return q.PutCursor(ctx, cxaudit.SourceZendesk, ObjectTickets, next)
