@@ -171,7 +171,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 			CommentsFunc: func(status string) bool {
 				set := a.Rules()
 				return set == nil || set.NeedsComments(status)
-			}}
+			},
+			CommentConcurrency: cfg.Zendesk.CommentConcurrency, CommentEvents: cfg.Zendesk.Comments == config.ZendeskCommentsEvents}
 		svc.Auditor.Sources[cxaudit.SourceZendesk] = syncer.ReadyObjects[cxaudit.SourceZendesk]
 		svc.ZendeskWriteback = &writeback.Zendesk{Client: zc, Store: st, Logger: logger, RulesFunc: a.Rules,
 			DryRun: cfg.DryRun, ResolutionNote: cfg.ResolutionNote, Budget: cfg.ZendeskWriteBudget, SnoozeFor: time.Duration(cfg.SnoozeDays) * 24 * time.Hour,
