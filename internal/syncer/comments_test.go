@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/ratelimit"
 	"github.com/cxaudit/cxaudit/internal/remote"
 	"github.com/cxaudit/cxaudit/internal/rules"
 	"github.com/cxaudit/cxaudit/internal/simworld"
@@ -295,4 +296,32 @@ func TestCommentEventsMatchPerTicket(t *testing.T) {
 			require.Equal(t, "any news?", got.Comments[len(got.Comments)-1].Body)
 		})
 	}
+}
+
+// TestConcurrentCommentsKeepTheBudget: 16 comment fetches at once through
+// a budget of 50 requests per half second, against a simulator enforcing
+// the same limit: the budget paces them, so no request is refused (429)
+// and the sync takes at least as long as the limit allows.
+func TestConcurrentCommentsKeepTheBudget(t *testing.T) {
+	t.Parallel()
+	const limit, window = 50, 500 * time.Millisecond
+	ctx := context.Background()
+	w := simworld.Generate(simworld.Options{Seed: 56, Accounts: 4, Tickets: 200})
+	sim := zendesktest.New(zendesktest.Options{World: w, PageSize: 100, RateLimit: limit, Minute: window})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	budget := ratelimit.New(ratelimit.Config{System: cxaudit.SourceZendesk, PerMinute: limit, Window: window})
+	zc, err := zendesk.New(zendesk.Config{URL: srv.URL, Email: zendesktest.DefaultEmail, APIToken: zendesktest.DefaultAPIToken,
+		HTTP: remote.Options{Budget: budget, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond}})
+	require.NoError(t, err)
+	z := &syncer.Zendesk{Client: zc, Store: salesforceStores["postgres"](t), Start: time.Now().AddDate(-3, 0, 0), CommentConcurrency: 16}
+	start := time.Now()
+	_, err = z.Sync(ctx)
+	require.NoError(t, err)
+	took := time.Since(start)
+	s := sim.Stats()
+	require.GreaterOrEqual(t, s.ByEndpoint[zendesktest.EndpointTicketComments], len(w.Tickets)/2)
+	require.Zero(t, s.RateLimited, "the budget keeps concurrent fetches under the limit")
+	windows := s.Requests/limit - 1
+	require.GreaterOrEqual(t, took, time.Duration(windows)*window, "%d requests in %v", s.Requests, took)
 }
