@@ -373,6 +373,7 @@ func TestOrganizationsAndAgentsInFull(t *testing.T) {
 	require.Positive(t, stale, "some agents were not edited for 90 days")
 }
 
+
 // TestRotatedCredentialsWithoutRestart: the Zendesk token comes from a file
 // (a mounted Secret); the worker starts with a revoked one, and the sync
 // is cancelled. The Secret is rotated in place: the next cycle, in the
