@@ -177,7 +177,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 			return nil, fmt.Errorf("ZENDESK_URL: %w", err)
 		}
 		a.creds.zendesk = zc
-		svc.ZendeskSync = &syncer.Zendesk{Client: zc, Store: st, Logger: logger, Start: start, ObserveFunc: observeSync(cxaudit.SourceZendesk), ProgressFunc: progress}
+		svc.ZendeskSync = &syncer.Zendesk{Client: zc, Store: st, Logger: logger, Start: start, ObserveFunc: observeSync(cxaudit.SourceZendesk), ProgressFunc: progress,
+			// Comments only of the tickets the current rules can judge
+			// (read at every page: a reload takes effect at the next one).
+			CommentsFunc: func(status string) bool {
+				set := a.Rules()
+				return set == nil || set.NeedsComments(status)
+			},
+			CommentConcurrency: cfg.Zendesk.CommentConcurrency, CommentEvents: cfg.Zendesk.Comments == config.ZendeskCommentsEvents}
 		svc.Auditor.Sources[cxaudit.SourceZendesk] = syncer.ReadyObjects[cxaudit.SourceZendesk]
 		svc.ZendeskWriteback = &writeback.Zendesk{Client: zc, Store: st, Logger: logger, RulesFunc: a.Rules,
 			DryRun: cfg.DryRun, ResolutionNote: cfg.ResolutionNote, Budget: cfg.ZendeskWriteBudget, SnoozeFor: time.Duration(cfg.SnoozeDays) * 24 * time.Hour,

@@ -107,7 +107,20 @@ type ZendeskConfig struct {
 	// minute per account) that write-back may use; agents saving tickets
 	// draw on the rest. Default 0.5.
 	UpdateShare float64
+	// Comments is where tickets' comments are read from:
+	// ZendeskCommentsTickets (List Comments, per ticket a rule can fire
+	// on) or ZendeskCommentsEvents (the ticket-event export).
+	Comments string
+	// CommentConcurrency is how many tickets' comments are fetched at
+	// once (ZendeskCommentsTickets).
+	CommentConcurrency int
 }
+
+// Where Zendesk comments are read from (ZENDESK_COMMENTS).
+const (
+	ZendeskCommentsTickets = "tickets"
+	ZendeskCommentsEvents  = "ticket_events"
+)
 
 // Enabled reports whether Zendesk is configured.
 func (z ZendeskConfig) Enabled() bool { return z.URL != "" }
@@ -182,6 +195,8 @@ const (
 	DefaultZendeskRateLimit       = 700
 	DefaultZendeskExportRateLimit = 10
 	DefaultZendeskUpdateShare     = 0.5
+	DefaultZendeskCommentWorkers  = 8
+	MaxZendeskCommentWorkers      = 64
 	DefaultSalesforceDailyShare   = 0.8
 	DefaultSalesforceLoginURL     = "https://login.salesforce.com"
 
@@ -219,12 +234,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		WorkerLeaseTTL:        r.duration("CXAUDIT_WORKER_LEASE_TTL", DefaultWorkerLeaseTTL),
 		LogFormat:             r.str("CXAUDIT_LOG_FORMAT", "json"),
 		Zendesk: ZendeskConfig{
-			URL:             strings.TrimRight(r.str("ZENDESK_URL", ""), "/"),
-			Email:           r.str("ZENDESK_EMAIL", ""),
-			APIToken:        Secret(r.secret("ZENDESK_API_TOKEN", "")),
-			RateLimit:       r.integer("ZENDESK_RATE_LIMIT", DefaultZendeskRateLimit),
-			ExportRateLimit: r.integer("ZENDESK_EXPORT_RATE_LIMIT", DefaultZendeskExportRateLimit),
-			UpdateShare:     r.float("ZENDESK_UPDATE_SHARE", DefaultZendeskUpdateShare),
+			URL:                strings.TrimRight(r.str("ZENDESK_URL", ""), "/"),
+			Email:              r.str("ZENDESK_EMAIL", ""),
+			APIToken:           Secret(r.secret("ZENDESK_API_TOKEN", "")),
+			RateLimit:          r.integer("ZENDESK_RATE_LIMIT", DefaultZendeskRateLimit),
+			ExportRateLimit:    r.integer("ZENDESK_EXPORT_RATE_LIMIT", DefaultZendeskExportRateLimit),
+			UpdateShare:        r.float("ZENDESK_UPDATE_SHARE", DefaultZendeskUpdateShare),
+			Comments:           r.str("ZENDESK_COMMENTS", ZendeskCommentsTickets),
+			CommentConcurrency: r.integer("ZENDESK_COMMENT_CONCURRENCY", DefaultZendeskCommentWorkers),
 		},
 		Salesforce: SalesforceConfig{
 			InstanceURL:     strings.TrimRight(r.str("SALESFORCE_INSTANCE_URL", ""), "/"),
@@ -312,6 +329,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if !(c.Zendesk.UpdateShare > 0 && c.Zendesk.UpdateShare <= 1) {
 		r.fail("ZENDESK_UPDATE_SHARE", "must be a share above 0 and at most 1 of Update Ticket's limit (agents' saves use the rest; default 0.5)")
+	}
+	if c.Zendesk.Comments != ZendeskCommentsTickets && c.Zendesk.Comments != ZendeskCommentsEvents {
+		r.fail("ZENDESK_COMMENTS", "must be %q (List Comments, per ticket a rule can fire on) or %q (the ticket-event export)", ZendeskCommentsTickets, ZendeskCommentsEvents)
+	}
+	if c.Zendesk.CommentConcurrency < 1 || c.Zendesk.CommentConcurrency > MaxZendeskCommentWorkers {
+		r.fail("ZENDESK_COMMENT_CONCURRENCY", "must be between 1 and %d tickets' comments fetched at once (default %d)", MaxZendeskCommentWorkers, DefaultZendeskCommentWorkers)
 	}
 	// r.float refuses NaN, which every comparison here would let through.
 	if c.Salesforce.DailyQuotaShare <= 0 || c.Salesforce.DailyQuotaShare > 1 {

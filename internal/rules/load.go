@@ -602,6 +602,10 @@ func (f *fileLoader) compile(r *Rule, src string, n *yaml.Node, p string, want *
 		return posOf(exprOffset(src, loc.Line(), loc.Column()))
 	}
 	r.reads = r.reads.or(readsOf(native, strings.TrimPrefix(path.Ext(p), "."), at))
+	if r.Entity == cxaudit.EntityTicket && want == cel.BoolType {
+		r.statuses, r.anyStatus = statusesOf(native.Expr())
+		r.anyStatus = !r.anyStatus
+	}
 	return prg
 }
 

@@ -48,7 +48,11 @@ type Rule struct {
 
 	when, message cel.Program
 	reads         reads
-	path          string // $.rules[i] in its file
+	// statuses are the ticket statuses a ticket rule's `when` can be true
+	// of, unless anyStatus (see statusesOf).
+	statuses  []string
+	anyStatus bool
+	path      string // $.rules[i] in its file
 }
 
 // Set is a compiled rule set. It is immutable and safe for concurrent use.
@@ -60,6 +64,9 @@ type Set struct {
 	files    int
 	fieldMap *tenant.FieldMap
 	targets  *Targets
+	// commentAll and commentStatuses are what CommentStatuses returns.
+	commentAll      bool
+	commentStatuses []string
 }
 
 func newSet(rules []*Rule, files int) *Set {
@@ -69,6 +76,7 @@ func newSet(rules []*Rule, files int) *Set {
 		s.byKind[r.Entity] = append(s.byKind[r.Entity], r)
 		s.byID[r.ID] = r
 	}
+	s.commentAll, s.commentStatuses = s.commentStatusesOf()
 	s.seal()
 	return s
 }

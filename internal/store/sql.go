@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -450,9 +451,19 @@ func (q *queries) HoldAudit(ctx context.Context, keys []EntityKey, until time.Ti
 	return q.queueAudit(ctx, keys, until.UnixNano())
 }
 
-// ReleaseAudit lets every held entry be audited.
-func (q *queries) ReleaseAudit(ctx context.Context) error {
-	_, err := q.c.exec(ctx, `UPDATE audit_queue SET held_until = 0 WHERE held_until > 0`)
+// ReleaseAudit lets the held entries of kinds (every kind when none) be
+// audited.
+func (q *queries) ReleaseAudit(ctx context.Context, kinds ...cxaudit.EntityKind) error {
+	query := `UPDATE audit_queue SET held_until = 0 WHERE held_until > 0`
+	args := make([]any, len(kinds))
+	if len(kinds) > 0 {
+		marks := make([]string, len(kinds))
+		for i, k := range kinds {
+			marks[i], args[i] = "$"+strconv.Itoa(i+1), string(k)
+		}
+		query += ` AND entity_kind IN (` + strings.Join(marks, ", ") + `)`
+	}
+	_, err := q.c.exec(ctx, query, args...)
 	return err
 }
 

@@ -65,9 +65,13 @@ type Querier interface {
 	// Salesforce pass holds the accounts it touches until it has read every
 	// object, so that no audit sees an account before its contacts and
 	// opportunities of the same pass. Their organizations and tickets are
-	// not held: they read the account's own fields, stored whole.
+	// not held: they read the account's own fields, stored whole. A
+	// Zendesk sync that reads comments from the ticket-event export holds
+	// the tickets and organizations it stores until it has read their
+	// comments. ReleaseAudit releases the held entries of kinds, or every
+	// held entry when kinds is empty.
 	HoldAudit(ctx context.Context, keys []EntityKey, until time.Time) error
-	ReleaseAudit(ctx context.Context) error
+	ReleaseAudit(ctx context.Context, kinds ...cxaudit.EntityKind) error
 	NextAuditBatch(ctx context.Context, limit int) ([]EntityKey, error)
 	DoneAudit(ctx context.Context, keys []EntityKey) error
 

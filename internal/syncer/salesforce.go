@@ -180,7 +180,7 @@ func (s *Salesforce) sync(ctx context.Context, schema *syncedSchema, t *tenant.T
 		return stats, err
 	}
 	// Every object read: the accounts this pass touched may be audited.
-	if err := s.Store.ReleaseAudit(ctx); err != nil {
+	if err := s.Store.ReleaseAudit(ctx, cxaudit.EntityAccount); err != nil {
 		return stats, fmt.Errorf("salesforce: release the accounts read for audit: %w", err)
 	}
 	return stats, nil

@@ -8,12 +8,15 @@
 package syncer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/store"
@@ -75,6 +78,19 @@ type Zendesk struct {
 	// SkipComments leaves tickets' comments as they are: for benchmarks of
 	// the export stream, and tenants whose rules read no comments.
 	SkipComments bool
+	// CommentsFunc, when set, says whether the tickets of a status need
+	// their comments (rules.Set.NeedsComments of the current rules); nil
+	// fetches them for every ticket. It is asked for every page, so a
+	// reload of the rules takes effect at the next page.
+	CommentsFunc func(status string) bool
+	// CommentEvents reads the tickets' comments from the incremental
+	// ticket-event export with comment_events (syncCommentEvents) instead
+	// of one List Comments call per ticket; CommentsFunc and
+	// CommentConcurrency then do not apply.
+	CommentEvents bool
+	// CommentConcurrency is how many tickets' comments are fetched at
+	// once; zero means DefaultCommentConcurrency.
+	CommentConcurrency int
 	// SchemaEvery is how long a stored schema (custom fields, schedules)
 	// is used before it is read again: an admin's new field reaches rules
 	// within it, and a sync every few minutes does not spend five requests
@@ -82,6 +98,11 @@ type Zendesk struct {
 	// negative reads it on every sync.
 	SchemaEvery time.Duration
 }
+
+// DefaultCommentConcurrency is how many tickets' comments a page fetches
+// at once by default: enough that latency (100–300 ms a request) no
+// longer sets the pace, so the account's rate limit does.
+const DefaultCommentConcurrency = 8
 
 // DefaultSchemaEvery is how often the Zendesk schema is read by default.
 const DefaultSchemaEvery = time.Hour
@@ -133,8 +154,14 @@ func (z *Zendesk) Sync(ctx context.Context) (Stats, error) {
 	if err := z.syncOrganizations(ctx, &stats); err != nil {
 		return stats, fmt.Errorf("zendesk organizations: %w", err)
 	}
+	ticketsFrom := time.Now()
 	if err := z.syncTickets(ctx, &stats); err != nil {
 		return stats, fmt.Errorf("zendesk tickets: %w", err)
+	}
+	if z.CommentEvents && !z.SkipComments {
+		if err := z.syncCommentEvents(ctx, &stats, ticketsFrom); err != nil {
+			return stats, fmt.Errorf("zendesk ticket comments (ticket events): %w", err)
+		}
 	}
 	if err := z.syncUsers(ctx, &stats); err != nil {
 		return stats, fmt.Errorf("zendesk users: %w", err)
@@ -426,7 +453,7 @@ func (z *Zendesk) nextTicketBatch(ctx context.Context, reads <-chan pageRead) ([
 		}
 		batch = append(batch, r)
 		n += len(r.page.Tickets)
-		if r.last() || n >= ticketBatchMax || !z.SkipComments {
+		if r.last() || n >= ticketBatchMax || z.perTicketComments() {
 			return batch, nil
 		}
 	}
@@ -445,7 +472,7 @@ func (z *Zendesk) storeTickets(ctx context.Context, stats *Stats, cur *store.Cur
 	for _, r := range batch {
 		rejected = append(rejected, r.page.Rejected...)
 	}
-	if !z.SkipComments {
+	if z.perTicketComments() {
 		var err error
 		if tickets, rejected, err = z.fetchComments(ctx, tickets, rejected); err != nil {
 			return err
@@ -499,7 +526,13 @@ func (z *Zendesk) storeTickets(ctx context.Context, stats *Stats, cur *store.Cur
 		if err := z.quarantine(ctx, q, ObjectTickets, ids, rejected); err != nil {
 			return err
 		}
-		if err := q.QueueAudit(ctx, keys); err != nil {
+		// Tickets whose comments the ticket-event export brings wait for
+		// them (syncCommentEvents releases them).
+		if z.CommentEvents && !z.SkipComments {
+			if err := q.HoldAudit(ctx, keys, time.Now().Add(DefaultCommentHold)); err != nil {
+				return err
+			}
+		} else if err := q.QueueAudit(ctx, keys); err != nil {
 			return err
 		}
 		return q.PutCursor(ctx, cxaudit.SourceZendesk, ObjectTickets, next)
@@ -518,34 +551,77 @@ func (z *Zendesk) storeTickets(ctx context.Context, stats *Stats, cur *store.Cur
 	return nil
 }
 
-// fetchComments fetches the comments of every changed ticket, before the
-// page commits: a ticket is never stored with stale comments under a newer
-// cursor. A ticket whose comments Zendesk refuses for good (404 while the
-// ticket was just exported, 422) is not stored from this page but
-// quarantined, and the page goes on; the deleted-tickets stream removes
-// it if it was deleted in between, and its next change reads it again.
-// A transient failure (429, 5xx) fails the page, which is retried.
+// fetchComments fetches the comments of the changed tickets that need
+// them (CommentsFunc), up to CommentConcurrency at once, before the page
+// commits: a ticket is never stored with stale comments under a newer
+// cursor. A ticket that needs none keeps Comments nil, and the store keeps
+// the comments it has; it needs them again when it changes to a status a
+// rule can fire on (a reopened ticket comes again in the export). A
+// ticket whose comments answer 404 is looked up (Show Ticket): if it is
+// gone too it was deleted after the export read it, and it is stored as
+// deleted, as the export reports deletions; otherwise, and on a 422,
+// Zendesk refuses its comments for good, and it is not stored from this
+// page but quarantined, and the page goes on; its next change reads it
+// again. A transient failure (429, 5xx) fails the page, which is retried.
+// The requests go through the client's budget, which the shared rate
+// limiter keeps within the account's limits whatever the concurrency.
 func (z *Zendesk) fetchComments(ctx context.Context, tickets []cxaudit.Ticket, rejected []cxaudit.Rejected) ([]cxaudit.Ticket, []cxaudit.Rejected, error) {
-	kept := tickets[:0]
+	type result struct {
+		comments []cxaudit.Comment
+		deleted  bool
+		reject   error // the comments' permanent refusal
+	}
+	results := make([]result, len(tickets))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(cmp.Or(z.CommentConcurrency, DefaultCommentConcurrency))
 	for i := range tickets {
-		t := tickets[i]
-		if t.Status == cxaudit.StatusDeleted {
-			kept = append(kept, t)
+		t := &tickets[i]
+		if t.Status == cxaudit.StatusDeleted || (z.CommentsFunc != nil && !z.CommentsFunc(t.Status)) {
 			continue
 		}
-		comments, err := z.Client.TicketComments(ctx, t.ID)
-		switch cxaudit.ErrorCode(err) {
-		case "":
-		case cxaudit.ENOTFOUND, cxaudit.EINVALID:
-			rejected = append(rejected, zendesk.RejectTicket(t, "comments: "+err.Error()))
+		g.Go(func() error {
+			comments, err := z.Client.TicketComments(gctx, t.ID)
+			switch cxaudit.ErrorCode(err) {
+			case "":
+				if comments == nil {
+					comments = []cxaudit.Comment{}
+				}
+				results[i].comments = comments
+				return nil
+			case cxaudit.EINVALID:
+				results[i].reject = err
+				return nil
+			case cxaudit.ENOTFOUND:
+				_, terr := z.Client.Ticket(gctx, t.ID)
+				switch cxaudit.ErrorCode(terr) {
+				case cxaudit.ENOTFOUND:
+					results[i].deleted = true
+				case "":
+					results[i].reject = err
+				default:
+					return fmt.Errorf("ticket %d, whose comments were not found: %w", t.ID, terr)
+				}
+				return nil
+			}
+			return fmt.Errorf("comments of ticket %d: %w", t.ID, err)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	kept := tickets[:0]
+	for i, t := range tickets {
+		r := results[i]
+		switch {
+		case r.reject != nil:
+			rejected = append(rejected, zendesk.RejectTicket(t, "comments: "+r.reject.Error()))
 			continue
-		default:
-			return nil, nil, fmt.Errorf("comments of ticket %d: %w", t.ID, err)
+		case r.deleted:
+			logger(z.Logger).Info("zendesk: ticket deleted after the export read it; stored as deleted", "ticket", t.ID)
+			t.Status = cxaudit.StatusDeleted
+		case r.comments != nil:
+			t.Comments = r.comments
 		}
-		if comments == nil {
-			comments = []cxaudit.Comment{}
-		}
-		t.Comments = comments
 		kept = append(kept, t)
 	}
 	return kept, rejected, nil

@@ -186,6 +186,22 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		require.NoError(t, err)
 		require.ElementsMatch(t, append(held, free...), keysOnly(batch), "released")
 
+		// A release of some kinds leaves the others held.
+		acc := []store.EntityKey{{Kind: cxaudit.EntityAccount, ID: "001H"}}
+		tk := []store.EntityKey{{Kind: cxaudit.EntityTicket, ID: "77"}}
+		require.NoError(t, s.DoneAudit(ctx, batch))
+		require.NoError(t, s.HoldAudit(ctx, append(slices.Clone(acc), tk...), time.Now().Add(time.Hour)))
+		require.NoError(t, s.ReleaseAudit(ctx, cxaudit.EntityTicket, cxaudit.EntityOrganization))
+		batch, err = s.NextAuditBatch(ctx, 10)
+		require.NoError(t, err)
+		require.Equal(t, tk, keysOnly(batch), "only the tickets are released")
+		require.NoError(t, s.DoneAudit(ctx, batch))
+		require.NoError(t, s.ReleaseAudit(ctx, cxaudit.EntityAccount))
+		batch, err = s.NextAuditBatch(ctx, 10)
+		require.NoError(t, err)
+		require.Equal(t, acc, keysOnly(batch))
+		require.NoError(t, s.DoneAudit(ctx, batch))
+
 		// A hold lasts until its time at most: a pass that died releases nothing.
 		expired := []store.EntityKey{{Kind: cxaudit.EntityAccount, ID: "001E"}}
 		require.NoError(t, s.HoldAudit(ctx, expired, time.Now().Add(-time.Second)))

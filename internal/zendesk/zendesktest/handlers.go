@@ -384,6 +384,16 @@ func (s *Sim) ticketComments(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	t, ok := s.tickets[id]
+	if ok && !t.deleted && slices.Contains(s.faults.DeleteOnComments, id) {
+		t.deleted = true
+		s.bump(t)
+		t.deletedAt = t.UpdatedAt
+	}
+	if ok && !t.deleted && slices.Contains(s.faults.CommentsUnavailable, id) {
+		s.mu.Unlock()
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "ServiceUnavailable", "description": "try again later"})
+		return
+	}
 	if !ok || t.deleted || slices.Contains(s.faults.CommentsNotFound, id) {
 		s.mu.Unlock()
 		notFound(w)

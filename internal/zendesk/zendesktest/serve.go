@@ -159,6 +159,15 @@ func (s *Sim) judge(r *http.Request, endpoint string) (v verdict) {
 		v.retryAfter = max(int(math.Ceil(wait.Seconds())), 1)
 		return v
 	}
+	if s.exportLimit > 0 && strings.HasPrefix(r.URL.Path, "/api/v2/incremental/") {
+		if wait, ok := s.exports.full(now, s.exportLimit, s.minute); ok {
+			v.status = http.StatusTooManyRequests
+			v.retryAfter = max(int(math.Ceil(wait.Seconds())), 1)
+			s.stats.ExportsRateLimited++
+			return v
+		}
+		s.exports.n++
+	}
 	if isWrite {
 		// Update Ticket's own limits, on top of the account's: the
 		// account-wide one, and one per ticket (the simulator has one API

@@ -94,6 +94,14 @@ type Options struct {
 	// DefaultTicketUpdateLimit. Update answers tell the account limit in
 	// Zendesk-RateLimit-tickets-update.
 	UpdateRateLimit, TicketUpdateLimit int
+	// ExportRateLimit, when positive, is how many requests the incremental
+	// exports (/api/v2/incremental/…) take per minute, on top of the
+	// account's limit: "You can make up to 10 requests per minute to these
+	// endpoints" (30 with High Volume), answered 429 with Retry-After over
+	// it (https://developer.zendesk.com/api-reference/ticketing/ticket-management/incremental_exports/).
+	// Zero does not enforce it, for tests that page through the exports
+	// faster than a minute allows.
+	ExportRateLimit int
 	// Minute is the span of the per-minute limits (RateLimit and
 	// UpdateRateLimit; TicketUpdateLimit's span is ten of them). Default
 	// a minute; tests and benchmarks shrink it.
@@ -144,6 +152,17 @@ type Faults struct {
 	// CommentsNotFound are tickets whose comments endpoint answers 404
 	// although the ticket is there.
 	CommentsNotFound []int64
+	// DeleteOnComments are tickets deleted when their comments are first
+	// requested, before the request is answered, as an agent or a trigger
+	// may delete a ticket between the export and its comments fetch: that
+	// request answers 404, as every endpoint but the export (status
+	// "deleted") and the deleted-tickets list then does (see DeleteTicket).
+	DeleteOnComments []int64
+	// CommentsUnavailable are tickets whose comments endpoint answers 503
+	// (Zendesk documents 503 for a service briefly unavailable,
+	// https://developer.zendesk.com/api-reference/introduction/rate-limits/),
+	// whatever the retries: one fetch of a page fails while the others succeed.
+	CommentsUnavailable []int64
 	// Seed seeds the fault dice.
 	Seed uint64
 }
@@ -163,6 +182,9 @@ type Stats struct {
 	// UpdatesRateLimited counts the ticket updates of them refused by
 	// Update Ticket's own limits (account or per ticket).
 	UpdatesRateLimited int
+	// ExportsRateLimited counts the export requests of them refused by
+	// the exports' own limit (ExportRateLimit).
+	ExportsRateLimited int
 }
 
 // Sim is a simulated Zendesk account. It implements http.Handler.
@@ -197,7 +219,9 @@ type Sim struct {
 
 	windowStart time.Time
 	windowCount int
-	updates     fixedWindow            // Update Ticket, account-wide
+	updates     fixedWindow // Update Ticket, account-wide
+	exports     fixedWindow // the incremental exports
+	exportLimit int
 	ticketWins  map[int64]*fixedWindow // Update Ticket, per ticket (one API user)
 
 	failN, failStatus int
@@ -231,6 +255,7 @@ func New(opts Options) *Sim {
 		pageSize:    cmp.Or(opts.PageSize, DefaultPageSize),
 		minute:      cmp.Or(opts.Minute, time.Minute),
 		updateLimit: cmp.Or(opts.UpdateRateLimit, defaultUpdateLimit(opts.RateLimit)),
+		exportLimit: opts.ExportRateLimit,
 		ticketLimit: cmp.Or(opts.TicketUpdateLimit, DefaultTicketUpdateLimit),
 		ticketWins:  map[int64]*fixedWindow{},
 		now:         opts.Now,

@@ -234,6 +234,28 @@ func TestRateLimit(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, "a new window")
 }
 
+// TestExportRateLimit: the incremental exports take ExportRateLimit
+// requests a minute, on top of the account's limit; other endpoints are
+// not counted against it.
+func TestExportRateLimit(t *testing.T) {
+	t.Parallel()
+	b := setup(t, zendesktest.Options{RateLimit: 100, ExportRateLimit: 2})
+	for range 2 {
+		resp, _ := b.do(t, http.MethodGet, "/api/v2/incremental/ticket_events.json?start_time=0", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+	resp, _ := b.do(t, http.MethodGet, "/api/v2/users/me.json", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "other endpoints are not held by the export limit")
+	b.clock.Advance(15 * time.Second)
+	resp, body := b.do(t, http.MethodGet, "/api/v2/incremental/organizations.json?start_time=0", nil)
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "%s", body)
+	require.Equal(t, "45", resp.Header.Get("Retry-After"))
+	require.Equal(t, 1, b.sim.Stats().ExportsRateLimited)
+	b.clock.Advance(45 * time.Second)
+	resp, _ = b.do(t, http.MethodGet, "/api/v2/incremental/ticket_events.json?start_time=0", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "a new window")
+}
+
 func TestUpdateTicketAddsPrivateNoteAndTags(t *testing.T) {
 	t.Parallel()
 	b := setup(t, zendesktest.Options{})
