@@ -407,10 +407,17 @@ Evaluates the rules in DIR (default ./rules) against the data already synced
 into the store in CXAUDIT_DATABASE_URL, and prints per rule how many
 findings would open, stay open (and of those, change their text) and
 resolve compared with the findings open now, with example entities. Rules
-only in DIR are marked (new); rules with open findings but missing from DIR
-are marked (removed). It reads the store and writes nothing: review a rule
-change with it before you ship the change.`, stderr)
+never seen in the store are marked (new); rules with open findings but
+missing from DIR are marked (removed). For each rule it gives the notes and
+Tasks its changes would write, examples (the ticket's subject or the
+account's name, and the message), and the other rules that fire on the same
+entities; then what the whole change writes and how long the write budgets
+(CXAUDIT_ZENDESK_WRITE_BUDGET, CXAUDIT_SALESFORCE_WRITE_BUDGET) need for it.
+It reads the store and writes nothing: review a rule change with it before
+you ship the change; --markdown prints it for the pull request.`, stderr)
 	examples := fs.Int("examples", 3, "example entities to list per rule and change")
+	asJSON := fs.Bool("json", false, "print the preview as one JSON object")
+	asMarkdown := fs.Bool("markdown", false, "print the preview as Markdown, for a pull request")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -434,9 +441,19 @@ change with it before you ship the change.`, stderr)
 		return err
 	}
 	defer st.Close()
-	rep, err := preview.Run(ctx, preview.Options{Store: st, Rules: set, Examples: *examples})
+	if *asJSON && *asMarkdown {
+		return usageError{errors.New("give one of --json and --markdown")}
+	}
+	rep, err := preview.Run(ctx, preview.Options{Store: st, Rules: set, Examples: *examples,
+		ZendeskBudget: cfg.ZendeskWriteBudget, SalesforceBudget: cfg.SalesforceWriteBudget})
 	if err != nil {
 		return err
+	}
+	switch {
+	case *asJSON:
+		return rep.WriteJSON(stdout)
+	case *asMarkdown:
+		return rep.WriteMarkdown(stdout)
 	}
 	return rep.WriteText(stdout)
 }

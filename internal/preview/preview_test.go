@@ -3,6 +3,7 @@ package preview_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
@@ -139,22 +140,110 @@ func TestPreviewWritesNothing(t *testing.T) {
 
 	require.Equal(t, 5, rep.Entities)
 	require.Equal(t, []preview.RuleSummary{
-		{RuleID: "backlog.low", Stay: 1, Changed: 1},
-		{RuleID: "backlog.stale", Stay: 1, Resolve: 1, ResolveExamples: []string{"ticket/1"}},
-		{RuleID: "backlog.urgent", Status: "new", Open: 1, OpenExamples: []string{"ticket/4"}},
-	}, rep.Rules)
+		{RuleID: "backlog.low", Title: "Low", Entity: "ticket", Stay: 1, Changed: 1},
+		{RuleID: "backlog.stale", Title: "Stale", Entity: "ticket", Stay: 1, Resolve: 1,
+			ResolveExamples: []preview.Example{{Entity: "ticket/1", Name: "s", Message: "stale"}}},
+		{RuleID: "backlog.urgent", Title: "Urgent", Entity: "ticket", Status: "new", Open: 1,
+			OpenExamples: []preview.Example{{Entity: "ticket/4", Name: "s", Message: "urgent"}}},
+	}, rep.Rules, "rules without actions write nothing")
 
 	var out bytes.Buffer
 	require.NoError(t, rep.WriteText(&out))
 	require.Contains(t, out.String(), "backlog.urgent (new)")
+	require.Contains(t, out.String(), `opens    ticket/4 "s": urgent`)
 	require.Contains(t, out.String(), "preview: 5 entities evaluated; 1 findings would open, 2 stay, 1 resolve (nothing was written)")
 
 	// A rule that is gone resolves all its findings.
 	onlyLow := "rules:\n" + current[strings.Index(current, "  - id: backlog.low"):]
 	rep, err = preview.Run(ctx, preview.Options{Store: s, Rules: ruleSet(t, onlyLow), Now: now})
 	require.NoError(t, err)
-	require.Equal(t, preview.RuleSummary{RuleID: "backlog.stale", Status: "removed", Resolve: 2, ResolveExamples: []string{"ticket/1", "ticket/2"}}, rep.Rules[1])
+	require.Equal(t, "removed", rep.Rules[1].Status)
+	require.Equal(t, 2, rep.Rules[1].Resolve)
 	require.Equal(t, before, tableDigests(t, s))
+}
+
+// TestPreviewWritesOverlapsAndBudget: a candidate with write-back actions
+// says how many ticket updates and Tasks it means and how long the write
+// budgets need for them, which rules fire on the same tickets, and that a
+// shipped rule with no open finding (it found nothing yet, or its
+// findings resolved) is not new; --markdown and --json say the same.
+func TestPreviewWritesOverlapsAndBudget(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewSQLite(t)
+	var tickets []cxaudit.Ticket
+	for i := range 10 {
+		priority := "normal"
+		if i < 4 {
+			priority = "urgent"
+		}
+		at := now.Add(-time.Hour)
+		tickets = append(tickets, cxaudit.Ticket{ID: int64(i + 1), Subject: "Printer " + strconv.Itoa(i+1), Status: cxaudit.StatusOpen,
+			Priority: priority, CreatedAt: at, UpdatedAt: at})
+	}
+	require.NoError(t, s.UpsertTickets(ctx, tickets))
+	require.NoError(t, s.UpsertAccounts(ctx, []cxaudit.Account{{ID: "001A", Name: "Acme", SystemModstamp: now}, {ID: "001B", Name: "Globex", SystemModstamp: now}}))
+	// A finding of backlog.open once stored and resolved: the rule is known.
+	old := cxaudit.Finding{Fingerprint: cxaudit.Fingerprint("backlog.open", cxaudit.EntityTicket, "99"), RuleID: "backlog.open",
+		RuleVersion: "v0", Title: "Open", Category: cxaudit.CategoryBacklogAging, Severity: cxaudit.SeverityLow, Mode: cxaudit.ModeEnforce,
+		EntityKind: cxaudit.EntityTicket, EntityID: "99", Message: "open", Status: cxaudit.FindingResolved, OpenedAt: now, UpdatedAt: now}
+	require.NoError(t, s.PutFinding(ctx, old))
+
+	rep, err := preview.Run(ctx, preview.Options{Store: s, Now: now, ZendeskBudget: 4, SalesforceBudget: 0, Rules: ruleSet(t, `rules:
+  - id: backlog.open
+    title: Open
+    category: backlog_aging
+    severity: low
+    entity: ticket
+    when: ticket.open
+    message: '"open"'
+    actions: {zendesk: {note: true, tags: [cxaudit_open]}}
+  - id: backlog.urgent
+    title: Urgent
+    category: backlog_aging
+    severity: high
+    entity: ticket
+    when: ticket.open && ticket.priority == "urgent"
+    message: '"urgent"'
+    actions: {zendesk: {note: true, tags: [cxaudit_urgent]}}
+  - id: crm.all
+    title: All accounts
+    category: crm_hygiene
+    severity: low
+    entity: account
+    when: "true"
+    message: '"account " + account.name'
+    actions: {salesforce: {task: {due_in_days: 7}}}
+`)})
+	require.NoError(t, err)
+	by := map[string]preview.RuleSummary{}
+	for _, r := range rep.Rules {
+		by[r.RuleID] = r
+	}
+	require.Empty(t, by["backlog.open"].Status, "a rule the store has seen is not new")
+	require.Equal(t, "new", by["backlog.urgent"].Status)
+	require.Equal(t, 10, by["backlog.open"].Notes)
+	require.Equal(t, 4, by["backlog.urgent"].Notes)
+	require.Equal(t, map[string]int{"backlog.urgent": 4}, by["backlog.open"].Overlap)
+	require.Equal(t, map[string]int{"backlog.open": 4}, by["backlog.urgent"].Overlap)
+	require.Equal(t, 2, by["crm.all"].Tasks)
+	require.Equal(t, "Acme", by["crm.all"].OpenExamples[0].Name)
+	require.Equal(t, "account Acme", by["crm.all"].OpenExamples[0].Message)
+	require.Equal(t, preview.Writes{ZendeskUpdates: 10, SalesforceTasks: 2, ZendeskBudget: 4, ZendeskHours: 2.5}, rep.Writes,
+		"one update per ticket, whatever the number of its findings")
+
+	var text, mdown, js bytes.Buffer
+	require.NoError(t, rep.WriteText(&text))
+	require.Contains(t, text.String(), "fires on the same entities as backlog.urgent (4)")
+	require.Contains(t, text.String(), "It would write 10 ticket updates (2.5 h at the budget of 4 an hour) and 2 Salesforce Task writes (no write budget).")
+	require.NoError(t, rep.WriteMarkdown(&mdown))
+	require.Contains(t, mdown.String(), "| `backlog.urgent (new)` Urgent | 4 | 0 | 0 | 0 | 4 | 0 | 0 | backlog.open (4) |")
+	require.Contains(t, mdown.String(), `- opens account/001A (Acme): account Acme`)
+	require.NoError(t, rep.WriteJSON(&js))
+	var decoded preview.Report
+	require.NoError(t, json.Unmarshal(js.Bytes(), &decoded))
+	require.Equal(t, rep.Writes, decoded.Writes)
+	require.Len(t, decoded.Rules, 3)
 }
 
 func writeFile(name, body string) error { return os.WriteFile(name, []byte(body), 0o644) }
