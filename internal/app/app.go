@@ -246,7 +246,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		Workers:              workers,
 		FetchCooldown:        20 * time.Millisecond,
 		FetchPollInterval:    200 * time.Millisecond,
-		RescueStuckJobsAfter: 2 * time.Hour,
+		JobTimeout:           jobs.Timeout,
+		RescueStuckJobsAfter: 2 * jobs.Timeout,
 		RetryPolicy:          jobs.RetryPolicy{MaxBackoff: 30 * time.Second},
 		MaxAttempts:          10,
 	}

@@ -75,6 +75,12 @@ func (w *kpiSnapshotWorker) Work(ctx context.Context, job *river.Job[KPISnapshot
 	return outcome(w.s.Logger, job.Kind, err)
 }
 
+// Timeout is how long a job may run (river.Config.JobTimeout): a sync
+// pass, an audit or a write-back of a large tenant takes minutes, and a
+// cancelled one resumes where it stopped. The KPI snapshot and the
+// webhook's one-ticket sync have shorter ones of their own.
+const Timeout = time.Hour
+
 // WritebackKinds are the entity kinds whose findings are written back, in
 // the order their write-back jobs run: tickets by Zendesk's write-back,
 // accounts by Salesforce's. Organization findings are never written (their
@@ -122,8 +128,6 @@ type zendeskSyncWorker struct {
 	s *Services
 }
 
-func (w *zendeskSyncWorker) Timeout(*river.Job[ZendeskSyncArgs]) time.Duration { return time.Hour }
-
 func (w *zendeskSyncWorker) Work(ctx context.Context, job *river.Job[ZendeskSyncArgs]) error {
 	if w.s.ZendeskSync == nil {
 		return nil
@@ -168,10 +172,6 @@ type salesforceSyncWorker struct {
 	s *Services
 }
 
-func (w *salesforceSyncWorker) Timeout(*river.Job[SalesforceSyncArgs]) time.Duration {
-	return time.Hour
-}
-
 func (w *salesforceSyncWorker) Work(ctx context.Context, job *river.Job[SalesforceSyncArgs]) error {
 	if w.s.SalesforceSync == nil {
 		return nil
@@ -193,8 +193,6 @@ type auditWorker struct {
 	river.WorkerDefaults[AuditArgs]
 	s *Services
 }
-
-func (w *auditWorker) Timeout(*river.Job[AuditArgs]) time.Duration { return time.Hour }
 
 func (w *auditWorker) Work(ctx context.Context, job *river.Job[AuditArgs]) error {
 	// Rules that read a system whose first full sync has not completed
@@ -225,10 +223,6 @@ type zendeskWritebackWorker struct {
 	s *Services
 }
 
-func (w *zendeskWritebackWorker) Timeout(*river.Job[ZendeskWritebackArgs]) time.Duration {
-	return time.Hour
-}
-
 func (w *zendeskWritebackWorker) Work(ctx context.Context, job *river.Job[ZendeskWritebackArgs]) error {
 	if w.s.ZendeskWriteback == nil {
 		return nil
@@ -241,10 +235,6 @@ func (w *zendeskWritebackWorker) Work(ctx context.Context, job *river.Job[Zendes
 type salesforceWritebackWorker struct {
 	river.WorkerDefaults[SalesforceWritebackArgs]
 	s *Services
-}
-
-func (w *salesforceWritebackWorker) Timeout(*river.Job[SalesforceWritebackArgs]) time.Duration {
-	return time.Hour
 }
 
 func (w *salesforceWritebackWorker) Work(ctx context.Context, job *river.Job[SalesforceWritebackArgs]) error {
