@@ -148,6 +148,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		SnoozeFor:    time.Duration(cfg.SnoozeDays) * 24 * time.Hour,
 		Sources:      map[cxaudit.Source][]string{},
 		DisabledFunc: a.observeDisabled,
+		Observe:      cfg.Observe(),
 	}
 	observeWrite := func(system cxaudit.Source) func(string) {
 		return func(kind string) { a.Metrics.Writes.WithLabelValues(string(system), kind).Inc() }
@@ -203,6 +204,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	} else {
 		logger.Info("salesforce not configured (SALESFORCE_INSTANCE_URL unset): skipping its sync and write-back")
 	}
+	if cfg.Observe() {
+		// CXAUDIT_MODE=observe: no write-back at all, not even of
+		// findings an earlier enforce run wrote (their resolutions wait
+		// for enforce); rules preview shows what enforce would write.
+		svc.ZendeskWriteback, svc.SalesforceWriteback = nil, nil
+		logger.Warn(observeWarning)
+	}
+	a.Metrics.SetMode(string(cfg.Mode))
 	a.creds.getenv, a.creds.current = opts.Getenv, cfg
 	svc.BeforeSyncFunc = a.refreshCredentials
 	a.Services = svc
@@ -241,6 +250,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	return a, nil
 }
 
+// observeWarning is said at start and on /readyz in CXAUDIT_MODE=observe.
+const observeWarning = "CXAUDIT_MODE=observe: every rule records its findings and nothing is written to Zendesk or Salesforce; " +
+	"see what enforce would write with `cxaudit rules preview`, then set CXAUDIT_MODE=enforce (each rule's own mode)"
+
 // noFallbackOwner is said at start and on /readyz when Tasks of accounts
 // whose owner is inactive have no owner to go to.
 const noFallbackOwner = "SALESFORCE_TASK_FALLBACK_OWNER_ID is unset: Tasks on accounts whose owner is inactive go out without an owner, " +
@@ -251,6 +264,9 @@ const noFallbackOwner = "SALESFORCE_TASK_FALLBACK_OWNER_ID is unset: Tasks on ac
 // notice. Keys name the concern.
 func (a *App) Warnings() map[string]string {
 	out := map[string]string{}
+	if a.Config.Observe() {
+		out["mode"] = observeWarning
+	}
 	if sw := a.Services.SalesforceWriteback; sw != nil && a.Config.Salesforce.FallbackOwnerID == "" {
 		msg := noFallbackOwner
 		if u := sw.Unowned(); u != nil {

@@ -26,13 +26,13 @@ type testBundle struct {
 	cfg  config.Config
 }
 
-func setup(t *testing.T, databaseURL string) *testBundle {
+func setup(t *testing.T, databaseURL string, extra ...string) *testBundle {
 	t.Helper()
 	sims, err := demo.StartSimulators(demo.SimOptions{Seed: 7, Accounts: 40, Tickets: 400, ZendeskRateLimit: 100000})
 	require.NoError(t, err)
 	t.Cleanup(sims.Close)
 	env := map[string]string{"CXAUDIT_DATABASE_URL": databaseURL, "CXAUDIT_RULES_DIR": apptest.RulesDir(t)}
-	for _, kv := range sims.Env() {
+	for _, kv := range append(sims.Env(), extra...) {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}

@@ -53,6 +53,11 @@ type Auditor struct {
 	// DisabledFunc, when set, is told at every batch which rules are set
 	// aside (see Availability).
 	DisabledFunc func(map[string]rules.Disabled)
+	// Observe (CXAUDIT_MODE=observe) records every rule's findings in
+	// mode observe, whatever the rule says: nothing of them is written
+	// back. Back in enforce, the enforced rules' findings change mode and
+	// are written then.
+	Observe bool
 
 	gate gate
 }
@@ -534,7 +539,7 @@ func (a *Auditor) windows(ctx context.Context, orgs []int64, since time.Time, co
 
 // signals reads acknowledgements from the ticket's tags.
 func (a *Auditor) signals(in rules.Input) signals {
-	var sig signals
+	sig := signals{observe: a.Observe}
 	if in.Ticket == nil {
 		return sig
 	}
@@ -607,6 +612,7 @@ type signals struct {
 	ack       bool
 	snoozeFor time.Duration // > 0 when snoozed
 	closed    bool          // the ticket is closed: nothing can be written to it
+	observe   bool          // CXAUDIT_MODE=observe: every finding is recorded only
 }
 
 // reconcile compares what the rules matched with the stored findings and
@@ -624,10 +630,14 @@ func reconcile(key store.EntityKey, matches []rules.Match, existing []cxaudit.Fi
 	for _, m := range matches {
 		r := m.Rule
 		matched[r.ID] = true
+		mode := r.Mode
+		if sig.observe {
+			mode = cxaudit.ModeObserve
+		}
 		want := cxaudit.Finding{
 			Fingerprint: cxaudit.Fingerprint(r.ID, key.Kind, key.ID),
 			RuleID:      r.ID, RuleVersion: r.Version, Title: r.Title,
-			Category: r.Category, Severity: r.Severity, Mode: r.Mode,
+			Category: r.Category, Severity: r.Severity, Mode: mode,
 			EntityKind: key.Kind, EntityID: key.ID, Message: m.Message,
 			Status: cxaudit.FindingOpen, OpenedAt: now, UpdatedAt: now, Actions: r.Actions,
 		}
