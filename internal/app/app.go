@@ -334,6 +334,9 @@ func (a *App) Availability(ctx context.Context) (map[string]rules.Disabled, erro
 }
 
 func (a *App) setRules(s *rules.Set) {
+	for _, w := range s.Warnings() {
+		a.Logger.Warn("rule warning (it loads, but likely never does what was meant)", "warning", w.Error())
+	}
 	a.rules.Store(s)
 	a.Metrics.RulesReloadOK.Set(1)
 	a.Metrics.RulesLoaded.Set(float64(len(s.Rules())))

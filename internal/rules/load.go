@@ -212,7 +212,7 @@ func (l *loader) loadFile(name string, data []byte) {
 	f := &fileLoader{loader: l, name: name, data: data}
 	var doc yaml.Node
 	if err := safeUnmarshal(data, &doc); err != nil {
-		l.errs = append(l.errs, yamlError(name, err))
+		l.errs = append(l.errs, yamlError(name, data, err))
 		return
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -248,7 +248,10 @@ func (l *loader) loadFile(name string, data []byte) {
 }
 
 // yamlError places a YAML syntax error at its line.
-func yamlError(name string, err error) FileError {
+// yaml.v3 names the line of the mapping it was in (from 0) rather than the
+// problem's: the problem's line is looked for (problemLine), and a quoted
+// value that goes on after its quote is said as such.
+func yamlError(name string, data []byte, err error) FileError {
 	msg := err.Error()
 	fe := FileError{File: name, Line: 1, Column: 1}
 	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
@@ -256,6 +259,12 @@ func yamlError(name string, err error) FileError {
 		msg = m[2]
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	if line, ok := problemLine(data, fe.Line, msg); ok {
+		fe.Line = line
+	}
+	if col, said := quotedThenMore(lineOf(data, fe.Line)); col > 0 {
+		fe.Column, msg = col, said
 	}
 	fe.Msg = "invalid YAML: " + msg
 	return fe
@@ -332,6 +341,10 @@ func (f *fileLoader) scalar(n *yaml.Node, path string) (string, bool) {
 	}
 	if n.Tag == "!!null" {
 		return "", true
+	}
+	if said, ok := yamlTag(n, path[strings.LastIndexAny(path, ".]")+1:]); ok {
+		f.errorf(n, path, "%s", said)
+		return "", false
 	}
 	return n.Value, true
 }
@@ -546,7 +559,16 @@ func (f *fileLoader) compile(r *Rule, src string, n *yaml.Node, p string, want *
 			if loc := e.Location; loc != nil && loc.Line() > 0 {
 				fe.Line, fe.Column = pos(exprOffset(src, loc.Line(), loc.Column()))
 			}
+			hint := celSyntaxHint(strings.TrimPrefix(path.Ext(p), "."), src, e.Message)
+			if hint != "" {
+				fe.Msg += " (" + hint + ")"
+			}
 			f.errs = append(f.errs, fe)
+			if hint != "" {
+				// One slip, one error: what CEL's parser says after it
+				// is the same slip seen again.
+				break
+			}
 		}
 		return nil
 	}
@@ -579,6 +601,7 @@ func (f *fileLoader) compile(r *Rule, src string, n *yaml.Node, p string, want *
 		return posOf(exprOffset(src, loc.Line(), loc.Column()))
 	}
 	r.reads = r.reads.or(readsOf(native, strings.TrimPrefix(path.Ext(p), "."), at))
+	r.warnings = append(r.warnings, f.enumWarnings(r, native, p, at)...)
 	return prg
 }
 

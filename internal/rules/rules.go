@@ -48,7 +48,23 @@ type Rule struct {
 
 	when, message cel.Program
 	reads         reads
-	path          string // $.rules[i] in its file
+	path          string      // $.rules[i] in its file
+	warnings      []FileError // what loads but is likely wrong
+}
+
+// Warnings returns what the rule's file says that loads but is likely a
+// mistake, such as a comparison that never holds.
+func (r *Rule) Warnings() []FileError { return r.warnings }
+
+// Warnings returns the warnings of every rule, in file and line order.
+func (s *Set) Warnings() []FileError {
+	var out []FileError
+	for _, r := range s.rules {
+		out = append(out, r.warnings...)
+	}
+	le := &LoadError{Errors: out}
+	le.sort()
+	return le.Errors
 }
 
 // Set is a compiled rule set. It is immutable and safe for concurrent use.
