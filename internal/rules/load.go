@@ -349,7 +349,7 @@ func (f *fileLoader) scalar(n *yaml.Node, path string) (string, bool) {
 	return n.Value, true
 }
 
-var ruleFields = []string{"id", "title", "category", "severity", "entity", "mode", "owner", "docs", "when", "message", "actions"}
+var ruleFields = []string{"id", "title", "category", "severity", "entity", "mode", "audience", "owner", "docs", "when", "message", "actions"}
 
 var idRe = regexp.MustCompile(`^[a-z0-9_.]+$`)
 
@@ -367,7 +367,7 @@ func (f *fileLoader) parseRule(n *yaml.Node, p string) *Rule {
 		return nil
 	}
 	before := len(f.errs)
-	r := &Rule{File: f.name, Line: n.Line, Mode: cxaudit.ModeEnforce, path: p}
+	r := &Rule{File: f.name, Line: n.Line, Mode: cxaudit.ModeEnforce, Audience: AudienceAgent, path: p}
 	str := func(key string, required bool) (string, *yaml.Node) {
 		v, ok := fields[key]
 		if !ok {
@@ -411,11 +411,18 @@ func (f *fileLoader) parseRule(n *yaml.Node, p string) *Rule {
 	if mode, _ := enum("mode", false, []string{string(cxaudit.ModeObserve), string(cxaudit.ModeEnforce)}); mode != "" {
 		r.Mode = cxaudit.Mode(mode)
 	}
+	if aud, _ := enum("audience", false, []string{string(AudienceAgent), string(AudienceLead)}); aud != "" {
+		r.Audience = Audience(aud)
+	}
 	var whenNode, msgNode *yaml.Node
 	r.When, whenNode = str("when", true)
 	r.Message, msgNode = str("message", true)
 	if a, ok := fields["actions"]; ok {
 		r.Actions = f.parseActions(a, p+".actions", r)
+		if r.Audience == AudienceLead {
+			f.errorf(a, p+".actions", "a rule for leads (audience: lead) writes nothing to tickets or accounts: remove its actions; "+
+				"its findings are recorded for the scorecard and the store (audience: agent puts them on the ticket or account)")
+		}
 	}
 
 	if r.ID != "" {
@@ -530,7 +537,13 @@ func (r *Rule) hash() string {
 		Category, Severity          string
 		Entity, Mode, When, Message string
 		Actions                     cxaudit.Actions
-	}{r.ID, r.Title, r.Owner, r.Docs, string(r.Category), string(r.Severity), string(r.Entity), string(r.Mode), r.When, r.Message, r.Actions}
+		// Audience only when not the default, so that the rules written
+		// before it keep their versions.
+		Audience string `json:",omitempty"`
+	}{r.ID, r.Title, r.Owner, r.Docs, string(r.Category), string(r.Severity), string(r.Entity), string(r.Mode), r.When, r.Message, r.Actions, ""}
+	if r.Audience != AudienceAgent {
+		def.Audience = string(r.Audience)
+	}
 	b, _ := json.Marshal(def)
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:6])

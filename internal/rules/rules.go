@@ -35,6 +35,9 @@ type Rule struct {
 	Severity               cxaudit.Severity
 	Entity                 cxaudit.EntityKind
 	Mode                   cxaudit.Mode
+	// Audience is who acts on the findings: agents and account owners
+	// (notes, tags, Tasks), or leads (the scorecard only; no actions).
+	Audience Audience
 	// When and Message are the CEL sources: a bool condition and a string
 	// describing the finding.
 	When, Message string
@@ -66,6 +69,19 @@ func (s *Set) Warnings() []FileError {
 	le.sort()
 	return le.Errors
 }
+
+// Audience is who a rule's findings are for.
+type Audience string
+
+const (
+	// AudienceAgent (the default): the agent on the ticket or the account
+	// owner acts on each finding, through its note, tags or Task.
+	AudienceAgent Audience = "agent"
+	// AudienceLead: a fact for the support lead's scorecard, such as a
+	// first reply that came late on a ticket answered since. Nobody on the
+	// ticket can act on it: it is recorded, never written back.
+	AudienceLead Audience = "lead"
+)
 
 // Set is a compiled rule set. It is immutable and safe for concurrent use.
 type Set struct {
