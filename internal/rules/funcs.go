@@ -443,9 +443,10 @@ func analyseEscalation(t *cxaudit.Ticket) *escalation {
 // DurationText writes minutes as people write a duration: "45 min" under
 // an hour, "3 h 20 min" under two days, "16 days" from there, each cut to
 // the whole unit. It keeps one shape per range (never "3 h" for "3 h 0
-// min"): the note's content hash keeps the words and drops the numbers
-// (cxaudit.Finding.ContentHash), so a growing duration is new evidence
-// only when it crosses an hour and two days, not every minute.
+// min"): the note's content hash keeps the words and drops the numbers,
+// and counts "# h # min" as "# days" (cxaudit.Finding.ContentHash), so a
+// growing wait is new evidence once, when it passes an hour, not every
+// minute nor at two days.
 func DurationText(minutes float64) string {
 	if math.IsNaN(minutes) || math.IsInf(minutes, 0) {
 		return "an unknown time"
