@@ -275,8 +275,12 @@ func TestWritebackChaos(t *testing.T) {
 		}
 		require.Len(t, notes, 1, "ticket %d: exactly one cxaudit note; its log lines:\n%s", tk.ID, about(strconv.FormatInt(tk.ID, 10)))
 		for _, f := range fs {
-			mentions := regexp.MustCompile(`rule `+regexp.QuoteMeta(f.RuleID)+`\b`).FindAllString(notes[0], -1)
+			// Each finding is one item, headed by its title; the footer
+			// names its rule once.
+			mentions := regexp.MustCompile(`(?m)^\[[A-Z]+\] `+regexp.QuoteMeta(f.Title)+`$`).FindAllString(notes[0], -1)
 			require.Len(t, mentions, 1, "ticket %d: finding %s in the note once:\n%s", tk.ID, f.RuleID, notes[0])
+			ids := regexp.MustCompile(`(?m)^rules: .*\b`+regexp.QuoteMeta(f.RuleID)+`\b.* · cxaudit:`).FindAllString(notes[0], -1)
+			require.Len(t, ids, 1, "ticket %d: rule %s in the note's footer:\n%s", tk.ID, f.RuleID, notes[0])
 			for _, tag := range f.Actions.ZendeskTags {
 				require.Contains(t, cur.Tags, tag, "ticket %d", tk.ID)
 			}

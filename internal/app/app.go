@@ -157,6 +157,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		SnoozeFor:    time.Duration(cfg.SnoozeDays) * 24 * time.Hour,
 		Sources:      map[cxaudit.Source][]string{},
 		DisabledFunc: a.observeDisabled,
+		Observe:      cfg.Observe(),
 	}
 	observeWrite := func(system cxaudit.Source) func(string) {
 		return func(kind string) { a.Metrics.Writes.WithLabelValues(string(system), kind).Inc() }
@@ -223,6 +224,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		a.webhook = &webhook.Handler{Verifier: webhook.NewVerifier(sec), Logger: logger.With("component", "webhook"), Enqueue: a.enqueueTicket,
 			ObserveFunc: func(outcome string) { a.Metrics.WebhookRequests.WithLabelValues(outcome).Inc() }}
 	}
+	if cfg.Observe() {
+		// CXAUDIT_MODE=observe: no write-back at all, not even of
+		// findings an earlier enforce run wrote (their resolutions wait
+		// for enforce); rules preview shows what enforce would write.
+		svc.ZendeskWriteback, svc.SalesforceWriteback = nil, nil
+		logger.Warn(observeWarning)
+	}
+	a.Metrics.SetMode(string(cfg.Mode))
 	a.creds.getenv, a.creds.current = opts.Getenv, cfg
 	svc.BeforeSyncFunc = a.refreshCredentials
 	svc.ReportFunc = func(ctx context.Context) (*report.Report, error) {
@@ -267,6 +276,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	return a, nil
 }
 
+// observeWarning is said at start and on /readyz in CXAUDIT_MODE=observe.
+const observeWarning = "CXAUDIT_MODE=observe: every rule records its findings and nothing is written to Zendesk or Salesforce; " +
+	"see what enforce would write with `cxaudit rules preview`, then set CXAUDIT_MODE=enforce (each rule's own mode)"
+
 // noFallbackOwner is said at start and on /readyz when Tasks of accounts
 // whose owner is inactive have no owner to go to.
 const noFallbackOwner = "SALESFORCE_TASK_FALLBACK_OWNER_ID is unset: Tasks on accounts whose owner is inactive go out without an owner, " +
@@ -277,6 +290,9 @@ const noFallbackOwner = "SALESFORCE_TASK_FALLBACK_OWNER_ID is unset: Tasks on ac
 // notice. Keys name the concern.
 func (a *App) Warnings() map[string]string {
 	out := map[string]string{}
+	if a.Config.Observe() {
+		out["mode"] = observeWarning
+	}
 	if sw := a.Services.SalesforceWriteback; sw != nil && a.Config.Salesforce.FallbackOwnerID == "" {
 		msg := noFallbackOwner
 		if u := sw.Unowned(); u != nil {
@@ -344,6 +360,9 @@ func (a *App) Availability(ctx context.Context) (map[string]rules.Disabled, erro
 }
 
 func (a *App) setRules(s *rules.Set) {
+	for _, w := range s.Warnings() {
+		a.Logger.Warn("rule warning (it loads, but likely never does what was meant)", "warning", w.Error())
+	}
 	a.rules.Store(s)
 	a.Metrics.RulesReloadOK.Set(1)
 	a.Metrics.RulesLoaded.Set(float64(len(s.Rules())))

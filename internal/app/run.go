@@ -116,7 +116,8 @@ func (a *App) cycle(ctx context.Context) error {
 		}
 		if len(pending) == 0 || (before >= 0 && n >= before) {
 			if n > 0 {
-				a.Logger.Warn("findings left unwritten this cycle (write budget spent or writes failing); a later run writes them", "entities", n)
+				a.Logger.Warn("findings left unwritten this cycle: the hourly write budget (CXAUDIT_ZENDESK_WRITE_BUDGET, CXAUDIT_SALESFORCE_WRITE_BUDGET) is spent, or writes are failing; "+
+					"they stay queued and go out as the budget frees (a write stops counting an hour after it was made), so a run within the hour may write none of them", "entities", n)
 			}
 			return nil
 		}

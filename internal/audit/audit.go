@@ -53,6 +53,11 @@ type Auditor struct {
 	// DisabledFunc, when set, is told at every batch which rules are set
 	// aside (see Availability).
 	DisabledFunc func(map[string]rules.Disabled)
+	// Observe (CXAUDIT_MODE=observe) records every rule's findings in
+	// mode observe, whatever the rule says: nothing of them is written
+	// back. Back in enforce, the enforced rules' findings change mode and
+	// are written then.
+	Observe bool
 
 	gate gate
 }
@@ -509,7 +514,7 @@ func (a *Auditor) windows(ctx context.Context, orgs []int64, since time.Time, co
 
 // signals reads acknowledgements from the ticket's tags.
 func (a *Auditor) signals(in rules.Input) signals {
-	var sig signals
+	sig := signals{observe: a.Observe}
 	if in.Ticket == nil {
 		return sig
 	}

@@ -51,6 +51,7 @@ type signals struct {
 	ack       bool
 	snoozeFor time.Duration // > 0 when snoozed
 	closed    bool          // the ticket is closed: nothing can be written to it
+	observe   bool          // CXAUDIT_MODE=observe: every finding is recorded only
 }
 
 // reconcile compares what the rules matched with the stored findings and
@@ -68,10 +69,14 @@ func reconcile(key store.EntityKey, matches []rules.Match, existing []cxaudit.Fi
 	for _, m := range matches {
 		r := m.Rule
 		matched[r.ID] = true
+		mode := r.Mode
+		if sig.observe {
+			mode = cxaudit.ModeObserve
+		}
 		want := cxaudit.Finding{
 			Fingerprint: cxaudit.Fingerprint(r.ID, key.Kind, key.ID),
 			RuleID:      r.ID, RuleVersion: r.Version, Title: r.Title,
-			Category: r.Category, Severity: r.Severity, Mode: r.Mode,
+			Category: r.Category, Severity: r.Severity, Mode: mode,
 			EntityKind: key.Kind, EntityID: key.ID, Message: m.Message,
 			Status: cxaudit.FindingOpen, OpenedAt: now, UpdatedAt: now, Actions: r.Actions,
 		}

@@ -51,6 +51,11 @@ type Config struct {
 	BackfillDays int
 	// DryRun does everything but the remote writes, and logs each one.
 	DryRun bool
+	// Mode is CXAUDIT_MODE: ModeEnforce (the default) leaves each rule's
+	// own mode in force; ModeObserve overrides every rule's: findings are
+	// recorded, nothing is written to Zendesk or Salesforce. It is the way
+	// to start on a real tenant (see the README's "Rolling out").
+	Mode Mode
 	// ResolutionNote adds a short Zendesk note when findings clear.
 	ResolutionNote bool
 	// ZendeskWriteBudget and SalesforceWriteBudget cap remote writes per
@@ -82,6 +87,19 @@ type Config struct {
 	// webhooks setup prints it); unset, the endpoint is not served.
 	ZendeskWebhookSecret Secret
 }
+
+// Mode is CXAUDIT_MODE's value.
+type Mode string
+
+// The values of CXAUDIT_MODE.
+const (
+	ModeEnforce Mode = "enforce"
+	ModeObserve Mode = "observe"
+)
+
+// Observe reports whether CXAUDIT_MODE=observe holds every rule to
+// recording findings only.
+func (c Config) Observe() bool { return c.Mode == ModeObserve }
 
 // RiverUIConfig is the basic-auth user of the River UI.
 type RiverUIConfig struct {
@@ -224,6 +242,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SweepInterval:         r.duration("CXAUDIT_SWEEP_INTERVAL", DefaultSweepInterval),
 		BackfillDays:          r.integer("CXAUDIT_BACKFILL_DAYS", DefaultBackfillDays),
 		DryRun:                r.boolean("CXAUDIT_DRY_RUN", false),
+		Mode:                  Mode(strings.ToLower(r.str("CXAUDIT_MODE", string(ModeEnforce)))),
 		ResolutionNote:        r.boolean("CXAUDIT_RESOLUTION_NOTE", true),
 		ZendeskWriteBudget:    r.integer("CXAUDIT_ZENDESK_WRITE_BUDGET", DefaultWriteBudget),
 		SalesforceWriteBudget: r.integer("CXAUDIT_SALESFORCE_WRITE_BUDGET", DefaultWriteBudget),
@@ -274,6 +293,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
 			r.fail("CXAUDIT_LOG_LEVEL", "%q is not a log level (debug, info, warn, error)", lvl)
 		}
+	}
+	if c.Mode != ModeEnforce && c.Mode != ModeObserve {
+		r.fail("CXAUDIT_MODE", "%q is not a mode: observe (record findings, write nothing back, for a first week on a tenant) or enforce (each rule's own mode; the default)", r.str("CXAUDIT_MODE", ""))
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		r.fail("CXAUDIT_LOG_FORMAT", "%q is not a log format (json or text)", c.LogFormat)

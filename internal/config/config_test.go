@@ -50,6 +50,22 @@ func TestBaseEnvIsValid(t *testing.T) {
 	require.True(t, c.Zendesk.Enabled())
 	require.True(t, c.Salesforce.Enabled())
 	require.Equal(t, DefaultSalesforceDailyShare, c.Salesforce.DailyQuotaShare)
+	require.Equal(t, ModeEnforce, c.Mode)
+	require.False(t, c.Observe())
+}
+
+// TestModeObserve: CXAUDIT_MODE=observe (in any case) holds every rule to
+// recording findings.
+func TestModeObserve(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"observe", "Observe", " OBSERVE "} {
+		env := baseEnv()
+		env["CXAUDIT_MODE"] = v
+		c, err := fromMap(env)
+		require.NoError(t, err, v)
+		require.Equal(t, ModeObserve, c.Mode, v)
+		require.True(t, c.Observe(), v)
+	}
 }
 
 // badValues holds, for every variable that can be wrong, a bad value (set
@@ -67,6 +83,8 @@ var badValues = []struct {
 	{"CXAUDIT_BACKFILL_DAYS", map[string]string{"CXAUDIT_BACKFILL_DAYS": "99999999999999999999"}, "not a whole number"},
 	{"CXAUDIT_BACKFILL_DAYS", map[string]string{"CXAUDIT_BACKFILL_DAYS": "0"}, "at least 1"},
 	{"CXAUDIT_DRY_RUN", map[string]string{"CXAUDIT_DRY_RUN": "maybe"}, "not true or false"},
+	{"CXAUDIT_MODE", map[string]string{"CXAUDIT_MODE": "dry"}, "not a mode: observe"},
+	{"CXAUDIT_MODE", map[string]string{"CXAUDIT_MODE": "enforced"}, "or enforce"},
 	{"CXAUDIT_RESOLUTION_NOTE", map[string]string{"CXAUDIT_RESOLUTION_NOTE": "yes please"}, "not true or false"},
 	{"CXAUDIT_ZENDESK_WRITE_BUDGET", map[string]string{"CXAUDIT_ZENDESK_WRITE_BUDGET": "-1"}, "0 (no cap) or more"},
 	{"CXAUDIT_SALESFORCE_WRITE_BUDGET", map[string]string{"CXAUDIT_SALESFORCE_WRITE_BUDGET": "1e3"}, "not a whole number"},

@@ -168,10 +168,13 @@ func (u *User) IsAgent() bool { return u.Role == "agent" || u.Role == "admin" }
 // both are filled from Raw by package tenant when the audit loads the
 // record, so an edited field map applies without a new sync.
 type Account struct {
-	ID             string     `json:"id"`
-	Name           string     `json:"name"`
-	OwnerID        string     `json:"owner_id"`
-	OwnerActive    bool       `json:"owner_active"`
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	OwnerID     string `json:"owner_id"`
+	OwnerActive bool   `json:"owner_active"`
+	// OwnerName is the owner's name (the User's Name, through the Owner
+	// lookup): what a Task or note calls the owner, not the id.
+	OwnerName      string     `json:"owner_name,omitempty"`
 	Website        string     `json:"website"`
 	Type           string     `json:"type"`
 	Industry       string     `json:"industry"`

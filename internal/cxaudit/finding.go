@@ -133,10 +133,19 @@ type Finding struct {
 // ("open 15 days", then 16), and an agent wants no new note for that. A
 // rule edit that changes neither (a new title, a docs link) is no update
 // either.
+//
+// A duration in hours and minutes ("47 h 58 min", as the rules' duration_text
+// writes one under two days) counts as one in days ("2 days"): a wait that
+// grows past two days is no new evidence. (Only that form is folded into
+// the other: "# days" and "# min" hash as they always did, so findings
+// written before are not written again.)
 func (f *Finding) ContentHash() string {
-	h := sha256.Sum256([]byte(string(f.Severity) + "\x00" + digits.ReplaceAllString(f.Message, "#")))
+	words := hoursMinutes.ReplaceAllString(digits.ReplaceAllString(f.Message, "#"), "# days")
+	h := sha256.Sum256([]byte(string(f.Severity) + "\x00" + words))
 	return hex.EncodeToString(h[:8])
 }
+
+var hoursMinutes = regexp.MustCompile(`# h # min\b`)
 
 // Updates reports whether g, the same finding seen again, is an update of
 // f worth telling: its evidence (ContentHash) changed. The audit counts

@@ -29,6 +29,26 @@ func TestContentHashIgnoresDriftingNumbers(t *testing.T) {
 	}
 }
 
+// TestContentHashDurations: a wait duration_text writes in hours and
+// minutes, then in days, is one piece of evidence as it grows; in minutes
+// (under an hour) it is another shape, hashed as before.
+func TestContentHashDurations(t *testing.T) {
+	t.Parallel()
+	msg := func(d string) cxaudit.Finding {
+		return cxaudit.Finding{Severity: cxaudit.SeverityHigh, Message: "P2 ticket: last public update was " + d + " ago (cadence 4 h)."}
+	}
+	days := msg("2 days")
+	require.Equal(t, days.ContentHash(), ptr(msg("47 h 58 min")).ContentHash())
+	require.Equal(t, days.ContentHash(), ptr(msg("4 h 0 min")).ContentHash())
+	require.NotEqual(t, days.ContentHash(), ptr(msg("45 min")).ContentHash())
+	// The hash of a message without hours and minutes is what it was
+	// (findings written before keep theirs).
+	old := cxaudit.Finding{Severity: cxaudit.SeverityMedium, Message: "P2 ticket open for 15 days (threshold 14 days)."}
+	require.Equal(t, "ab4dde08b833d726", old.ContentHash())
+}
+
+func ptr[T any](v T) *T { return &v }
+
 func TestDirty(t *testing.T) {
 	t.Parallel()
 	open := cxaudit.Finding{Mode: cxaudit.ModeEnforce, Status: cxaudit.FindingOpen, Message: "m", Actions: cxaudit.Actions{ZendeskNote: true}}

@@ -44,6 +44,8 @@ type Metrics struct {
 	// WebhookRequests counts requests to POST /webhooks/zendesk by
 	// outcome (see webhook.Handler).
 	WebhookRequests *prometheus.CounterVec
+	// Mode is 1 for the CXAUDIT_MODE in force (observe or enforce).
+	Mode *prometheus.GaugeVec
 }
 
 // New registers every collector in a fresh registry, with the Go and
@@ -115,12 +117,23 @@ func New() *Metrics {
 			Help:    "Duration of River jobs worked by this replica, by kind and outcome (ok or error).",
 			Buckets: []float64{0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600},
 		}, []string{"kind", "outcome"}),
+		Mode: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cxaudit_mode",
+			Help: "1 for the CXAUDIT_MODE in force: observe (every rule records findings, nothing is written back) or enforce (each rule's own mode).",
+		}, []string{"mode"}),
 	}
+	r.MustRegister(m.Mode)
 	r.MustRegister(m.WritebackHeld, m.RateLimitRemaining, m.WriteDuration, m.WriteFailures, m.JobDuration, m.WebhookRequests)
 	r.MustRegister(m.APIRequests, m.APIRequestDuration, m.SyncRecords, m.FindingChanges, m.Writes, m.Jobs,
 		m.RulesReloadOK, m.RulesLoaded, m.RulesDisabled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// SetMode sets cxaudit_mode to mode (observe or enforce) alone.
+func (m *Metrics) SetMode(mode string) {
+	m.Mode.Reset()
+	m.Mode.WithLabelValues(mode).Set(1)
 }
 
 // ObserveAttempt records one HTTP round trip (a remote.Options.ObserveFunc).

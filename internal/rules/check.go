@@ -36,8 +36,16 @@ func Check(dir string, w io.Writer) error {
 	} else {
 		fmt.Fprintf(w, "targets: no %s in %s: the scorecard uses the default targets\n", TargetsFile, dir)
 	}
-	fmt.Fprintf(w, "rules: %d %s in %d %s OK\n", len(s.Rules()), plural(len(s.Rules()), "rule", "rules"),
-		s.Files(), plural(s.Files(), "file", "files"))
+	warns := s.Warnings()
+	for _, e := range warns {
+		fmt.Fprintln(w, e.Error())
+	}
+	var also string
+	if len(warns) > 0 {
+		also = fmt.Sprintf(", %d %s", len(warns), plural(len(warns), "warning", "warnings"))
+	}
+	fmt.Fprintf(w, "rules: %d %s in %d %s OK%s\n", len(s.Rules()), plural(len(s.Rules()), "rule", "rules"),
+		s.Files(), plural(s.Files(), "file", "files"), also)
 	return nil
 }
 

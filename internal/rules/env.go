@@ -180,6 +180,9 @@ func (costEstimator) EstimateCallCost(function, overloadID string, target *check
 		// Conversions to text: numbers, timestamps and the like are short;
 		// a string stays as large as it was.
 		return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: 1}, ResultSize: &checker.SizeEstimate{Min: 0, Max: maxStringResult}}
+	case "duration_text":
+		// "-2147483647 days" at the longest.
+		return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: 1}, ResultSize: &checker.SizeEstimate{Min: 0, Max: 24}}
 	case "escalation_missing":
 		return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: 20_000}, ResultSize: &checker.SizeEstimate{Min: 0, Max: uint64(len(escalationParts))}}
 	}

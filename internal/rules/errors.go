@@ -20,6 +20,9 @@ type FileError struct {
 	// $.rules[3].when; empty for problems with the file as a whole.
 	Path string
 	Msg  string
+	// Warning marks a problem that does not stop the rules from loading
+	// (a comparison that can never hold): `rules check` prints it.
+	Warning bool
 }
 
 // Error formats the problem as file:line:col: rule "id" ($.path): message.
@@ -30,6 +33,9 @@ func (e FileError) Error() string {
 		fmt.Fprintf(&b, ":%d:%d", e.Line, max(e.Column, 1))
 	}
 	b.WriteString(": ")
+	if e.Warning {
+		b.WriteString("warning: ")
+	}
 	switch {
 	case e.RuleID != "" && e.Path != "":
 		fmt.Fprintf(&b, "rule %q (%s): ", e.RuleID, e.Path)

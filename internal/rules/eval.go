@@ -310,7 +310,7 @@ func inputWithin(in *Input) bool {
 		}
 	}
 	if ac := in.Account; ac != nil {
-		if !textsWithin(defaultStringSize, ac.ID, ac.Name, ac.OwnerID, ac.Website, ac.Type, ac.Industry, ac.Tier, ac.Health) ||
+		if !textsWithin(defaultStringSize, ac.ID, ac.Name, ac.OwnerID, ac.OwnerName, ac.Website, ac.Type, ac.Industry, ac.Tier, ac.Health) ||
 			len(ac.Contacts) > int(sizeLimits["contacts"]) || len(ac.Opportunities) > int(sizeLimits["opportunities"]) ||
 			len(ac.OpenTasks) > int(sizeLimits["open_tasks"]) ||
 			!fieldsWithin(ac.Fields) {

@@ -109,6 +109,32 @@ func TestHelpers(t *testing.T) {
 	require.Equal(t, "2|3|8|true|false|2025-03-12T14:10:00Z|true|false|0|-1|false|P3|false|false||false", ms[0].Message)
 }
 
+func TestDurationText(t *testing.T) {
+	t.Parallel()
+	for minutes, want := range map[float64]string{
+		0: "0 min", 16.9: "16 min", 59: "59 min", 60: "1 h 0 min", 200: "3 h 20 min",
+		47*60 + 59: "47 h 59 min", 48 * 60: "2 days", 23610: "16 days", -5: "-5 min",
+	} {
+		require.Equal(t, want, DurationText(minutes), minutes)
+	}
+	src := `rules:
+  - id: durations
+    title: t
+    category: backlog_aging
+    severity: low
+    entity: ticket
+    when: "true"
+    message: >-
+      [duration_text(23610), duration_text(200.5), duration_text(now - timestamp("2025-03-12T13:40:00Z"))].join("|")
+`
+	rs, err := ParseFile("durations.yaml", []byte(src))
+	require.NoError(t, err)
+	ms, errs := newSet(rs, 1).Evaluate(cxaudit.EntityTicket, Input{Now: now, Ticket: ticket()})
+	require.Empty(t, errs)
+	require.Len(t, ms, 1)
+	require.Equal(t, "16 days|3 h 20 min|1 h 20 min", ms[0].Message)
+}
+
 func TestEscalationAnalysis(t *testing.T) {
 	t.Parallel()
 	full := analyseEscalation(&cxaudit.Ticket{Comments: []cxaudit.Comment{{Body: completePacket}}})

@@ -50,7 +50,7 @@ func (l *loader) loadFieldMap(name string, data []byte) {
 	l.fieldMap = fm
 	var doc yaml.Node
 	if err := safeUnmarshal(data, &doc); err != nil {
-		l.errs = append(l.errs, yamlError(name, err))
+		l.errs = append(l.errs, yamlError(name, data, err))
 		return
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {

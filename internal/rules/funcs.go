@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"regexp"
 	"strings"
@@ -23,7 +24,7 @@ import (
 var functionNames = []string{
 	"days_between", "hours_between", "business_hours_between", "contains_any", "words_found",
 	"last_public_agent_reply", "last_activity", "has_tag", "escalation_score", "escalation_missing",
-	"has_request_id",
+	"has_request_id", "duration_text",
 }
 
 // library is the helper library rules can call. rules/README.md documents it.
@@ -58,6 +59,33 @@ func library() []cel.EnvOption {
 						cal = sv.c
 					}
 					return types.Double(cal.Hours(tsOf(args[1]), tsOf(args[2])))
+				}))),
+		// duration_text(minutes) or duration_text(t2 - t1): a duration as
+		// people write it ("45 min", "3 h 20 min", "16 days").
+		cel.Function("duration_text",
+			cel.Overload("duration_text_int", []*cel.Type{cel.IntType}, cel.StringType,
+				cel.UnaryBinding(func(v ref.Val) ref.Val {
+					n, ok := v.(types.Int)
+					if !ok {
+						return types.NoSuchOverloadErr()
+					}
+					return types.String(DurationText(float64(n)))
+				})),
+			cel.Overload("duration_text_double", []*cel.Type{cel.DoubleType}, cel.StringType,
+				cel.UnaryBinding(func(v ref.Val) ref.Val {
+					d, ok := v.(types.Double)
+					if !ok {
+						return types.NoSuchOverloadErr()
+					}
+					return types.String(DurationText(float64(d)))
+				})),
+			cel.Overload("duration_text_duration", []*cel.Type{cel.DurationType}, cel.StringType,
+				cel.UnaryBinding(func(v ref.Val) ref.Val {
+					d, ok := v.(types.Duration)
+					if !ok {
+						return types.NoSuchOverloadErr()
+					}
+					return types.String(DurationText(d.Duration.Minutes()))
 				}))),
 		cel.Function("contains_any",
 			cel.Overload("contains_any_string_list", []*cel.Type{cel.StringType, cel.ListType(cel.StringType)}, cel.BoolType,
@@ -418,4 +446,29 @@ func analyseEscalation(t *cxaudit.Ticket) *escalation {
 func EscalationScore(t *cxaudit.Ticket) (score float64, missing []string) {
 	e := analyseEscalation(t)
 	return e.score(), e.missing()
+}
+
+// DurationText writes minutes as people write a duration: "45 min" under
+// an hour, "3 h 20 min" under two days, "16 days" from there, each cut to
+// the whole unit. It keeps one shape per range (never "3 h" for "3 h 0
+// min"): the note's content hash keeps the words and drops the numbers,
+// and counts "# h # min" as "# days" (cxaudit.Finding.ContentHash), so a
+// growing wait is new evidence once, when it passes an hour, not every
+// minute nor at two days.
+func DurationText(minutes float64) string {
+	if math.IsNaN(minutes) || math.IsInf(minutes, 0) {
+		return "an unknown time"
+	}
+	sign := ""
+	if minutes < 0 {
+		sign, minutes = "-", -minutes
+	}
+	m := int64(math.Min(math.Floor(minutes), math.MaxInt32*60.0))
+	switch {
+	case m < 60:
+		return fmt.Sprintf("%s%d min", sign, m)
+	case m < 48*60:
+		return fmt.Sprintf("%s%d h %d min", sign, m/60, m%60)
+	}
+	return fmt.Sprintf("%s%d days", sign, m/(24*60))
 }

@@ -235,7 +235,7 @@ func (l *loader) loadFile(name string, data []byte) {
 	f := &fileLoader{loader: l, name: name, data: data}
 	var doc yaml.Node
 	if err := safeUnmarshal(data, &doc); err != nil {
-		l.errs = append(l.errs, yamlError(name, err))
+		l.errs = append(l.errs, yamlError(name, data, err))
 		return
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -271,7 +271,10 @@ func (l *loader) loadFile(name string, data []byte) {
 }
 
 // yamlError places a YAML syntax error at its line.
-func yamlError(name string, err error) FileError {
+// yaml.v3 names the line of the mapping it was in (from 0) rather than the
+// problem's: the problem's line is looked for (problemLine), and a quoted
+// value that goes on after its quote is said as such.
+func yamlError(name string, data []byte, err error) FileError {
 	msg := err.Error()
 	fe := FileError{File: name, Line: 1, Column: 1}
 	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
@@ -279,6 +282,12 @@ func yamlError(name string, err error) FileError {
 		msg = m[2]
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	if line, ok := problemLine(data, fe.Line, msg); ok {
+		fe.Line = line
+	}
+	if col, said := quotedThenMore(lineOf(data, fe.Line)); col > 0 {
+		fe.Column, msg = col, said
 	}
 	fe.Msg = "invalid YAML: " + msg
 	return fe
@@ -356,10 +365,14 @@ func (f *fileLoader) scalar(n *yaml.Node, path string) (string, bool) {
 	if n.Tag == "!!null" {
 		return "", true
 	}
+	if said, ok := yamlTag(n, path[strings.LastIndexAny(path, ".]")+1:]); ok {
+		f.errorf(n, path, "%s", said)
+		return "", false
+	}
 	return n.Value, true
 }
 
-var ruleFields = []string{"id", "title", "category", "severity", "entity", "mode", "owner", "docs", "when", "message", "actions"}
+var ruleFields = []string{"id", "title", "category", "severity", "entity", "mode", "audience", "owner", "docs", "when", "message", "actions"}
 
 var idRe = regexp.MustCompile(`^[a-z0-9_.]+$`)
 
@@ -377,7 +390,7 @@ func (f *fileLoader) parseRule(n *yaml.Node, p string) *Rule {
 		return nil
 	}
 	before := len(f.errs)
-	r := &Rule{File: f.name, Line: n.Line, Mode: cxaudit.ModeEnforce, path: p}
+	r := &Rule{File: f.name, Line: n.Line, Mode: cxaudit.ModeEnforce, Audience: AudienceAgent, path: p}
 	str := func(key string, required bool) (string, *yaml.Node) {
 		v, ok := fields[key]
 		if !ok {
@@ -421,11 +434,18 @@ func (f *fileLoader) parseRule(n *yaml.Node, p string) *Rule {
 	if mode, _ := enum("mode", false, []string{string(cxaudit.ModeObserve), string(cxaudit.ModeEnforce)}); mode != "" {
 		r.Mode = cxaudit.Mode(mode)
 	}
+	if aud, _ := enum("audience", false, []string{string(AudienceAgent), string(AudienceLead)}); aud != "" {
+		r.Audience = Audience(aud)
+	}
 	var whenNode, msgNode *yaml.Node
 	r.When, whenNode = str("when", true)
 	r.Message, msgNode = str("message", true)
 	if a, ok := fields["actions"]; ok {
 		r.Actions = f.parseActions(a, p+".actions", r)
+		if r.Audience == AudienceLead {
+			f.errorf(a, p+".actions", "a rule for leads (audience: lead) writes nothing to tickets or accounts: remove its actions; "+
+				"its findings are recorded for the scorecard and the store (audience: agent puts them on the ticket or account)")
+		}
 	}
 
 	if r.ID != "" {
@@ -540,7 +560,13 @@ func (r *Rule) hash() string {
 		Category, Severity          string
 		Entity, Mode, When, Message string
 		Actions                     cxaudit.Actions
-	}{r.ID, r.Title, r.Owner, r.Docs, string(r.Category), string(r.Severity), string(r.Entity), string(r.Mode), r.When, r.Message, r.Actions}
+		// Audience only when not the default, so that the rules written
+		// before it keep their versions.
+		Audience string `json:",omitempty"`
+	}{r.ID, r.Title, r.Owner, r.Docs, string(r.Category), string(r.Severity), string(r.Entity), string(r.Mode), r.When, r.Message, r.Actions, ""}
+	if r.Audience != AudienceAgent {
+		def.Audience = string(r.Audience)
+	}
 	b, _ := json.Marshal(def)
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:6])
@@ -569,7 +595,16 @@ func (f *fileLoader) compile(r *Rule, src string, n *yaml.Node, p string, want *
 			if loc := e.Location; loc != nil && loc.Line() > 0 {
 				fe.Line, fe.Column = pos(exprOffset(src, loc.Line(), loc.Column()))
 			}
+			hint := celSyntaxHint(strings.TrimPrefix(path.Ext(p), "."), src, e.Message)
+			if hint != "" {
+				fe.Msg += " (" + hint + ")"
+			}
 			f.errs = append(f.errs, fe)
+			if hint != "" {
+				// One slip, one error: what CEL's parser says after it
+				// is the same slip seen again.
+				break
+			}
 		}
 		return nil
 	}
@@ -606,6 +641,7 @@ func (f *fileLoader) compile(r *Rule, src string, n *yaml.Node, p string, want *
 		r.statuses, r.anyStatus = statusesOf(native.Expr())
 		r.anyStatus = !r.anyStatus
 	}
+	r.warnings = append(r.warnings, f.enumWarnings(r, native, p, at)...)
 	return prg
 }
 

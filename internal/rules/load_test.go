@@ -49,6 +49,56 @@ func TestBadFiles(t *testing.T) {
 	}
 }
 
+// TestWarnFiles loads each testdata/rules/*.warn.yaml: it loads, and its
+// rules' warnings equal the .warn.txt beside it (-update rewrites them).
+func TestWarnFiles(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("../../testdata/rules/*.warn.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, file := range files {
+		name := strings.TrimPrefix(filepath.ToSlash(file), "../../")
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			t.Parallel()
+			data, err := os.ReadFile(file)
+			require.NoError(t, err)
+			rs, err := ParseFile(name, data)
+			require.NoError(t, err)
+			var got []string
+			for _, r := range rs {
+				for _, w := range r.Warnings() {
+					require.True(t, w.Warning)
+					got = append(got, w.Error())
+				}
+			}
+			require.NotEmpty(t, got)
+			golden := strings.TrimSuffix(file, ".yaml") + ".txt"
+			if *update {
+				require.NoError(t, os.WriteFile(golden, []byte(strings.Join(got, "\n")+"\n"), 0o644))
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err)
+			require.Equal(t, strings.TrimSuffix(string(want), "\n"), strings.Join(got, "\n"))
+		})
+	}
+}
+
+// TestCheckPrintsWarnings: rules check prints the warnings and still
+// passes.
+func TestCheckPrintsWarnings(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data, err := os.ReadFile("../../testdata/rules/enum_values.warn.yaml")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "enum.yaml"), data, 0o644))
+	var out strings.Builder
+	require.NoError(t, Check(dir, &out))
+	require.Contains(t, out.String(), `enum.yaml:9:30: warning: rule "enum.p1" ($.rules[0].when): ticket.priority is never "P1"`)
+	require.Contains(t, out.String(), "urgent, high, normal, low")
+	require.Contains(t, out.String(), "new, open, pending, hold, solved, closed")
+	require.Contains(t, out.String(), "rules: 5 rules in 1 file OK, 6 warnings\n")
+}
+
 func TestLoadErrorMessages(t *testing.T) {
 	t.Parallel()
 	base := `rules:

@@ -62,6 +62,7 @@ func TestCommentReadersListed(t *testing.T) {
 		"escalation_score":        `escalation_score(ticket)`,
 		"escalation_missing":      `escalation_missing(ticket).join(",")`,
 		"has_request_id":          `has_request_id(ticket)`,
+		"duration_text":           `duration_text(now - ticket.created_at)`,
 	}
 	require.ElementsMatch(t, functionNames, slices.Collect(maps.Keys(calls)), "every helper is tried")
 	with := ticket(func(tk *cxaudit.Ticket) {

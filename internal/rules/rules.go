@@ -35,6 +35,9 @@ type Rule struct {
 	Severity               cxaudit.Severity
 	Entity                 cxaudit.EntityKind
 	Mode                   cxaudit.Mode
+	// Audience is who acts on the findings: agents and account owners
+	// (notes, tags, Tasks), or leads (the scorecard only; no actions).
+	Audience Audience
 	// When and Message are the CEL sources: a bool condition and a string
 	// describing the finding.
 	When, Message string
@@ -52,8 +55,37 @@ type Rule struct {
 	// of, unless anyStatus (see statusesOf).
 	statuses  []string
 	anyStatus bool
-	path      string // $.rules[i] in its file
+	path          string      // $.rules[i] in its file
+	warnings      []FileError // what loads but is likely wrong
 }
+
+// Warnings returns what the rule's file says that loads but is likely a
+// mistake, such as a comparison that never holds.
+func (r *Rule) Warnings() []FileError { return r.warnings }
+
+// Warnings returns the warnings of every rule, in file and line order.
+func (s *Set) Warnings() []FileError {
+	var out []FileError
+	for _, r := range s.rules {
+		out = append(out, r.warnings...)
+	}
+	le := &LoadError{Errors: out}
+	le.sort()
+	return le.Errors
+}
+
+// Audience is who a rule's findings are for.
+type Audience string
+
+const (
+	// AudienceAgent (the default): the agent on the ticket or the account
+	// owner acts on each finding, through its note, tags or Task.
+	AudienceAgent Audience = "agent"
+	// AudienceLead: a fact for the support lead's scorecard, such as a
+	// first reply that came late on a ticket answered since. Nobody on the
+	// ticket can act on it: it is recorded, never written back.
+	AudienceLead Audience = "lead"
+)
 
 // Set is a compiled rule set. It is immutable and safe for concurrent use.
 type Set struct {

@@ -114,7 +114,7 @@ func DefaultTargets() *Targets {
 	return &Targets{KPI: map[string]*Target{
 		KPIFirstResponse: {KPI: KPIFirstResponse, Min: fptr(0.95),
 			Minutes: map[string]float64{cxaudit.PriorityUrgent: 15, cxaudit.PriorityHigh: 60, cxaudit.PriorityNormal: 240},
-			Rules:   []string{"backlog.first_response_missed", "backlog.p1_unanswered_business_hours"}},
+			Rules:   []string{"backlog.first_response_missed", "backlog.first_response_late", "backlog.p1_unanswered_business_hours"}},
 		KPISLA: {KPI: KPISLA, Min: fptr(0.95), Priorities: []string{cxaudit.PriorityUrgent, cxaudit.PriorityHigh},
 			Rules: []string{"backlog.first_response_missed", "backlog.p1_p2_update_overdue"}},
 		KPIBacklogAge: {KPI: KPIBacklogAge, Max: fptr(0.10), Days: 14,
@@ -123,7 +123,7 @@ func DefaultTargets() *Targets {
 			Hours: map[string]float64{cxaudit.PriorityUrgent: 1, cxaudit.PriorityHigh: 4},
 			Rules: []string{"backlog.p1_p2_update_overdue"}},
 		KPIEscalationQuality: {KPI: KPIEscalationQuality, Min: fptr(4.5), Tag: "escalated",
-			Rules: []string{"escalation.incomplete_packet", "escalation.no_request_id", "escalation.no_environment"}},
+			Rules: []string{"escalation.incomplete_packet", "escalation.no_request_id"}},
 		KPIEscalationRate: {KPI: KPIEscalationRate, Tag: "escalated"},
 		KPIReopenRate:     {KPI: KPIReopenRate, Max: fptr(0.05), Rules: []string{"backlog.reopened_repeatedly"}},
 		KPIOwnerActive:    {KPI: KPIOwnerActive, Min: fptr(1), Rules: []string{"crm.account_owner_inactive"}},
@@ -176,7 +176,7 @@ func (l *loader) loadTargets(name string, data []byte) (*Targets, []targetRuleRe
 	var refs []targetRuleRef
 	var doc yaml.Node
 	if err := safeUnmarshal(data, &doc); err != nil {
-		l.errs = append(l.errs, yamlError(name, err))
+		l.errs = append(l.errs, yamlError(name, data, err))
 		return t, nil
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {

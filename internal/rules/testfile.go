@@ -123,6 +123,7 @@ type accountFixture struct {
 	Name           string               `yaml:"name"`
 	OwnerID        string               `yaml:"owner_id"`
 	OwnerActive    *bool                `yaml:"owner_active"`
+	OwnerName      string               `yaml:"owner_name"`
 	Website        string               `yaml:"website"`
 	Type           string               `yaml:"type"`
 	Industry       string               `yaml:"industry"`
@@ -453,7 +454,7 @@ func yamlFields(typeName string) []string {
 	case "userFixture":
 		return []string{"id", "name", "email", "role", "organization_id", "fields"}
 	case "accountFixture":
-		return []string{"id", "name", "owner_id", "owner_active", "website", "type", "industry", "tier", "health",
+		return []string{"id", "name", "owner_id", "owner_active", "owner_name", "website", "type", "industry", "tier", "health",
 			"renewal_date", "system_modstamp", "contacts", "opportunities", "open_tasks", "fields"}
 	case "taskFixture":
 		return []string{"id", "subject", "owner_id", "status", "priority", "what_id", "due_date"}

@@ -199,6 +199,7 @@ func init() {
 		"name":            {typ: types.StringType, get: func(o any) ref.Val { return str(ac(o).Name) }},
 		"owner_id":        {typ: types.StringType, get: func(o any) ref.Val { return str(ac(o).OwnerID) }},
 		"owner_active":    {typ: types.BoolType, get: func(o any) ref.Val { return boolean(ac(o).OwnerActive) }},
+		"owner_name":      {typ: types.StringType, get: func(o any) ref.Val { return str(ac(o).OwnerName) }},
 		"website":         {typ: types.StringType, get: func(o any) ref.Val { return str(ac(o).Website) }},
 		"domain":          {typ: types.StringType, get: func(o any) ref.Val { return str(ac(o).Domain()) }},
 		"type":            {typ: types.StringType, get: func(o any) ref.Val { return str(ac(o).Type) }},

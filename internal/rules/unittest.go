@@ -337,7 +337,7 @@ func buildWorld(tc *testCase, now time.Time) *world {
 			OrganizationID: f.OrganizationID, Fields: f.Fields.at(now)})
 	}
 	for _, f := range tc.Accounts {
-		a := cxaudit.Account{ID: f.ID, Name: f.Name, OwnerID: f.OwnerID, OwnerActive: f.OwnerActive == nil || *f.OwnerActive,
+		a := cxaudit.Account{ID: f.ID, Name: f.Name, OwnerID: f.OwnerID, OwnerActive: f.OwnerActive == nil || *f.OwnerActive, OwnerName: f.OwnerName,
 			Website: f.Website, Type: f.Type, Industry: f.Industry, Tier: f.Tier, Health: f.Health,
 			RenewalDate: optTimeAt(f.RenewalDate, now), SystemModstamp: timeOr(f.SystemModstamp, now, now), Fields: f.Fields.at(now)}
 		for _, c := range f.Contacts {

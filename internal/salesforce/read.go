@@ -31,7 +31,7 @@ import (
 // and cxaudit decodes itself. Relationship fields (Owner.IsActive) are
 // selected through their lookup.
 var FixedFields = map[string][]string{
-	tenant.ObjectAccount:         {"Id", "Name", "OwnerId", "Owner.IsActive", "Website", "SystemModstamp"},
+	tenant.ObjectAccount:         {"Id", "Name", "OwnerId", "Owner.IsActive", "Owner.Name", "Website", "SystemModstamp"},
 	tenant.ObjectContact:         {"Id", "AccountId", "Name", "Email", "SystemModstamp"},
 	tenant.ObjectOpportunity:     {"Id", "AccountId", "Name", "IsClosed", "IsWon", "SystemModstamp"},
 	tenant.ObjectContactRelation: {"Id", "AccountId", "ContactId", "Roles", "IsActive", "SystemModstamp"},
@@ -372,6 +372,7 @@ func decodeAccount(s *sobject) cxaudit.Account {
 	}
 	if owner := s.related("Owner"); owner != nil {
 		a.OwnerActive = owner.boolean("IsActive")
+		a.OwnerName = owner.str("Name")
 		if owner.err != nil && s.err == nil {
 			s.err = fmt.Errorf("Owner: %w", owner.err)
 		}

@@ -119,7 +119,7 @@ func Generate(opts Options) *World {
 			OwnerActive: true,
 		}
 		owner := w.SalesforceUsers[r.IntN(len(w.SalesforceUsers))]
-		acc.OwnerID, acc.OwnerActive = owner.ID, owner.IsActive
+		acc.OwnerID, acc.OwnerActive, acc.OwnerName = owner.ID, owner.IsActive, owner.Name
 		if r.IntN(100) >= 10 { // 10% have no renewal date
 			d := now.AddDate(0, 0, r.IntN(400)-30).Truncate(24 * time.Hour)
 			acc.RenewalDate = &d

@@ -392,6 +392,31 @@ func TestSalesforceWriteback(t *testing.T) {
 // overrides and isolates.
 const bidiControls = "\u200E\u200F\u061C\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069"
 
+// TestNoteRuleIDsAndMarkerAtTheEnd: what the agent reads comes first
+// (titles, messages, how to fix, how to acknowledge); the rule ids and the
+// marker follow in one small line at the very end, not under every item.
+func TestNoteRuleIDsAndMarkerAtTheEnd(t *testing.T) {
+	t.Parallel()
+	b := setup(t, storetest.NewSQLite(t))
+	ctx := context.Background()
+	id := b.openTicketIDs(t, 1)[0]
+	for _, rule := range []string{"t.first", "t.second"} {
+		require.NoError(t, b.store.PutFinding(ctx, ticketFinding(rule, id)))
+	}
+	_, err := b.zw.Run(ctx)
+	require.NoError(t, err)
+	notes := b.notesOn(t, id)
+	require.Len(t, notes, 1)
+	html := b.noteHTML(t, id, notes[0].ID)
+	require.Regexp(t, `<p><small>rules: t\.(first|second), t\.(first|second) · cxaudit:[0-9a-f.]+</small></p>$`, html)
+	last := strings.LastIndex(html, "<p><small>")
+	for _, s := range []string{"Rule t.first", "Rule t.second", "found on", cxaudit.AckTag} {
+		require.Less(t, strings.LastIndex(html, s), last, "%q comes before the footer", s)
+	}
+	require.NotContains(t, html[:last], "cxaudit:", "no marker before the footer")
+	require.NotContains(t, html[:last], "<small>", "no rule line under each item")
+}
+
 // TestBidiControlsStripped: a ticket subject and an account name carrying
 // bidirectional controls, read from the simulators and quoted by a rule's
 // message (and a rule title carrying one), give a note and a Task without

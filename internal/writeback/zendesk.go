@@ -268,7 +268,7 @@ func (z *Zendesk) plan(tk cxaudit.Ticket, findings []cxaudit.Finding) write {
 	tw.retag(tk.Tags, tk.UpdatedAt)
 	if len(noted) > 0 || len(cleared) > 0 {
 		w.marker = noteMarker(noteMarks)
-		tw.note = z.noteHTML(noted, cleared) + footer(w.marker)
+		tw.note = z.noteHTML(noted, cleared) + footer(w.marker, noted, cleared)
 	}
 	if tw.note != "" || tw.tags != nil {
 		w.body = tw
@@ -430,7 +430,7 @@ func (z *Zendesk) noteHTML(noted, cleared []cxaudit.Finding) string {
 					fmt.Fprintf(&b, `<br>How to fix: <a href="%s">%s</a>`, text(r.Docs), text(r.Docs))
 				}
 			}
-			fmt.Fprintf(&b, "<br><small>rule %s</small></li>", text(f.RuleID))
+			b.WriteString("</li>")
 		}
 		b.WriteString("</ul>")
 		fmt.Fprintf(&b, "<p>To acknowledge these, add the tag <code>%s</code>; to silence them for %s, <code>%s</code>. cxaudit removes its tags when an issue clears.</p>",
@@ -481,8 +481,26 @@ func plural(n int) string {
 	return "s"
 }
 
-func footer(marker string) string {
-	return `<p><small>` + marker + `</small></p>`
+// footer is the note's last line, small: the ids of the rules it speaks of
+// (for whoever maintains them; agents read the titles above) and the
+// marker that makes the note findable (see marker.go).
+func footer(marker string, noted, cleared []cxaudit.Finding) string {
+	var ids []string
+	for _, fs := range [][]cxaudit.Finding{noted, cleared} {
+		for _, f := range fs {
+			if !slices.Contains(ids, f.RuleID) {
+				ids = append(ids, f.RuleID)
+			}
+		}
+	}
+	var b strings.Builder
+	b.WriteString("<p><small>")
+	if len(ids) > 0 {
+		b.WriteString(html.EscapeString(withoutBidi("rules: " + strings.Join(ids, ", "))))
+		b.WriteString(" · ")
+	}
+	b.WriteString(marker + "</small></p>")
+	return b.String()
 }
 
 // DefaultSnooze is how long the snooze tag silences findings when

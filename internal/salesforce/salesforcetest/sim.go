@@ -359,7 +359,8 @@ func (s *Sim) account(r record) cxaudit.Account {
 	owner := s.data.get("User", str(r["OwnerId"]))
 	a := cxaudit.Account{
 		ID: str(r["Id"]), Name: str(r["Name"]), OwnerID: str(r["OwnerId"]), OwnerActive: owner != nil && owner["IsActive"] == true,
-		Website: str(r["Website"]), Type: str(r["Type"]), Industry: str(r["Industry"]),
+		OwnerName: str(owner["Name"]),
+		Website:   str(r["Website"]), Type: str(r["Type"]), Industry: str(r["Industry"]),
 		Tier: str(r[simworld.TierField]), Health: str(r[simworld.HealthField]), RenewalDate: timePtr(r[simworld.RenewalDateField]),
 		SystemModstamp: r["SystemModstamp"].(time.Time),
 	}
