@@ -55,8 +55,8 @@ type Rule struct {
 	// of, unless anyStatus (see statusesOf).
 	statuses  []string
 	anyStatus bool
-	path          string      // $.rules[i] in its file
-	warnings      []FileError // what loads but is likely wrong
+	path      string      // $.rules[i] in its file
+	warnings  []FileError // what loads but is likely wrong
 }
 
 // Warnings returns what the rule's file says that loads but is likely a
