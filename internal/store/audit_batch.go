@@ -289,13 +289,30 @@ func (q *queries) PutFindings(ctx context.Context, fs []cxaudit.Finding) error {
 // findingFields is how many columns PutFindings stores a finding in.
 const findingFields = 21
 
-// findingConflict is how PutFindings updates a finding stored before.
+// findingConflict is how PutFindings (the audit) updates a finding stored
+// before. What was written back (written_status, written_hash) belongs to
+// write-back: the audit read it when its batch began, and write-back may
+// have written the finding since (MarkWritten). Storing the audit's copy
+// over it made a written finding dirty again, and a finding whose message
+// moves every minute ("waiting 31 h 24 min") was written twice. So the row
+// keeps its written state — but for not_writable, which the audit sets for
+// a closed ticket — and dirty is computed against that state, exactly as
+// MarkWritten and cxaudit.Finding.Dirty compute it (storetest pins them).
 const findingConflict = `
 	ON CONFLICT (fingerprint) DO UPDATE SET rule_version = excluded.rule_version, title = excluded.title, category = excluded.category,
 		severity = excluded.severity, mode = excluded.mode, message = excluded.message, status = excluded.status,
 		opened_at = excluded.opened_at, updated_at = excluded.updated_at, resolved_at = excluded.resolved_at, actions = excluded.actions,
-		written_status = excluded.written_status, written_hash = excluded.written_hash, content_hash = excluded.content_hash, dirty = excluded.dirty,
+		written_status = ` + keptWrittenStatus + `, written_hash = ` + keptWrittenHash + `, content_hash = excluded.content_hash,
+		dirty = CASE WHEN excluded.mode <> 'enforce' OR excluded.actions = '{}' OR ` + keptWrittenStatus + ` = 'not_writable' THEN FALSE
+			WHEN excluded.status = 'resolved' THEN ` + keptWrittenStatus + ` IN ('open', 'acknowledged')
+			WHEN excluded.acknowledged_at <> 0 THEN ` + keptWrittenStatus + ` <> 'acknowledged'
+			ELSE (` + keptWrittenStatus + ` <> 'open' OR ` + keptWrittenHash + ` <> excluded.content_hash) END,
 		acknowledged_at = excluded.acknowledged_at, snoozed_until = excluded.snoozed_until`
+
+const (
+	keptWrittenStatus = `(CASE WHEN excluded.written_status = 'not_writable' THEN excluded.written_status ELSE finding.written_status END)`
+	keptWrittenHash   = `(CASE WHEN excluded.written_status = 'not_writable' THEN excluded.written_hash ELSE finding.written_hash END)`
+)
 
 // putFindingsPostgres stores findings on PostgreSQL with COPY into a
 // temporary table (created once per session, emptied at commit) and one

@@ -392,6 +392,48 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("AuditKeepsWhatWriteBackWrote", func(t *testing.T) {
+		// The audit read a finding before write-back wrote it, and stores
+		// its copy (written state empty, the wait a minute longer) after:
+		// the write stays recorded and nothing is dirty. Before, the copy
+		// overwrote it and the ticket got a second note.
+		s := newStore(t)
+		f := cxaudit.Finding{
+			Fingerprint: cxaudit.Fingerprint("r1", cxaudit.EntityTicket, "9"), RuleID: "r1", RuleVersion: "v1", Title: "T",
+			Category: cxaudit.CategoryBacklogAging, Severity: cxaudit.SeverityHigh, Mode: cxaudit.ModeEnforce,
+			EntityKind: cxaudit.EntityTicket, EntityID: "9", Message: "waiting 31 h 24 min", Status: cxaudit.FindingOpen,
+			OpenedAt: now, UpdatedAt: now, Actions: cxaudit.Actions{ZendeskNote: true},
+		}
+		require.NoError(t, s.PutFindings(ctx, []cxaudit.Finding{f}))
+		auditCopy := f // read by the audit before the write
+		require.NoError(t, s.MarkWritten(ctx, []store.WrittenMark{store.MarkOf(f)}))
+		auditCopy.Message = "waiting 31 h 25 min"
+		require.NoError(t, s.PutFindings(ctx, []cxaudit.Finding{auditCopy}))
+		dirty, err := s.DirtyEntities(ctx, cxaudit.EntityTicket, "", 10)
+		require.NoError(t, err)
+		require.Empty(t, dirty, "the write stays recorded")
+		got, err := s.FindingsForEntity(ctx, cxaudit.EntityTicket, "9")
+		require.NoError(t, err)
+		require.Equal(t, cxaudit.FindingOpen, got[0].WrittenStatus)
+		require.Equal(t, "waiting 31 h 25 min", got[0].Message)
+
+		// New evidence is still dirty against what was written, and a
+		// closed ticket's not_writable still comes from the audit.
+		auditCopy.Message = "waiting 3 days, escalated"
+		require.NoError(t, s.PutFindings(ctx, []cxaudit.Finding{auditCopy}))
+		dirty, err = s.DirtyEntities(ctx, cxaudit.EntityTicket, "", 10)
+		require.NoError(t, err)
+		require.Equal(t, []string{"9"}, dirty)
+		auditCopy.WrittenStatus = cxaudit.FindingNotWritable
+		require.NoError(t, s.PutFindings(ctx, []cxaudit.Finding{auditCopy}))
+		got, err = s.FindingsForEntity(ctx, cxaudit.EntityTicket, "9")
+		require.NoError(t, err)
+		require.Equal(t, cxaudit.FindingNotWritable, got[0].WrittenStatus)
+		dirty, err = s.DirtyEntities(ctx, cxaudit.EntityTicket, "", 10)
+		require.NoError(t, err)
+		require.Empty(t, dirty)
+	})
+
 	t.Run("FindingLifecycleAndDirty", func(t *testing.T) {
 		s := newStore(t)
 		f := cxaudit.Finding{
