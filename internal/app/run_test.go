@@ -54,6 +54,7 @@ func TestNULInSyncedTextOnPostgres(t *testing.T) {
 	w := simworld.Generate(simworld.Options{Seed: 5, Accounts: 20, Tickets: 200})
 	const nul = "\x00"
 	tk := &w.Tickets[0]
+	tk.Status = cxaudit.StatusOpen // its comments are read: rules read those of open tickets
 	tk.Subject = "Printer " + nul + "on fire"
 	tk.Description = "Sent from my mail client" + nul
 	tk.Comments = append(tk.Comments, cxaudit.Comment{ID: 77_000_001, AuthorID: tk.RequesterID, Public: true,
