@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 )
@@ -256,4 +257,94 @@ func (q *queries) FillAccountKeys(ctx context.Context) (int, error) {
 		}
 		n += len(accs)
 	}
+}
+
+func (q *queries) AccountForOrganization(ctx context.Context, org cxaudit.Organization) (cxaudit.Account, error) {
+	if id := strings.TrimSpace(org.ExternalID); id != "" {
+		a, err := q.Account(ctx, id)
+		if cxaudit.ErrorCode(err) != cxaudit.ENOTFOUND {
+			return a, err
+		}
+	}
+	accs, err := queryDocs[cxaudit.Account](ctx, q, `SELECT a.data FROM salesforce_account a
+		JOIN zendesk_organization_domain d ON d.domain = a.domain WHERE d.organization_id = $1 ORDER BY a.id LIMIT 1`, org.ID)
+	if err != nil {
+		return cxaudit.Account{}, err
+	}
+	if len(accs) == 0 {
+		return cxaudit.Account{}, cxaudit.Errorf(cxaudit.ENOTFOUND, "organization %d is linked to no account", org.ID)
+	}
+	return q.withChildren(ctx, accs[0])
+}
+
+func (q *queries) OrganizationForAccount(ctx context.Context, acc cxaudit.Account) (cxaudit.Organization, error) {
+	orgs, err := queryDocs[cxaudit.Organization](ctx, q, `SELECT data FROM zendesk_organization WHERE external_id = $1 ORDER BY id LIMIT 1`, acc.ID)
+	if err == nil && len(orgs) == 0 && acc.Domain() != "" {
+		orgs, err = queryDocs[cxaudit.Organization](ctx, q, `SELECT o.data FROM zendesk_organization o
+			JOIN zendesk_organization_domain d ON d.organization_id = o.id WHERE d.domain = $1 AND o.external_id = '' ORDER BY o.id LIMIT 1`, acc.Domain())
+	}
+	if err != nil {
+		return cxaudit.Organization{}, err
+	}
+	if len(orgs) == 0 {
+		return cxaudit.Organization{}, cxaudit.Errorf(cxaudit.ENOTFOUND, "account %s is linked to no organization", acc.ID)
+	}
+	return orgs[0], nil
+}
+
+func (q *queries) AccountsForOrganizations(ctx context.Context, orgs []cxaudit.Organization) (map[int64]cxaudit.Account, error) {
+	out := make(map[int64]cxaudit.Account, len(orgs))
+	if len(orgs) == 0 {
+		return out, nil
+	}
+	// By external_id = Account Id first.
+	var extIDs []string
+	for _, o := range orgs {
+		if id := strings.TrimSpace(o.ExternalID); id != "" {
+			extIDs = append(extIDs, id)
+		}
+	}
+	byID := map[string]cxaudit.Account{}
+	if len(extIDs) > 0 {
+		accs, err := queryDocs[cxaudit.Account](ctx, q, `SELECT data FROM salesforce_account WHERE id IN (`+placeholders(1, len(extIDs))+`)`, anys(extIDs)...)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range accs {
+			byID[a.ID] = a
+		}
+	}
+	var byDomain []int64
+	for _, o := range orgs {
+		if a, ok := byID[strings.TrimSpace(o.ExternalID)]; ok && strings.TrimSpace(o.ExternalID) != "" {
+			out[o.ID] = a
+		} else {
+			byDomain = append(byDomain, o.ID)
+		}
+	}
+	// Else by a shared website domain, the lowest account id.
+	if len(byDomain) > 0 {
+		err := q.queryEach(ctx, `SELECT d.organization_id, a.data FROM salesforce_account a
+			JOIN zendesk_organization_domain d ON d.domain = a.domain WHERE d.organization_id IN (`+placeholders(1, len(byDomain))+`)
+			ORDER BY d.organization_id, a.id`, anys(byDomain), func(r rows) error {
+			var orgID int64
+			var data []byte
+			if err := r.Scan(&orgID, &data); err != nil {
+				return err
+			}
+			if _, done := out[orgID]; done {
+				return nil
+			}
+			var a cxaudit.Account
+			if err := unmarshal(data, &a); err != nil {
+				return err
+			}
+			out[orgID] = a
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, q.withChildrenMany(ctx, out)
 }

@@ -3,6 +3,16 @@
 // file. Both run the same SQL through one implementation; the differences
 // (drivers, DDL, how River jobs are inserted in a transaction) live in
 // postgres.go and sqlite.go. storetest holds the conformance suite both pass.
+//
+// One file per concept: cursors.go (where each stream stands), tickets.go
+// and tickets_write.go (Zendesk tickets and how pages of them are written),
+// zendesk_people.go (organizations and users), accounts.go (Salesforce
+// accounts, contacts, opportunities, relations), tasks.go (the teams' open
+// Tasks), links.go (organization ↔ account links and duplicates),
+// schema.go (what each source says of its schema), queue.go and sweep.go
+// (what to audit), findings.go, writelog.go (what write-back wrote),
+// quarantine.go, report.go (the scorecard's reads and snapshots),
+// riverjobs.go, lease.go, migrate.go; sql.go holds the shared helpers.
 package store
 
 import (

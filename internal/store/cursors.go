@@ -1,0 +1,33 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
+)
+
+// Sync cursors: where each source's stream stands.
+
+func (q *queries) GetCursor(ctx context.Context, source cxaudit.Source, object string) (Cursor, error) {
+	var c Cursor
+	var completed, updated int64
+	err := q.queryOne(ctx, `SELECT cursor, completed_at, updated_at FROM sync_cursor WHERE source = $1 AND object = $2`,
+		[]any{string(source), object}, &c.Value, &completed, &updated)
+	if errors.Is(err, errNotFound) {
+		return Cursor{}, nil
+	}
+	c.CompletedAt, c.UpdatedAt = fromMS(completed), fromMS(updated)
+	return c, err
+}
+
+func (q *queries) PutCursor(ctx context.Context, source cxaudit.Source, object string, c Cursor) error {
+	if c.UpdatedAt.IsZero() {
+		c.UpdatedAt = time.Now()
+	}
+	_, err := q.c.exec(ctx, `INSERT INTO sync_cursor (source, object, cursor, completed_at, updated_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (source, object) DO UPDATE SET cursor = excluded.cursor, completed_at = excluded.completed_at, updated_at = excluded.updated_at`,
+		string(source), object, c.Value, ms(c.CompletedAt), ms(c.UpdatedAt))
+	return err
+}
