@@ -298,6 +298,53 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		require.Zero(t, n, "every account stored now has its key")
 	})
 
+	t.Run("DeletionsAndAgents", func(t *testing.T) {
+		s := newStore(t)
+		// More ids than one statement takes, so the batching is exercised.
+		var tickets []cxaudit.Ticket
+		var ids []int64
+		for i := range 2500 {
+			tickets = append(tickets, ticket(int64(i+1), now))
+			ids = append(ids, int64(i+1))
+		}
+		require.NoError(t, s.UpsertTickets(ctx, tickets))
+		require.NoError(t, s.DeleteTickets(ctx, ids[:2400]))
+		n, err := s.CountTickets(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 100, n)
+		_, err = s.Ticket(ctx, 1)
+		require.Equal(t, cxaudit.ENOTFOUND, cxaudit.ErrorCode(err))
+		require.NoError(t, s.DeleteTickets(ctx, nil), "nothing to delete is no error")
+
+		// An account goes with its contacts, opportunities, relations and Tasks.
+		require.NoError(t, s.UpsertAccounts(ctx, []cxaudit.Account{{ID: "001D", Name: "Doomed", SystemModstamp: now}, {ID: "001K", Name: "Kept", SystemModstamp: now}}))
+		require.NoError(t, s.UpsertContacts(ctx, []cxaudit.Contact{{ID: "003D", AccountID: "001D", Name: "C", SystemModstamp: now}, {ID: "003K", AccountID: "001K", Name: "K", SystemModstamp: now}}))
+		require.NoError(t, s.UpsertOpportunities(ctx, []cxaudit.Opportunity{{ID: "006D", AccountID: "001D", Name: "O", SystemModstamp: now}}))
+		require.NoError(t, s.UpsertTasks(ctx, []cxaudit.Task{{ID: "00TD", AccountID: "001D", WhatID: "001D", Subject: "Call", SystemModstamp: now},
+			{ID: "00TK", AccountID: "001K", WhatID: "001K", Subject: "Call", SystemModstamp: now}, {ID: "00TC", AccountID: "001K", IsClosed: true, SystemModstamp: now}}))
+		require.NoError(t, s.DeleteAccounts(ctx, []string{"001D"}))
+		_, err = s.Account(ctx, "001D")
+		require.Equal(t, cxaudit.ENOTFOUND, cxaudit.ErrorCode(err))
+		kept, err := s.Account(ctx, "001K")
+		require.NoError(t, err)
+		require.Len(t, kept.Contacts, 1)
+		require.Equal(t, []string{"00TK"}, []string{kept.OpenTasks[0].ID}, "a closed Task is not kept")
+		require.NoError(t, s.DeleteTasks(ctx, []string{"00TK"}))
+		kept, err = s.Account(ctx, "001K")
+		require.NoError(t, err)
+		require.Empty(t, kept.OpenTasks)
+
+		// Agents and admins, not end users; a user who stops being an agent stops counting.
+		require.NoError(t, s.UpsertUsers(ctx, []cxaudit.User{{ID: 1, Role: "agent", UpdatedAt: now}, {ID: 2, Role: "admin", UpdatedAt: now}, {ID: 3, Role: "end-user", UpdatedAt: now}}))
+		agents, err := s.AgentIDs(ctx)
+		require.NoError(t, err)
+		require.Equal(t, map[int64]bool{1: true, 2: true}, agents)
+		require.NoError(t, s.UpsertUsers(ctx, []cxaudit.User{{ID: 2, Role: "end-user", UpdatedAt: now}}))
+		agents, err = s.AgentIDs(ctx)
+		require.NoError(t, err)
+		require.Equal(t, map[int64]bool{1: true}, agents)
+	})
+
 	t.Run("AuditQueueMany", func(t *testing.T) {
 		s := newStore(t)
 		// More than one statement's worth, each key twice: queued once.
