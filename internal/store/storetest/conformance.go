@@ -23,6 +23,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	now := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 
 	t.Run("CursorRoundTrip", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		c, err := s.GetCursor(ctx, cxaudit.SourceZendesk, "tickets")
 		require.NoError(t, err)
@@ -38,6 +39,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("TxRollsBackRowsAndCursorTogether", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		boom := errors.New("boom")
 		err := s.InTx(ctx, func(ctx context.Context, q store.Querier) error {
@@ -63,6 +65,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("TicketUpsertKeepsComments", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		tk := ticket(7, now)
 		tk.Comments = []cxaudit.Comment{{ID: 1, AuthorID: 5, Public: true, Body: "hello", CreatedAt: now}}
@@ -94,6 +97,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("OrganizationAccountLinks", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		byID := cxaudit.Organization{ID: 1, Name: "Acme", ExternalID: "001A", DomainNames: []string{"acme.example.com"}, UpdatedAt: now}
 		byDomain := cxaudit.Organization{ID: 2, Name: "Blue", DomainNames: []string{"Blue.Example.com"}, UpdatedAt: now}
@@ -138,6 +142,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("AuditQueue", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		open, solved := ticket(1, now), ticket(2, now)
 		solved.Status = cxaudit.StatusSolved
@@ -169,6 +174,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("AuditQueueHold", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		held := []store.EntityKey{{Kind: cxaudit.EntityAccount, ID: "001H"}}
 		free := []store.EntityKey{{Kind: cxaudit.EntityTicket, ID: "7"}}
@@ -211,6 +217,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("Quarantine", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		bad := cxaudit.Rejected{Object: "tickets", ID: "9", Reason: "updated_at: not a time", Raw: []byte("{\"id\":9,\"subject\":\"a\x00b \xff\"}")}
 		require.NoError(t, s.Quarantine(ctx, cxaudit.SourceZendesk, []cxaudit.Rejected{bad}))
@@ -237,6 +244,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("AccountLinks", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		require.NoError(t, s.UpsertAccounts(ctx, []cxaudit.Account{
 			{ID: "001A", Name: "Acme Labs", Website: "https://www.acme.example.com", SystemModstamp: now},
@@ -299,6 +307,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("DeletionsAndAgents", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		// More ids than one statement takes, so the batching is exercised.
 		var tickets []cxaudit.Ticket
@@ -346,6 +355,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("AuditQueueMany", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		// More than one statement's worth, each key twice: queued once.
 		var keys []store.EntityKey
@@ -364,6 +374,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("AuditQueuePages", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		var keys []store.EntityKey
 		for _, id := range []string{"1", "2", "10", "3"} {
@@ -391,6 +402,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("MarkWrittenDirtyIsFindingDirty", func(t *testing.T) {
+		t.Parallel()
 		// "Needs writing back" is computed twice: in Go
 		// (cxaudit.Finding.Dirty, which PutFinding stores) and in SQL
 		// (MarkWritten's CASE, which must not read the finding back). This
@@ -440,6 +452,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("AuditKeepsWhatWriteBackWrote", func(t *testing.T) {
+		t.Parallel()
 		// The audit read a finding before write-back wrote it, and stores
 		// its copy (written state empty, the wait a minute longer) after:
 		// the write stays recorded and nothing is dirty. Before, the copy
@@ -482,6 +495,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("FindingLifecycleAndDirty", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		f := cxaudit.Finding{
 			Fingerprint: cxaudit.Fingerprint("r1", cxaudit.EntityTicket, "9"), RuleID: "r1", RuleVersion: "v1", Title: "T",
@@ -532,6 +546,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("DirtyTicketsSortNumerically", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		for _, id := range []string{"100", "9", "20"} {
 			require.NoError(t, s.PutFinding(ctx, cxaudit.Finding{
@@ -549,6 +564,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("WriteLog", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		r, err := s.GetWriteLog(ctx, "zendesk:ticket:1")
 		require.NoError(t, err)
@@ -575,6 +591,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	// NUL in an e-mailed ticket blocked the Zendesk sync for ever. Both
 	// stores keep such text with U+FFFD in place of each NUL, alike.
 	t.Run("NULIsStoredAsReplacementCharacter", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		const nul, fffd = "bad\x00byte \x00", "bad\uFFFDbyte \uFFFD"
 		nuls := func(s string) string { return strings.ReplaceAll(s, "\x00", "\uFFFD") }
@@ -670,6 +687,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("WorkerLeases", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		require.NoError(t, s.RenewLease(ctx, "worker_a", time.Minute))
 		require.NoError(t, s.RenewLease(ctx, "worker_a", 2*time.Minute))
@@ -680,6 +698,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("MigrateIsIdempotent", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		res, err := store.Migrate(ctx, s)
 		require.NoError(t, err)
@@ -688,6 +707,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("BatchReadsMatchSingleReads", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		orgs := []cxaudit.Organization{
 			{ID: 1, Name: "Acme", ExternalID: "001A", DomainNames: []string{"acme.example.com"}, UpdatedAt: now},
@@ -759,6 +779,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("BatchWritesMatchSingleWrites", func(t *testing.T) {
+		t.Parallel()
 		one, many, inTx := newStore(t), newStore(t), newStore(t)
 		finding := func(i int) cxaudit.Finding {
 			id := strconv.Itoa(i % 400)
@@ -836,6 +857,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("TicketWindowsMatchSingleReads", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		var ts []cxaudit.Ticket
 		for i := range 30 {
@@ -867,6 +889,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		require.Empty(t, empty)
 	})
 	t.Run("Sweep", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		var ts []cxaudit.Ticket
 		for i := range 7 {
@@ -930,6 +953,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("ReportReads", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		since := now.AddDate(0, 0, -7)
 		old := now.AddDate(0, -2, 0)
@@ -990,6 +1014,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 
 	t.Run("KPISnapshots", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		snaps := []store.KPISnapshot{
 			{Day: "2026-11-01", KPI: "crm_owner_active", Numerator: 2, Denominator: 3, TakenAt: now},
