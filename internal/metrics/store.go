@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -17,7 +16,6 @@ import (
 // share the database); aggregate with max(), not sum().
 type StoreCollector struct {
 	st     store.Store
-	query  queryFunc
 	logger *slog.Logger
 	now    func() time.Time
 
@@ -33,10 +31,6 @@ type StoreCollector struct {
 	kpiDenominator *prometheus.Desc
 	kpiSnapshotAt  *prometheus.Desc
 }
-
-// queryFunc runs a query without arguments and calls each for every row
-// with the row's Scan.
-type queryFunc func(ctx context.Context, sql string, each func(scan func(dest ...any) error) error) error
 
 // NewStoreCollector returns a collector reading st.
 func NewStoreCollector(st store.Store, logger *slog.Logger) (*StoreCollector, error) {
@@ -73,38 +67,6 @@ func NewStoreCollector(st store.Store, logger *slog.Logger) (*StoreCollector, er
 		scrapeErrors: prometheus.NewDesc("cxaudit_store_scrape_error",
 			"1 if the last scrape could not read the database (the store metrics are then missing).", nil, nil),
 	}
-	switch s := st.(type) {
-	case *store.Postgres:
-		c.query = func(ctx context.Context, sql string, each func(scan func(dest ...any) error) error) error {
-			rows, err := s.Pool.Query(ctx, sql)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				if err := each(rows.Scan); err != nil {
-					return err
-				}
-			}
-			return rows.Err()
-		}
-	case *store.SQLite:
-		c.query = func(ctx context.Context, sql string, each func(scan func(dest ...any) error) error) error {
-			rows, err := s.DB.QueryContext(ctx, sql)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				if err := each(rows.Scan); err != nil {
-					return err
-				}
-			}
-			return rows.Err()
-		}
-	default:
-		return nil, fmt.Errorf("metrics: unsupported store %T", st)
-	}
 	return c, nil
 }
 
@@ -137,49 +99,32 @@ func (c *StoreCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 func (c *StoreCollector) collectFindings(ctx context.Context, ch chan<- prometheus.Metric) error {
-	return c.query(ctx, `SELECT rule_id, category, severity, COUNT(*) FROM finding
-		WHERE status IN ('open', 'acknowledged') GROUP BY rule_id, category, severity`,
-		func(scan func(...any) error) error {
-			var rule, category, severity string
-			var n int64
-			if err := scan(&rule, &category, &severity, &n); err != nil {
-				return err
-			}
-			ch <- prometheus.MustNewConstMetric(c.findingsOpen, prometheus.GaugeValue, float64(n), rule, category, severity)
-			return nil
-		})
+	counts, err := c.st.OpenFindingCounts(ctx)
+	for _, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.findingsOpen, prometheus.GaugeValue, float64(n.N), n.RuleID, string(n.Category), string(n.Severity))
+	}
+	return err
 }
 
 func (c *StoreCollector) collectSync(ctx context.Context, ch chan<- prometheus.Metric) error {
 	now := c.now()
-	return c.query(ctx, `SELECT source, object, completed_at FROM sync_cursor`, func(scan func(...any) error) error {
-		var source, object string
-		var completedMS int64
-		if err := scan(&source, &object, &completedMS); err != nil {
-			return err
+	streams, err := c.st.StreamCompletions(ctx)
+	for _, s := range streams {
+		if s.CompletedAt.IsZero() {
+			continue
 		}
-		if completedMS == 0 {
-			return nil
-		}
-		done := time.UnixMilli(completedMS)
-		ch <- prometheus.MustNewConstMetric(c.syncDone, prometheus.GaugeValue, float64(done.UnixNano())/1e9, source, object)
-		ch <- prometheus.MustNewConstMetric(c.syncLag, prometheus.GaugeValue, max(now.Sub(done).Seconds(), 0), source, object)
-		return nil
-	})
+		ch <- prometheus.MustNewConstMetric(c.syncDone, prometheus.GaugeValue, float64(s.CompletedAt.UnixNano())/1e9, s.Source, s.Object)
+		ch <- prometheus.MustNewConstMetric(c.syncLag, prometheus.GaugeValue, max(now.Sub(s.CompletedAt).Seconds(), 0), s.Source, s.Object)
+	}
+	return err
 }
 
 func (c *StoreCollector) collectQueues(ctx context.Context, ch chan<- prometheus.Metric) error {
-	return c.query(ctx, `SELECT queue, state, COUNT(*) FROM river_job
-		WHERE state IN ('available', 'scheduled', 'retryable', 'running', 'pending') GROUP BY queue, state`,
-		func(scan func(...any) error) error {
-			var queue, state string
-			var n int64
-			if err := scan(&queue, &state, &n); err != nil {
-				return err
-			}
-			ch <- prometheus.MustNewConstMetric(c.queueDepth, prometheus.GaugeValue, float64(n), queue, state)
-			return nil
-		})
+	depths, err := c.st.QueueDepths(ctx)
+	for _, d := range depths {
+		ch <- prometheus.MustNewConstMetric(c.queueDepth, prometheus.GaugeValue, float64(d.N), d.Queue, d.State)
+	}
+	return err
 }
 
 // quarantineStreams are the streams reported even when nothing of them is
@@ -209,30 +154,24 @@ func (c *StoreCollector) collectQuarantine(ctx context.Context, ch chan<- promet
 // every replica reads the same rows, so the gauges agree across replicas
 // and survive a restart.
 func (c *StoreCollector) collectKPIs(ctx context.Context, ch chan<- prometheus.Metric) error {
-	var latest int64
-	err := c.query(ctx, `SELECT kpi, dimension, slice_key, numerator, denominator, taken_at FROM kpi_snapshot
-		WHERE day = (SELECT MAX(day) FROM kpi_snapshot) AND dimension IN ('', 'priority')`,
-		func(scan func(...any) error) error {
-			var kpi, dim, key string
-			var num float64
-			var den, at int64
-			if err := scan(&kpi, &dim, &key, &num, &den, &at); err != nil {
-				return err
-			}
-			prio := key
-			if dim == "" {
-				prio = "all"
-			}
-			latest = max(latest, at)
-			ch <- prometheus.MustNewConstMetric(c.kpiNumerator, prometheus.GaugeValue, num, kpi, prio)
-			ch <- prometheus.MustNewConstMetric(c.kpiDenominator, prometheus.GaugeValue, float64(den), kpi, prio)
-			if den > 0 {
-				ch <- prometheus.MustNewConstMetric(c.kpiRatio, prometheus.GaugeValue, num/float64(den), kpi, prio)
-			}
-			return nil
-		})
-	if err == nil && latest > 0 {
-		ch <- prometheus.MustNewConstMetric(c.kpiSnapshotAt, prometheus.GaugeValue, float64(latest)/1000)
+	snaps, err := c.st.LatestKPISnapshot(ctx)
+	var latest time.Time
+	for _, sn := range snaps {
+		prio := sn.Key
+		if sn.Dimension == "" {
+			prio = "all"
+		}
+		if sn.TakenAt.After(latest) {
+			latest = sn.TakenAt
+		}
+		ch <- prometheus.MustNewConstMetric(c.kpiNumerator, prometheus.GaugeValue, sn.Numerator, sn.KPI, prio)
+		ch <- prometheus.MustNewConstMetric(c.kpiDenominator, prometheus.GaugeValue, float64(sn.Denominator), sn.KPI, prio)
+		if sn.Denominator > 0 {
+			ch <- prometheus.MustNewConstMetric(c.kpiRatio, prometheus.GaugeValue, sn.Numerator/float64(sn.Denominator), sn.KPI, prio)
+		}
+	}
+	if err == nil && !latest.IsZero() {
+		ch <- prometheus.MustNewConstMetric(c.kpiSnapshotAt, prometheus.GaugeValue, float64(latest.UnixMilli())/1000)
 	}
 	return err
 }

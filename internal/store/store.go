@@ -85,6 +85,12 @@ type Querier interface {
 	NextAuditBatch(ctx context.Context, limit int) ([]EntityKey, error)
 	DoneAudit(ctx context.Context, keys []EntityKey) error
 
+	// What /metrics reads of the database (gauges.go).
+	OpenFindingCounts(ctx context.Context) ([]OpenFindingCount, error)
+	StreamCompletions(ctx context.Context) ([]StreamCompletion, error)
+	QueueDepths(ctx context.Context) ([]QueueDepth, error)
+	LatestKPISnapshot(ctx context.Context) ([]KPISnapshot, error)
+
 	// Quarantine (records that could not be read). Quarantine records recs
 	// (again: attempts grow); Unquarantine removes the entries of records
 	// now stored; ListQuarantine lists entries by source, object and age;
