@@ -98,24 +98,20 @@ func reconcile(key store.EntityKey, matches []rules.Match, existing []cxaudit.Fi
 				change = changeNone
 			}
 		}
-		if want.SnoozedUntil != nil && !now.Before(*want.SnoozedUntil) {
+		if want.SnoozeOver(now) {
 			// The snooze is over and the finding is still open: it is
 			// written again.
-			want.AcknowledgedAt, want.SnoozedUntil = nil, nil
+			want.Unsnooze()
 			change = pick(change, ChangeUnsnoozed)
 		}
 		if sig.snoozeFor > 0 && want.SnoozedUntil == nil {
 			// A snooze in force is not renewed while its tag is still on
 			// the ticket (write-back removes it; in dry run it stays): the
 			// finding is snoozed once, not stored again every audit.
-			until := now.Add(sig.snoozeFor)
-			if want.AcknowledgedAt == nil {
-				want.AcknowledgedAt = &now
-			}
-			want.SnoozedUntil = &until
+			want.Snooze(now, now.Add(sig.snoozeFor))
 			change = pick(change, ChangeSnoozed)
 		} else if sig.ack && want.AcknowledgedAt == nil {
-			want.AcknowledgedAt = &now
+			want.Acknowledge(now)
 			change = pick(change, ChangeAcknowledged)
 		}
 		if ok && change == changeNone && sameFinding(*old, want) && old.Message == want.Message {
@@ -128,9 +124,7 @@ func reconcile(key store.EntityKey, matches []rules.Match, existing []cxaudit.Fi
 		if f.Status != cxaudit.FindingOpen || matched[f.RuleID] || keep != nil && keep(f.RuleID) {
 			continue
 		}
-		f.Status, f.UpdatedAt = cxaudit.FindingResolved, now
-		resolved := now
-		f.ResolvedAt = &resolved
+		f.Resolve(now)
 		res.add(f, ChangeResolved)
 	}
 	if sig.closed {

@@ -244,3 +244,36 @@ func Fingerprint(ruleID string, kind EntityKind, entityID string) string {
 	h := sha256.Sum256([]byte(ruleID + "\x00" + string(kind) + "\x00" + entityID))
 	return hex.EncodeToString(h[:8])
 }
+
+// The transitions people and the audit make. Package audit decides when
+// (its reconcile, with a table test); Salesforce write-back acknowledges
+// a finding whose Task its owner completed.
+
+// Acknowledge records that people acknowledged the finding at now (kept
+// if it already was).
+func (f *Finding) Acknowledge(now time.Time) {
+	if f.AcknowledgedAt == nil {
+		f.AcknowledgedAt = &now
+	}
+}
+
+// Snooze silences the finding until until: an acknowledgement with an end.
+func (f *Finding) Snooze(now, until time.Time) {
+	f.Acknowledge(now)
+	f.SnoozedUntil = &until
+}
+
+// SnoozeOver reports whether the finding's snooze has ended at now.
+func (f *Finding) SnoozeOver(now time.Time) bool {
+	return f.SnoozedUntil != nil && !now.Before(*f.SnoozedUntil)
+}
+
+// Unsnooze ends a snooze: the finding is open and unacknowledged again,
+// and written again.
+func (f *Finding) Unsnooze() { f.AcknowledgedAt, f.SnoozedUntil = nil, nil }
+
+// Resolve closes the finding at now: the rule no longer matches.
+func (f *Finding) Resolve(now time.Time) {
+	f.Status, f.UpdatedAt = FindingResolved, now
+	f.ResolvedAt = &now
+}

@@ -2,6 +2,7 @@ package cxaudit_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -78,4 +79,39 @@ func TestFingerprintStable(t *testing.T) {
 	require.Len(t, a, 16)
 	require.NotEqual(t, a, cxaudit.Fingerprint("backlog.p2_p3_stale", cxaudit.EntityTicket, "4"))
 	require.NotEqual(t, a, cxaudit.Fingerprint("backlog.p2_p3_stale", cxaudit.EntityOrganization, "42"))
+}
+
+// TestTransitions pins the transitions a finding goes through: an
+// acknowledgement is kept once made, a snooze acknowledges until its end,
+// its end unsnoozes, and resolving stamps the time.
+func TestTransitions(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	f := &cxaudit.Finding{Status: cxaudit.FindingOpen}
+	f.Acknowledge(t0)
+	f.Acknowledge(t0.Add(day))
+	if !f.AcknowledgedAt.Equal(t0) {
+		t.Fatalf("a second acknowledgement moved the first: %v", f.AcknowledgedAt)
+	}
+	g := &cxaudit.Finding{Status: cxaudit.FindingOpen}
+	g.Snooze(t0, t0.Add(7*day))
+	for _, tc := range []struct {
+		at   time.Time
+		over bool
+	}{{t0, false}, {t0.Add(7*day - time.Second), false}, {t0.Add(7 * day), true}, {t0.Add(8 * day), true}} {
+		if got := g.SnoozeOver(tc.at); got != tc.over {
+			t.Errorf("SnoozeOver(%v) = %v, want %v", tc.at, got, tc.over)
+		}
+	}
+	if g.AcknowledgedAt == nil || !g.Acknowledged() {
+		t.Fatal("a snoozed finding is acknowledged")
+	}
+	g.Unsnooze()
+	if g.AcknowledgedAt != nil || g.SnoozedUntil != nil || g.Acknowledged() {
+		t.Fatal("unsnoozed: open and unacknowledged again")
+	}
+	g.Resolve(t0.Add(9 * day))
+	if g.Status != cxaudit.FindingResolved || !g.ResolvedAt.Equal(t0.Add(9*day)) || !g.UpdatedAt.Equal(t0.Add(9*day)) {
+		t.Fatalf("resolved: %+v", g)
+	}
 }

@@ -141,7 +141,7 @@ func (s *Salesforce) acknowledgeCompleted(ctx context.Context) error {
 			if f.Fingerprint != fp || f.Status != cxaudit.FindingOpen || f.AcknowledgedAt != nil || f.WrittenStatus != cxaudit.FindingOpen {
 				continue
 			}
-			f.AcknowledgedAt = &now
+			f.Acknowledge(now)
 			f.WrittenStatus = cxaudit.FindingAcknowledged // the owner did it in Salesforce: nothing to write
 			if err := s.Store.PutFinding(ctx, f); err != nil {
 				return err
