@@ -15,7 +15,7 @@ import (
 // and River's queue depth. Every replica reports the same numbers (they
 // share the database); aggregate with max(), not sum().
 type StoreCollector struct {
-	st     store.Store
+	st     Reader
 	logger *slog.Logger
 	now    func() time.Time
 
@@ -32,8 +32,18 @@ type StoreCollector struct {
 	kpiSnapshotAt  *prometheus.Desc
 }
 
+// Reader is what the collector reads of the store: named by its consumer,
+// five methods instead of the store's whole Querier.
+type Reader interface {
+	OpenFindingCounts(ctx context.Context) ([]store.OpenFindingCount, error)
+	StreamCompletions(ctx context.Context) ([]store.StreamCompletion, error)
+	QueueDepths(ctx context.Context) ([]store.QueueDepth, error)
+	LatestKPISnapshot(ctx context.Context) ([]store.KPISnapshot, error)
+	CountQuarantine(ctx context.Context) (map[store.QuarantineKey]int, error)
+}
+
 // NewStoreCollector returns a collector reading st.
-func NewStoreCollector(st store.Store, logger *slog.Logger) (*StoreCollector, error) {
+func NewStoreCollector(st Reader, logger *slog.Logger) (*StoreCollector, error) {
 	c := &StoreCollector{
 		st:     st,
 		logger: logger,
