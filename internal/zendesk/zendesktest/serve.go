@@ -63,7 +63,14 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.stats.Requests++
 	s.stats.ByEndpoint[endpoint]++
 	latency := s.faults.Latency
+	s.inFlight++
+	s.stats.MaxInFlight = max(s.stats.MaxInFlight, s.inFlight)
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}()
 
 	if latency > 0 && !sleep(r.Context(), latency) {
 		return

@@ -185,6 +185,8 @@ type Stats struct {
 	// ExportsRateLimited counts the export requests of them refused by
 	// the exports' own limit (ExportRateLimit).
 	ExportsRateLimited int
+	// MaxInFlight is the most requests the simulator served at once.
+	MaxInFlight int
 }
 
 // Sim is a simulated Zendesk account. It implements http.Handler.
@@ -201,11 +203,12 @@ type Sim struct {
 	created time.Time    // when the account was made: its fields' created_at
 	fields  customFields // the account's custom fields, read-only
 
-	mu      sync.Mutex
-	orgs    []cxaudit.Organization
-	users   []cxaudit.User
-	tickets map[int64]*ticketState
-	apiUser int64
+	mu       sync.Mutex
+	inFlight int // requests being served now (Stats.MaxInFlight)
+	orgs     []cxaudit.Organization
+	users    []cxaudit.User
+	tickets  map[int64]*ticketState
+	apiUser  int64
 
 	schedules       []bizhours.Schedule // with their holidays
 	schedulesAt     time.Time           // their created_at and updated_at
