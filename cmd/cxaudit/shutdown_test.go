@@ -37,32 +37,8 @@ func TestSIGTERMLosesNothing(t *testing.T) {
 	t.Parallel()
 	// A Zendesk rate limit that makes the sync take seconds, so SIGTERM
 	// lands in the middle of it.
-	sims, err := demo.StartSimulators(demo.SimOptions{Seed: 5, Accounts: 30, Tickets: 300, ZendeskRateLimit: 3000})
-	require.NoError(t, err)
-	t.Cleanup(sims.Close)
-	dbURL := storetest.NewPostgresSchema(t)
-	env := append(os.Environ(),
-		"CXAUDIT_DATABASE_URL="+dbURL,
-		"CXAUDIT_RULES_DIR="+apptest.RulesDir(t),
-		"CXAUDIT_LISTEN_ADDR=127.0.0.1:0",
-		"CXAUDIT_SYNC_INTERVAL=1h",
-		"CXAUDIT_LOG_LEVEL=debug",
-	)
-	env = append(env, sims.Env()...)
-	bin := buildWorker(t)
-
-	ctx := context.Background()
-	db, err := pgx.Connect(ctx, dbURL)
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close(ctx) })
-	count := func(query string) int {
-		var n int
-		// Tables appear once the worker has migrated.
-		if err := db.QueryRow(ctx, query).Scan(&n); err != nil {
-			return -1
-		}
-		return n
-	}
+	w := newShutdownWorker(t, demo.SimOptions{Seed: 5, Accounts: 30, Tickets: 300, ZendeskRateLimit: 3000}, "CXAUDIT_LOG_LEVEL=debug")
+	sims, env, bin, count, db := w.sims, w.env, w.bin, w.count, w.db
 
 	// Shorter than the sync: the running job is cancelled, not finished.
 	const grace = 10 * time.Millisecond
@@ -163,30 +139,8 @@ func jobStates(t *testing.T, db *pgx.Conn) string {
 // retry.
 func TestSIGTERMGivesRunningJobsGrace(t *testing.T) {
 	t.Parallel()
-	sims, err := demo.StartSimulators(demo.SimOptions{Seed: 7, Accounts: 5, Tickets: 12, ZendeskRateLimit: 100000})
-	require.NoError(t, err)
-	t.Cleanup(sims.Close)
-	dbURL := storetest.NewPostgresSchema(t)
-	env := append(os.Environ(),
-		"CXAUDIT_DATABASE_URL="+dbURL,
-		"CXAUDIT_RULES_DIR="+apptest.RulesDir(t),
-		"CXAUDIT_LISTEN_ADDR=127.0.0.1:0",
-		"CXAUDIT_SYNC_INTERVAL=1h",
-	)
-	env = append(env, sims.Env()...)
-	bin := buildWorker(t)
-
-	ctx := context.Background()
-	db, err := pgx.Connect(ctx, dbURL)
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close(ctx) })
-	count := func(query string) int {
-		var n int
-		if err := db.QueryRow(ctx, query).Scan(&n); err != nil {
-			return -1
-		}
-		return n
-	}
+	w := newShutdownWorker(t, demo.SimOptions{Seed: 7, Accounts: 5, Tickets: 12, ZendeskRateLimit: 100000})
+	sims, env, bin, count, db := w.sims, w.env, w.bin, w.count, w.db
 
 	// Every Zendesk response waits; the sync makes a few dozen requests.
 	sims.Zendesk.SetFaults(zendesktest.Faults{Latency: 100 * time.Millisecond})
@@ -224,4 +178,41 @@ func TestSIGTERMGivesRunningJobsGrace(t *testing.T) {
 	require.Equal(t, len(sims.World.Tickets), count(`SELECT count(*) FROM zendesk_ticket`), "every ticket synced")
 	require.Zero(t, count(`SELECT count(*) FROM river_job WHERE state = 'running'`), "no job stuck running")
 	require.NotContains(t, logs.String(), "running jobs did not finish in time")
+}
+
+// shutdownWorker is what the shutdown tests run: the simulators, the
+// worker's environment on a fresh PostgreSQL schema, its binary, and a
+// counter of rows (-1 until the worker has migrated the table).
+type shutdownWorker struct {
+	sims  *demo.Simulators
+	env   []string
+	bin   string
+	db    *pgx.Conn
+	count func(query string) int
+}
+
+func newShutdownWorker(t *testing.T, opts demo.SimOptions, extraEnv ...string) shutdownWorker {
+	t.Helper()
+	sims, err := demo.StartSimulators(opts)
+	require.NoError(t, err)
+	t.Cleanup(sims.Close)
+	dbURL := storetest.NewPostgresSchema(t)
+	env := append(os.Environ(),
+		"CXAUDIT_DATABASE_URL="+dbURL,
+		"CXAUDIT_RULES_DIR="+apptest.RulesDir(t),
+		"CXAUDIT_LISTEN_ADDR=127.0.0.1:0",
+		"CXAUDIT_SYNC_INTERVAL=1h",
+	)
+	env = append(append(env, extraEnv...), sims.Env()...)
+	ctx := context.Background()
+	db, err := pgx.Connect(ctx, dbURL)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close(ctx) })
+	return shutdownWorker{sims: sims, env: env, bin: buildWorker(t), db: db, count: func(query string) int {
+		var n int
+		if err := db.QueryRow(ctx, query).Scan(&n); err != nil {
+			return -1
+		}
+		return n
+	}}
 }
