@@ -63,30 +63,9 @@ func library() []cel.EnvOption {
 		// duration_text(minutes) or duration_text(t2 - t1): a duration as
 		// people write it ("45 min", "3 h 20 min", "16 days").
 		cel.Function("duration_text",
-			cel.Overload("duration_text_int", []*cel.Type{cel.IntType}, cel.StringType,
-				cel.UnaryBinding(func(v ref.Val) ref.Val {
-					n, ok := v.(types.Int)
-					if !ok {
-						return types.NoSuchOverloadErr()
-					}
-					return types.String(DurationText(float64(n)))
-				})),
-			cel.Overload("duration_text_double", []*cel.Type{cel.DoubleType}, cel.StringType,
-				cel.UnaryBinding(func(v ref.Val) ref.Val {
-					d, ok := v.(types.Double)
-					if !ok {
-						return types.NoSuchOverloadErr()
-					}
-					return types.String(DurationText(float64(d)))
-				})),
-			cel.Overload("duration_text_duration", []*cel.Type{cel.DurationType}, cel.StringType,
-				cel.UnaryBinding(func(v ref.Val) ref.Val {
-					d, ok := v.(types.Duration)
-					if !ok {
-						return types.NoSuchOverloadErr()
-					}
-					return types.String(DurationText(d.Duration.Minutes()))
-				}))),
+			cel.Overload("duration_text_int", []*cel.Type{cel.IntType}, cel.StringType, durationText),
+			cel.Overload("duration_text_double", []*cel.Type{cel.DoubleType}, cel.StringType, durationText),
+			cel.Overload("duration_text_duration", []*cel.Type{cel.DurationType}, cel.StringType, durationText)),
 		cel.Function("contains_any",
 			cel.Overload("contains_any_string_list", []*cel.Type{cel.StringType, cel.ListType(cel.StringType)}, cel.BoolType,
 				cel.BinaryBinding(containsAny))),
@@ -472,3 +451,17 @@ func DurationText(minutes float64) string {
 	}
 	return fmt.Sprintf("%s%d days", sign, m/(24*60))
 }
+
+// durationText binds duration_text for minutes (int or double) and for
+// durations.
+var durationText = cel.UnaryBinding(func(v ref.Val) ref.Val {
+	switch v := v.(type) {
+	case types.Int:
+		return types.String(DurationText(float64(v)))
+	case types.Double:
+		return types.String(DurationText(float64(v)))
+	case types.Duration:
+		return types.String(DurationText(v.Duration.Minutes()))
+	}
+	return types.NoSuchOverloadErr()
+})
