@@ -1,6 +1,11 @@
 package cxaudit
 
-import "time"
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
 
 // Rejected is a record a source sent that could not be read (a field of
 // the wrong type, a malformed timestamp, comments that cannot be fetched).
@@ -23,6 +28,21 @@ type Rejected struct {
 
 // RejectedRawMax bounds the part of a rejected record that is kept.
 const RejectedRawMax = 64 << 10
+
+// NewRejected is the quarantine entry of a record of object that could not
+// be read: id as the source writes it or, when even that could not be
+// read (""), "sha256:" and the digest of raw; raw kept up to
+// RejectedRawMax (a copy).
+func NewRejected(object, id, reason string, raw []byte) Rejected {
+	if id == "" {
+		sum := sha256.Sum256(raw)
+		id = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	if len(raw) > RejectedRawMax {
+		raw = raw[:RejectedRawMax]
+	}
+	return Rejected{Object: object, ID: id, Reason: reason, Raw: bytes.Clone(raw)}
+}
 
 // Quarantined is a rejected record as the store keeps it.
 type Quarantined struct {

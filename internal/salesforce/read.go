@@ -2,8 +2,6 @@ package salesforce
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -184,15 +182,7 @@ func (s *sobject) reject(object, reason string) cxaudit.Rejected {
 	if err != nil {
 		raw = []byte("{}")
 	}
-	if len(raw) > cxaudit.RejectedRawMax {
-		raw = raw[:cxaudit.RejectedRawMax]
-	}
-	id := s.id()
-	if id == "" {
-		sum := sha256.Sum256(raw)
-		id = "sha256:" + hex.EncodeToString(sum[:])
-	}
-	return cxaudit.Rejected{Object: object, ID: id, Reason: reason, Raw: raw}
+	return cxaudit.NewRejected(object, s.id(), reason, raw)
 }
 
 // query runs soql and follows nextRecordsUrl, calling page with the

@@ -2,8 +2,6 @@ package zendesk
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 
@@ -44,14 +42,7 @@ func Reject(object string, raw []byte, reason string) cxaudit.Rejected {
 			id = string(head.ID)
 		}
 	}
-	if id == "" {
-		sum := sha256.Sum256(raw)
-		id = "sha256:" + hex.EncodeToString(sum[:])
-	}
-	if len(raw) > cxaudit.RejectedRawMax {
-		raw = raw[:cxaudit.RejectedRawMax]
-	}
-	return cxaudit.Rejected{Object: object, ID: id, Reason: reason, Raw: bytes.Clone(raw)}
+	return cxaudit.NewRejected(object, id, reason, raw)
 }
 
 // RejectTicket is the quarantine entry of a ticket whose page was read
@@ -62,7 +53,5 @@ func RejectTicket(t cxaudit.Ticket, reason string) cxaudit.Rejected {
 	if err != nil {
 		raw = []byte(fmt.Sprintf(`{"id":%d}`, t.ID))
 	}
-	r := Reject("tickets", raw, reason)
-	r.ID = fmt.Sprint(t.ID)
-	return r
+	return cxaudit.NewRejected("tickets", fmt.Sprint(t.ID), reason, raw)
 }
