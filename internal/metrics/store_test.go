@@ -11,7 +11,6 @@ import (
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/metrics"
-	"github.com/cxaudit/cxaudit/internal/store"
 	"github.com/cxaudit/cxaudit/internal/store/storetest"
 )
 
@@ -20,10 +19,7 @@ import (
 // the other streams, so an alert has a series to watch.
 func TestQuarantineGauge(t *testing.T) {
 	t.Parallel()
-	for name, newStore := range map[string]func(testing.TB) store.Store{
-		"postgres": func(tb testing.TB) store.Store { return storetest.NewPostgres(tb) },
-		"sqlite":   func(tb testing.TB) store.Store { return storetest.NewSQLite(tb) },
-	} {
+	for name, newStore := range storetest.Stores {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			st := newStore(t)

@@ -63,10 +63,7 @@ func slices(t *testing.T, what string, want map[string]fig, got []report.Slice) 
 
 func TestScorecard(t *testing.T) {
 	t.Parallel()
-	for name, open := range map[string]func(testing.TB) store.Store{
-		"postgres": func(tb testing.TB) store.Store { return storetest.NewPostgres(tb) },
-		"sqlite":   func(tb testing.TB) store.Store { return storetest.NewSQLite(tb) },
-	} {
+	for name, open := range storetest.Stores {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			st := open(t)
@@ -228,10 +225,7 @@ func TestRender(t *testing.T) {
 // records edited since.
 func TestSnapshotHistory(t *testing.T) {
 	t.Parallel()
-	for name, open := range map[string]func(testing.TB) store.Store{
-		"postgres": func(tb testing.TB) store.Store { return storetest.NewPostgres(tb) },
-		"sqlite":   func(tb testing.TB) store.Store { return storetest.NewSQLite(tb) },
-	} {
+	for name, open := range storetest.Stores {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()

@@ -15,6 +15,7 @@ import (
 	"github.com/cxaudit/cxaudit/internal/rules"
 	"github.com/cxaudit/cxaudit/internal/simworld"
 	"github.com/cxaudit/cxaudit/internal/store"
+	"github.com/cxaudit/cxaudit/internal/store/storetest"
 	"github.com/cxaudit/cxaudit/internal/syncer"
 	"github.com/cxaudit/cxaudit/internal/zendesk"
 	"github.com/cxaudit/cxaudit/internal/zendesk/zendesktest"
@@ -45,7 +46,7 @@ func TestCommentsOnlyWhereRulesNeedThem(t *testing.T) {
 	t.Parallel()
 	set, err := rules.LoadDir("../../rules")
 	require.NoError(t, err)
-	for dbName, newStore := range salesforceStores {
+	for dbName, newStore := range storetest.Stores {
 		t.Run(dbName, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
@@ -136,7 +137,7 @@ func TestCommentsFetchedConcurrently(t *testing.T) {
 	var results []map[int64][]int64
 	var inFlight []int
 	for _, n := range []int{1, 16} {
-		st := salesforceStores["postgres"](t)
+		st := storetest.Stores["postgres"](t)
 		sim, z := commentsSync(t, w, st, zendesktest.Options{})
 		sim.SetFaults(zendesktest.Faults{Latency: 20 * time.Millisecond})
 		z.CommentConcurrency = n
@@ -159,7 +160,7 @@ func TestCommentsFetchedConcurrently(t *testing.T) {
 func TestCommentsTransientFailureFailsThePage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := salesforceStores["postgres"](t)
+	st := storetest.Stores["postgres"](t)
 	w := simworld.Generate(simworld.Options{Seed: 53, Accounts: 4, Tickets: 60})
 	sim, z := commentsSync(t, w, st, zendesktest.Options{})
 	flaky := w.Tickets[30].ID
@@ -191,7 +192,7 @@ func TestCommentsTransientFailureFailsThePage(t *testing.T) {
 // quarantined.
 func TestCommentsOfATicketDeletedMeanwhile(t *testing.T) {
 	t.Parallel()
-	for dbName, newStore := range salesforceStores {
+	for dbName, newStore := range storetest.Stores {
 		t.Run(dbName, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
@@ -242,7 +243,7 @@ func TestCommentsOfATicketDeletedMeanwhile(t *testing.T) {
 // next sync, once.
 func TestCommentEventsMatchPerTicket(t *testing.T) {
 	t.Parallel()
-	for dbName, newStore := range salesforceStores {
+	for dbName, newStore := range storetest.Stores {
 		t.Run(dbName, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
@@ -309,7 +310,7 @@ func TestConcurrentCommentsKeepTheBudget(t *testing.T) {
 	zc, err := zendesk.New(zendesk.Config{URL: srv.URL, Email: zendesktest.DefaultEmail, APIToken: zendesktest.DefaultAPIToken,
 		HTTP: remote.Options{Budget: budget, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond}})
 	require.NoError(t, err)
-	z := &syncer.Zendesk{Client: zc, Store: salesforceStores["postgres"](t), Start: time.Now().AddDate(-3, 0, 0), CommentConcurrency: 16}
+	z := &syncer.Zendesk{Client: zc, Store: storetest.Stores["postgres"](t), Start: time.Now().AddDate(-3, 0, 0), CommentConcurrency: 16}
 	start := time.Now()
 	_, err = z.Sync(ctx)
 	require.NoError(t, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/cxaudit/cxaudit/internal/salesforce/salesforcetest"
 	"github.com/cxaudit/cxaudit/internal/simworld"
 	"github.com/cxaudit/cxaudit/internal/store"
+	"github.com/cxaudit/cxaudit/internal/store/storetest"
 	"github.com/cxaudit/cxaudit/internal/syncer"
 	"github.com/cxaudit/cxaudit/internal/zendesk"
 	"github.com/cxaudit/cxaudit/internal/zendesk/zendesktest"
@@ -40,7 +41,7 @@ func quarantined(t *testing.T, st store.Store) map[string]string {
 // next change), they are stored and leave the quarantine.
 func TestZendeskPoisonRecordsAreQuarantined(t *testing.T) {
 	t.Parallel()
-	for dbName, newStore := range salesforceStores {
+	for dbName, newStore := range storetest.Stores {
 		t.Run(dbName, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
@@ -111,7 +112,7 @@ func TestZendeskPoisonRecordsAreQuarantined(t *testing.T) {
 // org sends it whole (its next change) it is stored and leaves.
 func TestSalesforcePoisonRecordsAreQuarantined(t *testing.T) {
 	t.Parallel()
-	for dbName, newStore := range salesforceStores {
+	for dbName, newStore := range storetest.Stores {
 		t.Run(dbName, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()

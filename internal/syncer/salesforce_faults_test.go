@@ -22,11 +22,6 @@ import (
 	"github.com/cxaudit/cxaudit/internal/tenant"
 )
 
-var salesforceStores = map[string]func(testing.TB) store.Store{
-	"postgres": func(tb testing.TB) store.Store { return storetest.NewPostgres(tb) },
-	"sqlite":   func(tb testing.TB) store.Store { return storetest.NewSQLite(tb) },
-}
-
 // newSalesforceSync serves w from a simulator with small pages and returns
 // it with a sync into st through the real client.
 func newSalesforceSync(t *testing.T, w *simworld.World, st store.Store) (*salesforcetest.Sim, *syncer.Salesforce) {
@@ -59,7 +54,7 @@ func TestSalesforceSyncUnderFaults(t *testing.T) {
 		"all at once, with 5xx and latency": {StormEvery: 13, StormLength: 2, MalformedRate: 0.1, TruncateRate: 0.1,
 			ErrorRate: 0.1, Latency: time.Millisecond, RepeatRecords: true, ChangeEvery: 3, Seed: 13},
 	}
-	for dbName, newStore := range salesforceStores {
+	for dbName, newStore := range storetest.Stores {
 		for name, f := range knobs {
 			t.Run(dbName+"/"+name, func(t *testing.T) {
 				t.Parallel()
@@ -228,7 +223,7 @@ func salesforceCursorValues(t *testing.T, st store.Store) map[string]string {
 // Once the bodies are whole, the sync completes from where it was.
 func TestSalesforceMalformedPageNeverAdvancesTheCursor(t *testing.T) {
 	t.Parallel()
-	for dbName, newStore := range salesforceStores {
+	for dbName, newStore := range storetest.Stores {
 		t.Run(dbName, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()

@@ -9,6 +9,7 @@ import (
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/simworld"
 	"github.com/cxaudit/cxaudit/internal/store"
+	"github.com/cxaudit/cxaudit/internal/store/storetest"
 )
 
 // TestSalesforceAccountsWaitForTheirPass looks at the audit queue after
@@ -19,7 +20,7 @@ import (
 // seconds later). Once the pass ends every account it read is queued.
 func TestSalesforceAccountsWaitForTheirPass(t *testing.T) {
 	t.Parallel()
-	for dbName, newStore := range salesforceStores {
+	for dbName, newStore := range storetest.Stores {
 		t.Run(dbName, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()

@@ -9,6 +9,7 @@ import (
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/simworld"
 	"github.com/cxaudit/cxaudit/internal/store"
+	"github.com/cxaudit/cxaudit/internal/store/storetest"
 )
 
 // openTasks returns the open Tasks the store holds, by id.
@@ -36,7 +37,7 @@ func openTasks(t *testing.T, st store.Store, w *simworld.World) map[string]cxaud
 // account it is on is queued for audit.
 func TestSalesforceOpenTasksSync(t *testing.T) {
 	t.Parallel()
-	for dbName, newStore := range salesforceStores {
+	for dbName, newStore := range storetest.Stores {
 		t.Run(dbName, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()

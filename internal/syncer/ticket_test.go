@@ -11,7 +11,6 @@ import (
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/simworld"
-	"github.com/cxaudit/cxaudit/internal/store"
 	"github.com/cxaudit/cxaudit/internal/store/storetest"
 	"github.com/cxaudit/cxaudit/internal/syncer"
 	"github.com/cxaudit/cxaudit/internal/zendesk"
@@ -24,10 +23,7 @@ import (
 // longer has is left to the deletion sync. Both stores.
 func TestSyncTicket(t *testing.T) {
 	t.Parallel()
-	for name, st := range map[string]func(testing.TB) store.Store{
-		"postgres": func(tb testing.TB) store.Store { return storetest.NewPostgres(tb) },
-		"sqlite":   func(tb testing.TB) store.Store { return storetest.NewSQLite(tb) },
-	} {
+	for name, st := range storetest.Stores {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()

@@ -24,10 +24,7 @@ import (
 	"github.com/cxaudit/cxaudit/internal/zendesk/zendesktest"
 )
 
-var stores = map[string]func(testing.TB) store.Store{
-	"postgres": func(tb testing.TB) store.Store { return storetest.NewPostgres(tb) },
-	"sqlite":   func(tb testing.TB) store.Store { return storetest.NewSQLite(tb) },
-}
+var stores = storetest.Stores
 
 // syncTickets copies the tickets as the simulator holds them into the
 // store, as a Zendesk sync would: tags, updated_at and comments.

@@ -91,3 +91,10 @@ func NewSQLite(tb testing.TB) *store.SQLite {
 	require.NoError(tb, err)
 	return s
 }
+
+// Stores opens a fresh store of each kind, by name: the tests that must
+// hold on both run over it.
+var Stores = map[string]func(testing.TB) store.Store{
+	"postgres": func(tb testing.TB) store.Store { return NewPostgres(tb) },
+	"sqlite":   func(tb testing.TB) store.Store { return NewSQLite(tb) },
+}
