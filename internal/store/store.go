@@ -127,7 +127,7 @@ type Querier interface {
 	DropLease(ctx context.Context, clientID string) error
 	RescueOrphanedJobs(ctx context.Context, self string, grace time.Duration) (int, error)
 
-	// Batch reads for the audit and `rules preview` (audit_batch.go).
+	// Batch reads for the audit and `rules preview` (tickets.go, zendesk_people.go, accounts.go, links.go).
 	// TicketsByID returns those of the tickets that exist, with their
 	// comments, in id order.
 	TicketsByID(ctx context.Context, ids []int64) ([]cxaudit.Ticket, error)
@@ -164,16 +164,19 @@ type Querier interface {
 	// afterID ("" for the first), in id order.
 	SweepKeysAfter(ctx context.Context, kind cxaudit.EntityKind, afterID string, limit int) ([]EntityKey, error)
 
-	// Batch writes for the audit (audit_batch.go).
-	// PutFindings is PutFinding for many findings, in a few statements;
-	// of several with one fingerprint, the last is stored.
+	// Batch writes for the audit (findings.go).
+	// PutFindings stores the audit's findings, in a few statements; of
+	// several with one fingerprint, the last is stored. Unlike PutFinding
+	// it keeps what write-back recorded of a stored finding (its written
+	// state; not_writable, which the audit sets, excepted) and computes
+	// dirty against that: the audit's copy may predate a write.
 	PutFindings(ctx context.Context, fs []cxaudit.Finding) error
 	// TicketsForOrganizations is TicketsForOrganization for many
 	// organizations, by organization id; one with no tickets is missing.
 	// Without withComments the tickets' comments are not read.
 	TicketsForOrganizations(ctx context.Context, orgIDs []int64, since time.Time, withComments bool) (map[int64][]cxaudit.Ticket, error)
 
-	// Deletions read by the sync (sync_more.go).
+	// Deletions read by the sync (tickets.go, accounts.go, tasks.go).
 	// DeleteTickets removes tickets deleted in Zendesk, with their
 	// comments; the audit then finds them gone and resolves their findings.
 	DeleteTickets(ctx context.Context, ids []int64) error
@@ -215,7 +218,7 @@ type Querier interface {
 
 	// NextAuditBatchAfter is NextAuditBatch from after on, in the queue's
 	// order (queued_at, kind, id), so the audit can read the next batch
-	// while it still works on the last one (audit_batch.go).
+	// while it still works on the last one (queue.go).
 	NextAuditBatchAfter(ctx context.Context, after EntityKey, limit int) ([]EntityKey, error)
 
 	// Reads for the KPI scorecard (report.go).
