@@ -184,7 +184,7 @@ type Querier interface {
 	// contacts and opportunities (Salesforce deletes those with them).
 	DeleteAccounts(ctx context.Context, ids []string) error
 
-	// The tenant's own schema (tenant.go).
+	// The tenant's own schema (schema.go, accounts.go).
 	// PutSchema stores what source (SchemaSalesforce, SchemaZendesk) says
 	// of the tenant's schema; GetSchema decodes it into v, and reports
 	// false when none is stored yet.
