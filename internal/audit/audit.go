@@ -21,10 +21,6 @@ import (
 	"github.com/cxaudit/cxaudit/internal/store"
 )
 
-// TicketWindow is how far back an organization's or account's tickets are
-// handed to its rules (as `tickets`).
-const TicketWindow = 90 * 24 * time.Hour
-
 // Auditor evaluates rules over queued entities.
 type Auditor struct {
 	Store  store.Store
@@ -42,7 +38,7 @@ type Auditor struct {
 	// that no finding is stored without its write-back being queued.
 	OnDirty func(ctx context.Context, q store.Querier, kinds map[cxaudit.EntityKind]bool) error
 	// SnoozeFor is how long the snooze tag silences a ticket's findings.
-	// Default DefaultSnooze.
+	// Default cxaudit.DefaultSnooze.
 	SnoozeFor time.Duration
 	// ObserveFunc, when set, is told of every finding change.
 	ObserveFunc func(f cxaudit.Finding, change Change)
@@ -362,7 +358,7 @@ func (a *Auditor) auditBatch(ctx context.Context, b batch, stats *Stats, done fu
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	windows := a.windows(wctx, orgs, now.Add(-TicketWindow), windowComments(set), b.loader)
+	windows := a.windows(wctx, orgs, now.Add(-rules.TicketWindow), windowComments(set), b.loader)
 	for i, key := range keys {
 		if _, ok := windowOrg(set, key, ins[i], found[i]); !ok {
 			evaluate(i)
@@ -419,7 +415,7 @@ func (a *Auditor) auditBatch(ctx context.Context, b batch, stats *Stats, done fu
 	return nil
 }
 
-// windowOrg returns the organization whose tickets of the last TicketWindow
+// windowOrg returns the organization whose tickets of the last rules.TicketWindow
 // the rules of an organization or account read (as `tickets`), and whether
 // they read any: an account linked to no organization has none, and rules
 // that never mention `tickets` need none.
@@ -525,7 +521,7 @@ func (a *Auditor) signals(in rules.Input) signals {
 	if in.Ticket.HasTag(cxaudit.SnoozeTag) {
 		sig.snoozeFor = a.SnoozeFor
 		if sig.snoozeFor <= 0 {
-			sig.snoozeFor = DefaultSnooze
+			sig.snoozeFor = cxaudit.DefaultSnooze
 		}
 	}
 	return sig

@@ -265,7 +265,7 @@ func LoadInputs(ctx context.Context, q store.Querier, set *rules.Set, keys []sto
 			orgIDs = append(orgIDs, org)
 		}
 	}
-	windows, err := q.TicketsForOrganizations(ctx, orgIDs, now.Add(-TicketWindow), windowComments(set))
+	windows, err := q.TicketsForOrganizations(ctx, orgIDs, now.Add(-rules.TicketWindow), windowComments(set))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -43,9 +43,6 @@ type entityResult struct {
 	changes  []Change
 }
 
-// DefaultSnooze is how long cxaudit_snooze silences a ticket's findings.
-const DefaultSnooze = 7 * 24 * time.Hour
-
 // signals are what people told cxaudit about an entity's findings.
 type signals struct {
 	ack       bool

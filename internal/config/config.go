@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cxaudit/cxaudit/internal/cxaudit"
 )
 
 // Secret is a credential. It never prints: fmt, slog and JSON all see
@@ -193,7 +195,7 @@ const (
 	// DefaultWriteBudget is per system and hour: enough for a normal day's
 	// findings, small enough that a broken rule cannot flood a tenant.
 	DefaultWriteBudget = 1000
-	DefaultSnoozeDays  = 7
+	DefaultSnoozeDays  = int(cxaudit.DefaultSnooze / (24 * time.Hour))
 	DefaultHTTPTimeout = 30 * time.Second
 	// DefaultMaxResponseBytes: pages are a few megabytes; a 200 MB one
 	// took 1.5 GB of memory, more than a pod has.

@@ -15,6 +15,11 @@ const (
 	SnoozeTag = "cxaudit_snooze"
 )
 
+// DefaultSnooze is how long SnoozeTag silences a ticket's findings when
+// CXAUDIT_SNOOZE_DAYS is not set. The audit, the note that tells agents
+// about it, and the configuration all read this one value.
+const DefaultSnooze = 7 * 24 * time.Hour
+
 // Category groups rules by the problem they find.
 type Category string
 

@@ -3,6 +3,7 @@ package rules
 import (
 	"sort"
 	"strings"
+	"time"
 
 	celast "github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/types"
@@ -130,6 +131,11 @@ func readsOf(a *celast.AST, field string, pos func(id int64) (int, int)) reads {
 	}))
 	return r
 }
+
+// TicketWindow is how far back the tickets organization and account rules
+// see (as `tickets`) reach: the one window of the audit, `rules preview`
+// and `rules test`.
+const TicketWindow = 90 * 24 * time.Hour
 
 // TicketWindow reports whether the rules on kind read the customer's recent
 // tickets (`tickets`), and whether they read those tickets' comments.

@@ -17,10 +17,6 @@ import (
 	"github.com/cxaudit/cxaudit/internal/tenant"
 )
 
-// TicketWindow is how far back the tickets organization and account rules
-// see (as `tickets`) reach. The audit uses the same window.
-const TicketWindow = 90 * 24 * time.Hour
-
 // TestOptions tune RunTests.
 type TestOptions struct {
 	// Run, when set, selects the tests whose name matches it.

@@ -503,15 +503,11 @@ func footer(marker string, noted, cleared []cxaudit.Finding) string {
 	return b.String()
 }
 
-// DefaultSnooze is how long the snooze tag silences findings when
-// Zendesk.SnoozeFor is not set (config.DefaultSnoozeDays).
-const DefaultSnooze = 7 * 24 * time.Hour
-
 func (z *Zendesk) snoozeFor() time.Duration {
 	if z.SnoozeFor > 0 {
 		return z.SnoozeFor
 	}
-	return DefaultSnooze
+	return cxaudit.DefaultSnooze
 }
 
 // days says d in whole days, as agents read it: "7 days", "1 day".
