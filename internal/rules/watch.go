@@ -60,6 +60,42 @@ func NewWatcher(dir string, debounce time.Duration) (*Watcher, error) {
 // have been lost.
 func (w *Watcher) Run(ctx context.Context, changed func(), errFunc func(error)) {
 	defer w.fw.Close()
+	debounce(ctx, w.debounce, w.fw.Events, w.fw.Errors, w.accept, func() {
+		// Re-arm the watch in case the directory was replaced in a way
+		// that produced no event for its name (adding twice is a no-op).
+		_ = w.fw.Add(w.dir)
+		changed()
+	}, func(err error) {
+		if errFunc != nil {
+			errFunc(fmt.Errorf("rules: watching %s: %w", w.dir, err))
+		}
+	})
+}
+
+// accept reports whether ev starts or extends a burst of changes, and
+// follows the directory's name when it was replaced.
+func (w *Watcher) accept(ev fsnotify.Event) bool {
+	if !w.relevant(ev) {
+		return false
+	}
+	if ev.Name == w.dir {
+		// The directory (or the symlink naming it) was replaced: watch
+		// what the name points at now.
+		_ = w.fw.Remove(w.dir)
+		_ = w.fw.Add(w.dir)
+	}
+	return true
+}
+
+// debounce calls changed once no accepted event and no error has arrived
+// for delay after one did, until ctx ends or either channel is closed. An
+// error goes to errFunc first and then counts as a change, since events may
+// have been lost. It knows nothing of fsnotify's watcher, only of its
+// channels, so that its timing can be tested with a fake clock: a real
+// watcher's inotify reads are system calls, which a synctest bubble cannot
+// wait out.
+func debounce(ctx context.Context, delay time.Duration, events <-chan fsnotify.Event, errs <-chan error,
+	accept func(fsnotify.Event) bool, changed func(), errFunc func(error)) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -67,32 +103,20 @@ func (w *Watcher) Run(ctx context.Context, changed func(), errFunc func(error)) 
 		select {
 		case <-ctx.Done():
 			return
-		case ev, ok := <-w.fw.Events:
+		case ev, ok := <-events:
 			if !ok {
 				return
 			}
-			if !w.relevant(ev) {
-				continue
+			if accept(ev) {
+				timer.Reset(delay)
 			}
-			if ev.Name == w.dir {
-				// The directory (or the symlink naming it) was replaced:
-				// watch what the name points at now.
-				_ = w.fw.Remove(w.dir)
-				_ = w.fw.Add(w.dir)
-			}
-			timer.Reset(w.debounce)
-		case err, ok := <-w.fw.Errors:
+		case err, ok := <-errs:
 			if !ok {
 				return
 			}
-			if errFunc != nil {
-				errFunc(fmt.Errorf("rules: watching %s: %w", w.dir, err))
-			}
-			timer.Reset(w.debounce)
+			errFunc(err)
+			timer.Reset(delay)
 		case <-timer.C:
-			// Re-arm the watch in case the directory was replaced in a way
-			// that produced no event for its name (adding twice is a no-op).
-			_ = w.fw.Add(w.dir)
 			changed()
 		}
 	}
