@@ -1,14 +1,12 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cxaudit/cxaudit/internal/apptest"
 	"github.com/cxaudit/cxaudit/internal/config"
 	"github.com/cxaudit/cxaudit/internal/metrics"
 	"github.com/cxaudit/cxaudit/internal/rules"
@@ -30,23 +29,6 @@ const reloadRule = `rules:
     when: ticket.open && days_between(ticket.created_at, now) > 14.0
     message: '"stale"'
 `
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestWatchRulesConfigMapSwap mounts rules the way Kubernetes mounts a
 // ConfigMap and updates them with its ..data symlink swap: a good edit is
@@ -70,7 +52,7 @@ func TestWatchRulesConfigMapSwap(t *testing.T) {
 
 	set, err := rules.LoadDir(dir)
 	require.NoError(t, err)
-	var logs syncBuffer
+	var logs apptest.SyncBuffer
 	a := &App{Config: config.Config{RulesDir: dir}, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Metrics: metrics.New(),
 		rulesDebounce: 50 * time.Millisecond}
 	a.setRules(set)
@@ -86,8 +68,10 @@ func TestWatchRulesConfigMapSwap(t *testing.T) {
 	publish(fmt.Sprintf(reloadRule, "hgh"))
 	require.Eventually(t, func() bool { return gaugeValue(t, a.Metrics.RulesReloadOK) == 0 }, 30*time.Second, 10*time.Millisecond)
 	require.Equal(t, "high", severity(), "a broken edit keeps the last good rules")
-	require.Contains(t, logs.String(), `invalid severity 'hgh'`)
-	require.Contains(t, logs.String(), "keeping the last good rules")
+	// The gauge drops before the watcher logs the error: wait for the log.
+	for _, want := range []string{`invalid severity 'hgh'`, "keeping the last good rules"} {
+		require.Eventually(t, func() bool { return strings.Contains(logs.String(), want) }, 30*time.Second, 10*time.Millisecond, want)
+	}
 
 	publish(fmt.Sprintf(reloadRule, "medium"))
 	require.Eventually(t, func() bool { return severity() == "medium" }, 30*time.Second, 10*time.Millisecond)
@@ -144,7 +128,7 @@ func TestWatchRulesRefusesMassDrop(t *testing.T) {
 	}
 	set, err := rules.LoadDir(dir)
 	require.NoError(t, err)
-	var logs syncBuffer
+	var logs apptest.SyncBuffer
 	a := &App{Config: config.Config{RulesDir: dir, RulesMaxDrop: 0.5}, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Metrics: metrics.New(),
 		rulesDebounce: 50 * time.Millisecond}
 	a.setRules(set)
