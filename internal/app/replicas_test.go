@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/cxaudit/cxaudit/internal/app"
 	"github.com/cxaudit/cxaudit/internal/apptest"
-	"github.com/cxaudit/cxaudit/internal/config"
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/demo"
 	"github.com/cxaudit/cxaudit/internal/salesforce/salesforcetest"
@@ -23,14 +21,8 @@ import (
 
 func newReplica(t *testing.T, sims *demo.Simulators, databaseURL string, migrate bool) *app.App {
 	t.Helper()
-	env := map[string]string{"CXAUDIT_DATABASE_URL": databaseURL, "CXAUDIT_RULES_DIR": apptest.RulesDir(t),
-		"CXAUDIT_LISTEN_ADDR": "127.0.0.1:0", "CXAUDIT_SYNC_INTERVAL": "1h", "CXAUDIT_SWEEP_INTERVAL": "1h"}
-	for _, kv := range sims.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
-	cfg, err := config.FromEnv(func(k string) string { return env[k] })
-	require.NoError(t, err)
+	cfg := apptest.Config(t, append(sims.Env(), "CXAUDIT_DATABASE_URL="+databaseURL,
+		"CXAUDIT_LISTEN_ADDR=127.0.0.1:0", "CXAUDIT_SYNC_INTERVAL=1h", "CXAUDIT_SWEEP_INTERVAL=1h")...)
 	// The log is shown when the test fails: a count that differs is
 	// explained by what the workers did.
 	var log apptest.SyncBuffer
@@ -39,10 +31,7 @@ func newReplica(t *testing.T, sims *demo.Simulators, databaseURL string, migrate
 			t.Logf("log of a worker (migrate %v):\n%s", migrate, log.String())
 		}
 	})
-	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(&log, nil)), app.Options{Migrate: migrate, Periodic: true})
-	require.NoError(t, err)
-	t.Cleanup(func() { a.Close() })
-	return a
+	return newApp(t, cfg, slog.New(slog.NewTextHandler(&log, nil)), app.Options{Migrate: migrate, Periodic: true})
 }
 
 // syncEndpoints are the reads of a sync, by system.
@@ -123,7 +112,6 @@ func TestThreeReplicasFetchEachPageOnce(t *testing.T) {
 	require.Equal(t, wantS.TasksCreated, gotS.TasksCreated, "one Task per account finding, whatever the timing")
 }
 
-// noteMarker finds the marker a note or Task carries.
 // noteMarker finds cxaudit's marker in a Task subject ("[cxaudit:<fp>]")
 // or a note ("cxaudit:<mark>.<mark>…").
 var noteMarker = regexp.MustCompile(`cxaudit:[0-9a-f]{16}\]|cxaudit:[0-9a-f]{8}(?:\.[0-9a-f]{8})*`)
