@@ -44,9 +44,7 @@ func BenchmarkBackfillPeakRSS(b *testing.B) {
 		n, err = strconv.Atoi(v)
 		require.NoError(b, err, "CXAUDIT_BENCH_TICKETS")
 	}
-	bin := filepath.Join(b.TempDir(), "cxaudit")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(b, err, "go build: %s", out)
+	bin := cxauditBinary(b)
 
 	// What the launcher itself adds: the ru_maxrss of a command that
 	// uses next to nothing.

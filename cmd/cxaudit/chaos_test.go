@@ -105,7 +105,7 @@ func TestWritebackChaos(t *testing.T) {
 	t.Logf("chaos seed %d (rerun with -chaos.seed=%d)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, seed>>1))
 
-	bin := buildBinary(t)
+	bin := cxauditBinary(t)
 	world := simworld.Generate(simworld.Options{Seed: 21, Accounts: 250, Tickets: *chaosTickets})
 	// Update Ticket's own limits are lifted too: at 300 a minute, the
 	// thousands of findings here would take half an hour to write; the

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,15 +21,6 @@ import (
 	"github.com/cxaudit/cxaudit/internal/store/storetest"
 )
 
-// buildBinary builds the real cxaudit into a temporary directory.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "cxaudit")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
-}
-
 // TestSyncSurvivesSIGKILL kills a real `cxaudit sync --once` at random
 // points of a backfill, again and again, while agents keep changing
 // tickets in the simulator; then lets a last run finish and compares the
@@ -38,7 +28,7 @@ func buildBinary(t *testing.T) string {
 // comments, no ticket missing, none extra, no comment twice.
 func TestSyncSurvivesSIGKILL(t *testing.T) {
 	t.Parallel()
-	bin := buildBinary(t)
+	bin := cxauditBinary(t)
 	sims, err := demo.StartSimulators(demo.SimOptions{Seed: 11, Accounts: 60, Tickets: 2500, ZendeskRateLimit: 100000})
 	require.NoError(t, err)
 	t.Cleanup(sims.Close)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -19,15 +18,6 @@ import (
 	"github.com/cxaudit/cxaudit/internal/store/storetest"
 	"github.com/cxaudit/cxaudit/internal/zendesk/zendesktest"
 )
-
-// buildWorker builds the real cxaudit binary for the test.
-func buildWorker(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "cxaudit")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, string(out))
-	return bin
-}
 
 // TestSIGTERMLosesNothing runs the real worker on PostgreSQL against the
 // simulators, sends SIGTERM while jobs are running, and checks that it
@@ -44,7 +34,7 @@ func TestSIGTERMLosesNothing(t *testing.T) {
 	const grace = 10 * time.Millisecond
 	cmd := exec.Command(bin, "run", "--grace", grace.String())
 	cmd.Env = env
-	var logs syncBuffer
+	var logs apptest.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	require.NoError(t, cmd.Start())
 	done := make(chan error, 1)
@@ -146,7 +136,7 @@ func TestSIGTERMGivesRunningJobsGrace(t *testing.T) {
 	sims.Zendesk.SetFaults(zendesktest.Faults{Latency: 100 * time.Millisecond})
 	cmd := exec.Command(bin, "run", "--grace", "10s")
 	cmd.Env = env
-	var logs syncBuffer
+	var logs apptest.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	require.NoError(t, cmd.Start())
 	done := make(chan error, 1)
@@ -208,7 +198,7 @@ func newShutdownWorker(t *testing.T, opts demo.SimOptions, extraEnv ...string) s
 	db, err := pgx.Connect(ctx, dbURL)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close(ctx) })
-	return shutdownWorker{sims: sims, env: env, bin: buildWorker(t), db: db, count: func(query string) int {
+	return shutdownWorker{sims: sims, env: env, bin: cxauditBinary(t), db: db, count: func(query string) int {
 		var n int
 		if err := db.QueryRow(ctx, query).Scan(&n); err != nil {
 			return -1

@@ -6,14 +6,12 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/cxaudit/cxaudit/internal/app"
 	"github.com/cxaudit/cxaudit/internal/apptest"
-	"github.com/cxaudit/cxaudit/internal/config"
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/demo"
 	"github.com/cxaudit/cxaudit/internal/store"
@@ -82,19 +80,10 @@ func setupLogged(t *testing.T, databaseURL string) *testBundle {
 	sims, err := demo.StartSimulators(demo.SimOptions{Seed: 7, Accounts: 40, Tickets: 400, ZendeskRateLimit: 100000})
 	require.NoError(t, err)
 	t.Cleanup(sims.Close)
-	env := map[string]string{"CXAUDIT_DATABASE_URL": databaseURL, "CXAUDIT_RULES_DIR": apptest.RulesDir(t)}
-	for _, kv := range sims.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
-	cfg, err := config.FromEnv(func(k string) string { return env[k] })
-	require.NoError(t, err)
+	cfg := apptest.Config(t, append(sims.Env(), "CXAUDIT_DATABASE_URL="+databaseURL)...)
 	var out io.Writer = io.Discard
 	if os.Getenv("CXAUDIT_TEST_LOG") != "" {
 		out = os.Stderr
 	}
-	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(out, nil)), app.Options{Migrate: true})
-	require.NoError(t, err)
-	t.Cleanup(func() { a.Close() })
-	return &testBundle{sims: sims, app: a, cfg: cfg}
+	return &testBundle{sims: sims, app: newApp(t, cfg, slog.New(slog.NewTextHandler(out, nil)), app.Options{Migrate: true}), cfg: cfg}
 }

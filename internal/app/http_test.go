@@ -1,24 +1,21 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/cxaudit/cxaudit/internal/app"
-	"github.com/cxaudit/cxaudit/internal/config"
+	"github.com/cxaudit/cxaudit/internal/apptest"
 	"github.com/cxaudit/cxaudit/internal/demo"
 	"github.com/cxaudit/cxaudit/internal/jobs"
-	"github.com/cxaudit/cxaudit/internal/salesforce/salesforcetest"
 	"github.com/cxaudit/cxaudit/internal/simworld"
 	"github.com/cxaudit/cxaudit/internal/store/storetest"
 	"github.com/cxaudit/cxaudit/internal/zendesk/zendesktest"
@@ -175,25 +172,6 @@ func TestRiverUIRefusesCrossSiteRequests(t *testing.T) {
 	require.Empty(t, jobIDs(), "the UI deleted the job")
 }
 
-// lockedBuffer is a log destination the App's goroutines write to while
-// the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestTasksWithoutAnOwnerAreSaid: with an account owner inactive and no
 // SALESFORCE_TASK_FALLBACK_OWNER_ID, its Task went to Salesforce's default
 // owner (the integration user) without a word. Now the worker says so at
@@ -217,22 +195,13 @@ func TestTasksWithoutAnOwnerAreSaid(t *testing.T) {
 		t.Run("fallback="+fallback, func(t *testing.T) {
 			t.Parallel()
 			w := simworld.Generate(simworld.Options{Seed: 5, Accounts: 40, Tickets: 100}) // the same world, one per simulator pair
-			_, zsrv := zendesktest.NewServer(zendesktest.Options{World: w, Email: demo.SimZendeskEmail, APIToken: demo.SimZendeskToken, RateLimit: 100000})
-			t.Cleanup(zsrv.Close)
-			_, ssrv := salesforcetest.NewServer(salesforcetest.Options{World: w, AccessToken: demo.SimSalesforceToken})
-			t.Cleanup(ssrv.Close)
-			env := map[string]string{
-				"CXAUDIT_DATABASE_URL": storetest.NewSQLitePath(t), "CXAUDIT_RULES_DIR": "../../rules",
-				"ZENDESK_URL": zsrv.URL, "ZENDESK_EMAIL": demo.SimZendeskEmail, "ZENDESK_API_TOKEN": demo.SimZendeskToken,
-				"SALESFORCE_INSTANCE_URL": ssrv.URL, "SALESFORCE_ACCESS_TOKEN": demo.SimSalesforceToken,
-				"SALESFORCE_TASK_FALLBACK_OWNER_ID": fallback,
-			}
-			cfg, err := config.FromEnv(func(k string) string { return env[k] })
+			sims, err := demo.ServeWorld(w, demo.SimOptions{ZendeskRateLimit: 100000})
 			require.NoError(t, err)
-			var logs lockedBuffer
-			a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(&logs, nil)), app.Options{Migrate: true})
-			require.NoError(t, err)
-			t.Cleanup(func() { a.Close() })
+			t.Cleanup(sims.Close)
+			cfg := apptest.Config(t, append(sims.Env(), "CXAUDIT_DATABASE_URL="+storetest.NewSQLitePath(t),
+				"CXAUDIT_RULES_DIR=../../rules", "SALESFORCE_TASK_FALLBACK_OWNER_ID="+fallback)...)
+			var logs apptest.SyncBuffer
+			a := newApp(t, cfg, slog.New(slog.NewJSONHandler(&logs, nil)), app.Options{Migrate: true})
 			for range 2 {
 				res, err := a.RunOnce(context.Background())
 				require.NoError(t, err)

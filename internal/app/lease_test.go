@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cxaudit/cxaudit/internal/apptest"
 	"github.com/cxaudit/cxaudit/internal/config"
 	"github.com/cxaudit/cxaudit/internal/store"
 	"github.com/cxaudit/cxaudit/internal/store/storetest"
@@ -17,10 +18,10 @@ import (
 // leaseApp builds the part of an App the lease needs, on a SQLite store.
 // Called inside a synctest bubble, the store's database/sql goroutines are
 // the bubble's, and the store is closed by a cleanup that runs in it.
-func leaseApp(t *testing.T, ttl time.Duration) (*App, *store.SQLite, *syncBuffer) {
+func leaseApp(t *testing.T, ttl time.Duration) (*App, *store.SQLite, *apptest.SyncBuffer) {
 	t.Helper()
 	s := storetest.NewSQLite(t)
-	logs := &syncBuffer{}
+	logs := &apptest.SyncBuffer{}
 	a := &App{
 		Config:   config.Config{WorkerLeaseTTL: ttl},
 		Logger:   slog.New(slog.NewTextHandler(logs, nil)),

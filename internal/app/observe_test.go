@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,29 +37,10 @@ const (
 	riverUIPassword = "riverui-pass-91b2e4"
 )
 
-// syncBuffer is a log destination shared by River's and cxaudit's
-// goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type obsBundle struct {
 	sims  *demo.Simulators
 	env   map[string]string
-	logs  *syncBuffer
+	logs  *apptest.SyncBuffer
 	spans *tracetest.InMemoryExporter
 }
 
@@ -87,7 +66,7 @@ func setupObs(t *testing.T) *obsBundle {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
-	return &obsBundle{sims: sims, env: env, logs: &syncBuffer{}, spans: tracetest.NewInMemoryExporter()}
+	return &obsBundle{sims: sims, env: env, logs: &apptest.SyncBuffer{}, spans: tracetest.NewInMemoryExporter()}
 }
 
 func (b *obsBundle) newApp(t *testing.T, env map[string]string) *app.App {

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -10,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cxaudit/cxaudit/internal/app"
-	"github.com/cxaudit/cxaudit/internal/config"
+	"github.com/cxaudit/cxaudit/internal/apptest"
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/demo"
 	"github.com/cxaudit/cxaudit/internal/salesforce/salesforcetest"
@@ -24,24 +23,14 @@ import (
 // them on databaseURL, with env on top of the defaults.
 func newSimApp(t *testing.T, w *simworld.World, databaseURL string, env map[string]string) (*app.App, *zendesktest.Sim, *salesforcetest.Sim) {
 	t.Helper()
-	zd, zsrv := zendesktest.NewServer(zendesktest.Options{World: w, Email: demo.SimZendeskEmail, APIToken: demo.SimZendeskToken, RateLimit: 100000})
-	t.Cleanup(zsrv.Close)
-	sf, ssrv := salesforcetest.NewServer(salesforcetest.Options{World: w, AccessToken: demo.SimSalesforceToken})
-	t.Cleanup(ssrv.Close)
-	all := map[string]string{
-		"CXAUDIT_DATABASE_URL": databaseURL, "CXAUDIT_RULES_DIR": "../../rules",
-		"ZENDESK_URL": zsrv.URL, "ZENDESK_EMAIL": demo.SimZendeskEmail, "ZENDESK_API_TOKEN": demo.SimZendeskToken,
-		"SALESFORCE_INSTANCE_URL": ssrv.URL, "SALESFORCE_ACCESS_TOKEN": demo.SimSalesforceToken,
-	}
+	sims, err := demo.ServeWorld(w, demo.SimOptions{ZendeskRateLimit: 100000})
+	require.NoError(t, err)
+	t.Cleanup(sims.Close)
+	vars := append(sims.Env(), "CXAUDIT_DATABASE_URL="+databaseURL, "CXAUDIT_RULES_DIR=../../rules")
 	for k, v := range env {
-		all[k] = v
+		vars = append(vars, k+"="+v)
 	}
-	cfg, err := config.FromEnv(func(k string) string { return all[k] })
-	require.NoError(t, err)
-	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), app.Options{Migrate: true})
-	require.NoError(t, err)
-	t.Cleanup(func() { a.Close() })
-	return a, zd, sf
+	return newApp(t, apptest.Config(t, vars...), slog.New(slog.DiscardHandler), app.Options{Migrate: true}), sims.Zendesk, sims.Salesforce
 }
 
 // TestNULInSyncedTextOnPostgres: tickets that came in by e-mail carry NULs

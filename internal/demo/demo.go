@@ -63,13 +63,21 @@ type Simulators struct {
 
 // StartSimulators generates a world and serves it.
 func StartSimulators(opts SimOptions) (*Simulators, error) {
+	w := simworld.Generate(simworld.Options{Seed: opts.Seed, Accounts: opts.Accounts, Tickets: opts.Tickets, TeamTasks: true, LinkProblems: true})
+	return ServeWorld(w, opts)
+}
+
+// ServeWorld serves w from both simulators, on opts' addresses and with its
+// Zendesk rate limit (its sizes and seed are w's business), with the
+// credentials Env hands cxaudit. Tests that shape a world of their own
+// start it with this.
+func ServeWorld(w *simworld.World, opts SimOptions) (*Simulators, error) {
 	if opts.ZendeskAddr == "" {
 		opts.ZendeskAddr = "127.0.0.1:0"
 	}
 	if opts.SalesforceAddr == "" {
 		opts.SalesforceAddr = "127.0.0.1:0"
 	}
-	w := simworld.Generate(simworld.Options{Seed: opts.Seed, Accounts: opts.Accounts, Tickets: opts.Tickets, TeamTasks: true, LinkProblems: true})
 	s := &Simulators{
 		World:      w,
 		Zendesk:    zendesktest.New(zendesktest.Options{World: w, Email: SimZendeskEmail, APIToken: SimZendeskToken, RateLimit: opts.ZendeskRateLimit, UpdateRateLimit: opts.ZendeskRateLimit}),

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cxaudit/cxaudit/internal/apptest"
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/ratelimit"
 	"github.com/cxaudit/cxaudit/internal/remote"
@@ -50,7 +51,7 @@ type jwtBundle struct {
 	client *salesforce.Client
 	sim    *salesforcetest.Sim
 	budget *ratelimit.Budget
-	logs   *syncBuffer
+	logs   *apptest.SyncBuffer
 	pem    []byte
 	url    string
 	now    *time.Time
@@ -71,7 +72,7 @@ func setupJWT(t *testing.T, ttl time.Duration, signer *rsa.PrivateKey) *jwtBundl
 		JWT: &salesforcetest.JWTOptions{PublicKey: &verify.PublicKey, ClientID: "3MVG9-consumer-key", Username: "cxaudit@acme.example", TokenTTL: ttl},
 	})
 	t.Cleanup(srv.Close)
-	logs := &syncBuffer{}
+	logs := &apptest.SyncBuffer{}
 	budget := ratelimit.New(salesforce.BudgetConfig(0.8))
 	key := pemPKCS8(t, signer)
 	client, err := salesforce.New(salesforce.Config{

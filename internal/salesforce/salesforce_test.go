@@ -1,7 +1,6 @@
 package salesforce_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cxaudit/cxaudit/internal/apptest"
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/remote"
 	"github.com/cxaudit/cxaudit/internal/rules"
@@ -30,27 +30,9 @@ const testToken = "00Dxx0000001gPL!AR8AQJXg5oH.secret-session-token"
 
 var worldNow = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // stdlog captures the standard logger for the whole run: simpleforce logs
 // there, and nothing of it may get through.
-var stdlog = &syncBuffer{}
+var stdlog = &apptest.SyncBuffer{}
 
 func TestMain(m *testing.M) {
 	log.SetOutput(stdlog)
@@ -66,7 +48,7 @@ type testBundle struct {
 	client *salesforce.Client
 	sim    *salesforcetest.Sim
 	world  *simworld.World
-	logs   *syncBuffer
+	logs   *apptest.SyncBuffer
 	url    string
 }
 
@@ -82,7 +64,7 @@ func setup(t *testing.T, opts salesforcetest.Options) *testBundle {
 	}
 	sim, srv := salesforcetest.NewServer(opts)
 	t.Cleanup(srv.Close)
-	logs := &syncBuffer{}
+	logs := &apptest.SyncBuffer{}
 	client, err := salesforce.New(salesforce.Config{
 		InstanceURL: srv.URL,
 		AccessToken: testToken,
@@ -598,7 +580,7 @@ func TestOneCharacterToken(t *testing.T) {
 	w := simworld.Generate(simworld.Options{Seed: 3, Accounts: 5, Now: worldNow})
 	sim, srv := salesforcetest.NewServer(salesforcetest.Options{World: w, AccessToken: tok, Now: func() time.Time { return worldNow }})
 	t.Cleanup(srv.Close)
-	logs := &syncBuffer{}
+	logs := &apptest.SyncBuffer{}
 	c, err := salesforce.New(salesforce.Config{InstanceURL: srv.URL, AccessToken: tok,
 		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		HTTP:   remote.Options{RetryMax: 2, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond}})
