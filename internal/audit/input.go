@@ -13,12 +13,32 @@ import (
 	"github.com/cxaudit/cxaudit/internal/tenant"
 )
 
+// Reader is what the rules read of the store: the tenant's schemas, the
+// agents, the synced records and the links between them. The audit and
+// `rules preview` load their inputs through it; store.Querier satisfies
+// it.
+type Reader interface {
+	GetSchema(ctx context.Context, source string, v any) (bool, error)
+	AgentIDs(ctx context.Context) (map[int64]bool, error)
+	TicketsByID(ctx context.Context, ids []int64) ([]cxaudit.Ticket, error)
+	UsersByID(ctx context.Context, ids []int64) ([]cxaudit.User, error)
+	Organization(ctx context.Context, id int64) (cxaudit.Organization, error)
+	OrganizationsByID(ctx context.Context, ids []int64) ([]cxaudit.Organization, error)
+	Account(ctx context.Context, id string) (cxaudit.Account, error)
+	AccountForOrganization(ctx context.Context, org cxaudit.Organization) (cxaudit.Account, error)
+	AccountsForOrganizations(ctx context.Context, orgs []cxaudit.Organization) (map[int64]cxaudit.Account, error)
+	OrganizationForAccount(ctx context.Context, acc cxaudit.Account) (cxaudit.Organization, error)
+	TicketsForOrganizations(ctx context.Context, orgIDs []int64, since time.Time, withComments bool) (map[int64][]cxaudit.Ticket, error)
+}
+
+var _ Reader = store.Querier(nil)
+
 // loader reads what the rules read about a batch of entities, the same way
 // for the audit and for `rules preview`: records come typed by the
 // tenant's schema and field map, comments marked by whether an agent wrote
 // them, and cxaudit's own tags hidden.
 type loader struct {
-	q       store.Querier
+	q       Reader
 	agents  map[int64]bool
 	managed map[string]bool
 	now     time.Time
@@ -30,7 +50,7 @@ type loader struct {
 
 // newLoader reads what every batch shares: the agents. t types the
 // records.
-func newLoader(ctx context.Context, q store.Querier, set *rules.Set, now time.Time, t *tenant.Tenant) (*loader, error) {
+func newLoader(ctx context.Context, q Reader, set *rules.Set, now time.Time, t *tenant.Tenant) (*loader, error) {
 	agents, err := q.AgentIDs(ctx)
 	if err != nil {
 		return nil, err
@@ -40,7 +60,7 @@ func newLoader(ctx context.Context, q store.Querier, set *rules.Set, now time.Ti
 
 // LoadTenant resolves the field map fm against the schemas the sync
 // stored.
-func LoadTenant(ctx context.Context, q store.Querier, fm *tenant.FieldMap) (*tenant.Tenant, error) {
+func LoadTenant(ctx context.Context, q Reader, fm *tenant.FieldMap) (*tenant.Tenant, error) {
 	var sf tenant.SalesforceSchema
 	var zd tenant.ZendeskSchema
 	sfOK, err := q.GetSchema(ctx, store.SchemaSalesforce, &sf)
@@ -244,7 +264,7 @@ func prepareTicket(t *cxaudit.Ticket, agents map[int64]bool, managed map[string]
 // deleted), and then its findings all resolve. The ticket windows of
 // organizations and accounts are read in one query. `rules preview` uses it
 // to see what the audit would.
-func LoadInputs(ctx context.Context, q store.Querier, set *rules.Set, keys []store.EntityKey, now time.Time) ([]rules.Input, []bool, error) {
+func LoadInputs(ctx context.Context, q Reader, set *rules.Set, keys []store.EntityKey, now time.Time) ([]rules.Input, []bool, error) {
 	t, err := LoadTenant(ctx, q, set.FieldMap())
 	if err != nil {
 		return nil, nil, err

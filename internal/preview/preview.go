@@ -21,9 +21,18 @@ import (
 	"github.com/cxaudit/cxaudit/internal/store"
 )
 
+// Source is what a preview reads: the entities a sweep would audit, their
+// inputs as the audit reads them, and the findings stored now.
+// store.Querier satisfies it; a preview never writes.
+type Source interface {
+	audit.Reader
+	SweepKeys(ctx context.Context) ([]store.EntityKey, error)
+	ListFindings(ctx context.Context, filter store.FindingFilter) ([]cxaudit.Finding, error)
+}
+
 // Options configure Run.
 type Options struct {
-	Store store.Querier
+	Store Source
 	Rules *rules.Set
 	// Now is the time the rules see; default time.Now.
 	Now time.Time

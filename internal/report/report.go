@@ -204,8 +204,22 @@ func (c *counter) add(num float64, week int, l labels, overall bool) {
 	}
 }
 
+// Source is what the scorecard reads: tickets, organizations and accounts
+// page by page, their links, the agents, the findings, and the snapshots
+// of earlier days. store.Querier satisfies it.
+type Source interface {
+	AgentIDs(ctx context.Context) (map[int64]bool, error)
+	ReportTicketsAfter(ctx context.Context, since time.Time, afterID int64, limit int) ([]cxaudit.Ticket, error)
+	OrganizationsAfter(ctx context.Context, afterID int64, limit int) ([]cxaudit.Organization, error)
+	OrganizationsByID(ctx context.Context, ids []int64) ([]cxaudit.Organization, error)
+	AccountsAfter(ctx context.Context, afterID string, limit int) ([]cxaudit.Account, error)
+	AccountsForOrganizations(ctx context.Context, orgs []cxaudit.Organization) (map[int64]cxaudit.Account, error)
+	ListFindings(ctx context.Context, filter store.FindingFilter) ([]cxaudit.Finding, error)
+	KPISnapshots(ctx context.Context, fromDay, toDay string) ([]store.KPISnapshot, error)
+}
+
 // Compute builds the scorecard from st.
-func Compute(ctx context.Context, st store.Querier, opt Options) (*Report, error) {
+func Compute(ctx context.Context, st Source, opt Options) (*Report, error) {
 	if opt.Now.IsZero() {
 		opt.Now = time.Now()
 	}
@@ -316,7 +330,7 @@ func (r *Report) Snapshot() []store.KPISnapshot {
 
 type computer struct {
 	opt        Options
-	st         store.Querier
+	st         Source
 	weeks      []Week
 	counters   map[string]*counter
 	orgAccount map[int64]*cxaudit.Account // nil: the organization is linked to none
