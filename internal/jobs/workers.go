@@ -43,13 +43,19 @@ func (s *Services) beforeSync(ctx context.Context, source cxaudit.Source) error 
 
 // AddWorkers registers every worker with ws.
 func AddWorkers(ws *river.Workers, s *Services) {
-	river.AddWorker(ws, &zendeskSyncWorker{s: s})
-	river.AddWorker(ws, &salesforceSyncWorker{s: s})
+	// A nil *syncer.Zendesk in an interface is not a nil interface: each
+	// getter says whether its system is configured.
+	river.AddWorker(ws, &syncWorker[ZendeskSyncArgs]{s: s, source: cxaudit.SourceZendesk,
+		sync: func(s *Services) (fullSync, bool) { return s.ZendeskSync, s.ZendeskSync != nil }})
+	river.AddWorker(ws, &syncWorker[SalesforceSyncArgs]{s: s, source: cxaudit.SourceSalesforce,
+		sync: func(s *Services) (fullSync, bool) { return s.SalesforceSync, s.SalesforceSync != nil }})
 	river.AddWorker(ws, &zendeskTicketWorker{s: s})
 	river.AddWorker(ws, &auditWorker{s: s})
 	river.AddWorker(ws, &auditSweepWorker{s: s})
-	river.AddWorker(ws, &zendeskWritebackWorker{s: s})
-	river.AddWorker(ws, &salesforceWritebackWorker{s: s})
+	river.AddWorker(ws, &writebackWorker[ZendeskWritebackArgs]{s: s, source: cxaudit.SourceZendesk,
+		write: func(s *Services) (writer, bool) { return s.ZendeskWriteback, s.ZendeskWriteback != nil }})
+	river.AddWorker(ws, &writebackWorker[SalesforceWritebackArgs]{s: s, source: cxaudit.SourceSalesforce,
+		write: func(s *Services) (writer, bool) { return s.SalesforceWriteback, s.SalesforceWriteback != nil }})
 	river.AddWorker(ws, &kpiSnapshotWorker{s: s})
 }
 
@@ -123,20 +129,31 @@ func (s *Services) OnDirty(ctx context.Context, q store.Querier, kinds map[cxaud
 	return nil
 }
 
-type zendeskSyncWorker struct {
-	river.WorkerDefaults[ZendeskSyncArgs]
-	s *Services
+// fullSync is a system's sync pass: syncer.Zendesk and syncer.Salesforce.
+type fullSync interface {
+	Sync(ctx context.Context) (syncer.Stats, error)
 }
 
-func (w *zendeskSyncWorker) Work(ctx context.Context, job *river.Job[ZendeskSyncArgs]) error {
-	if w.s.ZendeskSync == nil {
+// syncWorker runs one system's sync pass and queues an audit of what it
+// stored. sync returns the system's syncer, false when it is not
+// configured (the job then completes doing nothing).
+type syncWorker[A river.JobArgs] struct {
+	river.WorkerDefaults[A]
+	s      *Services
+	source cxaudit.Source
+	sync   func(*Services) (fullSync, bool)
+}
+
+func (w *syncWorker[A]) Work(ctx context.Context, job *river.Job[A]) error {
+	sy, ok := w.sync(w.s)
+	if !ok {
 		return nil
 	}
-	if err := w.s.beforeSync(ctx, cxaudit.SourceZendesk); err != nil {
+	if err := w.s.beforeSync(ctx, w.source); err != nil {
 		return outcome(w.s.Logger, job.Kind, err)
 	}
-	stats, err := w.s.ZendeskSync.Sync(ctx)
-	w.s.Logger.Info("zendesk sync", "pages", stats.Pages, "records", stats.Records, "error", err)
+	stats, err := sy.Sync(ctx)
+	w.s.Logger.Info(string(w.source)+" sync", "pages", stats.Pages, "records", stats.Records, "error", err)
 	if stats.Pages > 0 {
 		// What was committed is queued for audit even if a later page failed.
 		if qerr := w.s.Store.Enqueue(ctx, Params(AuditArgs{})...); qerr != nil && err == nil {
@@ -164,28 +181,6 @@ func (w *zendeskTicketWorker) Work(ctx context.Context, job *river.Job[ZendeskTi
 	}
 	res, err := w.s.ZendeskSync.SyncTicket(ctx, job.Args.TicketID, Params(AuditArgs{})...)
 	w.s.Logger.Debug("zendesk ticket sync", "ticket_id", job.Args.TicketID, "stored", res.Stored, "error", err)
-	return outcome(w.s.Logger, job.Kind, err)
-}
-
-type salesforceSyncWorker struct {
-	river.WorkerDefaults[SalesforceSyncArgs]
-	s *Services
-}
-
-func (w *salesforceSyncWorker) Work(ctx context.Context, job *river.Job[SalesforceSyncArgs]) error {
-	if w.s.SalesforceSync == nil {
-		return nil
-	}
-	if err := w.s.beforeSync(ctx, cxaudit.SourceSalesforce); err != nil {
-		return outcome(w.s.Logger, job.Kind, err)
-	}
-	stats, err := w.s.SalesforceSync.Sync(ctx)
-	w.s.Logger.Info("salesforce sync", "pages", stats.Pages, "records", stats.Records, "error", err)
-	if stats.Pages > 0 {
-		if qerr := w.s.Store.Enqueue(ctx, Params(AuditArgs{})...); qerr != nil && err == nil {
-			err = qerr
-		}
-	}
 	return outcome(w.s.Logger, job.Kind, err)
 }
 
@@ -218,30 +213,27 @@ func (w *auditSweepWorker) Work(ctx context.Context, job *river.Job[AuditSweepAr
 	return outcome(w.s.Logger, job.Kind, err)
 }
 
-type zendeskWritebackWorker struct {
-	river.WorkerDefaults[ZendeskWritebackArgs]
-	s *Services
+// writer is a system's write-back: writeback.Zendesk and
+// writeback.Salesforce.
+type writer interface {
+	Run(ctx context.Context) (writeback.Stats, error)
 }
 
-func (w *zendeskWritebackWorker) Work(ctx context.Context, job *river.Job[ZendeskWritebackArgs]) error {
-	if w.s.ZendeskWriteback == nil {
+// writebackWorker writes one system's dirty findings back. write returns
+// the system's writer, false when it is not configured.
+type writebackWorker[A river.JobArgs] struct {
+	river.WorkerDefaults[A]
+	s      *Services
+	source cxaudit.Source
+	write  func(*Services) (writer, bool)
+}
+
+func (w *writebackWorker[A]) Work(ctx context.Context, job *river.Job[A]) error {
+	wr, ok := w.write(w.s)
+	if !ok {
 		return nil
 	}
-	stats, err := w.s.ZendeskWriteback.Run(ctx)
-	w.s.Logger.Info("zendesk write-back", "writes", stats.Writes, "reconciled", stats.Reconciled, "failed", stats.Failed, "error", err)
-	return outcome(w.s.Logger, job.Kind, err)
-}
-
-type salesforceWritebackWorker struct {
-	river.WorkerDefaults[SalesforceWritebackArgs]
-	s *Services
-}
-
-func (w *salesforceWritebackWorker) Work(ctx context.Context, job *river.Job[SalesforceWritebackArgs]) error {
-	if w.s.SalesforceWriteback == nil {
-		return nil
-	}
-	stats, err := w.s.SalesforceWriteback.Run(ctx)
-	w.s.Logger.Info("salesforce write-back", "writes", stats.Writes, "reconciled", stats.Reconciled, "failed", stats.Failed, "error", err)
+	stats, err := wr.Run(ctx)
+	w.s.Logger.Info(string(w.source)+" write-back", "writes", stats.Writes, "reconciled", stats.Reconciled, "failed", stats.Failed, "error", err)
 	return outcome(w.s.Logger, job.Kind, err)
 }
