@@ -3,9 +3,7 @@ package zendesktest
 import (
 	"cmp"
 	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
 	"time"
 )
 
@@ -50,50 +48,5 @@ func (s *Sim) deletedTickets(w http.ResponseWriter, r *http.Request) {
 	if q.Get("sort_order") == "desc" {
 		slices.Reverse(list)
 	}
-	size := 100
-	if v := q.Get("page[size]"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			badRequest(w, "page[size] must be a positive integer")
-			return
-		}
-		size = min(n, 100)
-	}
-	from := 0
-	if v := q.Get("page[after]"); v != "" {
-		p, err := decodePosition(v)
-		if err != nil || p.key < 0 || p.key > int64(len(list)) {
-			badRequest(w, "page[after] is invalid")
-			return
-		}
-		from = int(p.key)
-	}
-	to := min(from+size, len(list))
-	type meta struct {
-		HasMore      bool   `json:"has_more"`
-		AfterCursor  string `json:"after_cursor"`
-		BeforeCursor string `json:"before_cursor"`
-	}
-	type links struct {
-		Prev *string `json:"prev"`
-		Next *string `json:"next"`
-	}
-	resp := struct {
-		DeletedTickets []wireDeletedTicket `json:"deleted_tickets"`
-		Meta           meta                `json:"meta"`
-		Links          links               `json:"links"`
-	}{DeletedTickets: slices.Clip(append([]wireDeletedTicket{}, list[from:to]...))}
-	resp.Meta.HasMore = to < len(list)
-	resp.Meta.AfterCursor = position{key: int64(to)}.encode()
-	resp.Meta.BeforeCursor = position{key: int64(from)}.encode()
-	if resp.Meta.HasMore {
-		nq := url.Values{}
-		for k, v := range q {
-			nq[k] = v
-		}
-		nq.Set("page[after]", resp.Meta.AfterCursor)
-		next := baseURL(r) + r.URL.Path + "?" + nq.Encode()
-		resp.Links.Next = &next
-	}
-	writeJSON(w, http.StatusOK, resp)
+	writeOffsetPage(w, r, "deleted_tickets", list)
 }

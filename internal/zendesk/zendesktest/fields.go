@@ -3,7 +3,6 @@ package zendesktest
 import (
 	"cmp"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -89,53 +88,6 @@ func (s *Sim) listFields(w http.ResponseWriter, r *http.Request, key string, fie
 		items[i] = toWireField(base, key, i+1, f, created)
 	}
 	writeCursorPage(w, r, key, items, func(f wireField) int64 { return f.ID })
-}
-
-// writeCursorPage writes one page of a cursor-paginated list of items
-// ordered by id (https://developer.zendesk.com/api-reference/introduction/pagination/#using-cursor-pagination):
-// page[size] (at most 100) items after page[after], with meta.has_more,
-// meta.after_cursor and links.next.
-func writeCursorPage[T any](w http.ResponseWriter, r *http.Request, key string, items []T, id func(T) int64) {
-	q := r.URL.Query()
-	size := 100
-	if v := q.Get("page[size]"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			badRequest(w, "page[size] must be a positive integer")
-			return
-		}
-		size = min(n, 100)
-	}
-	start := 0
-	if a := q.Get("page[after]"); a != "" {
-		p, err := decodePosition(a)
-		if err != nil {
-			badRequest(w, "page[after] is invalid")
-			return
-		}
-		start, _ = slices.BinarySearchFunc(items, p.key, func(it T, k int64) int { return cmp.Compare(id(it), k+1) })
-	}
-	end := min(start+size, len(items))
-	page := items[start:end]
-	if page == nil {
-		page = []T{}
-	}
-	more := end < len(items)
-	meta := map[string]any{"has_more": more, "after_cursor": nil, "before_cursor": nil}
-	links := map[string]any{"next": nil, "prev": nil}
-	if len(page) > 0 {
-		after := position{key: id(page[len(page)-1])}.encode()
-		meta["after_cursor"] = after
-		if more {
-			nq := url.Values{}
-			for k, v := range q {
-				nq[k] = v
-			}
-			nq.Set("page[after]", after)
-			links["next"] = baseURL(r) + r.URL.Path + "?" + nq.Encode()
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{key: page, "meta": meta, "links": links})
 }
 
 // showIDs reads the ids of a show_many request.

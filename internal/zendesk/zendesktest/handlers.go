@@ -431,51 +431,7 @@ func (s *Sim) ticketComments(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	size := 100
-	if v := q.Get("page[size]"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			badRequest(w, "page[size] must be a positive integer")
-			return
-		}
-		size = min(n, 100)
-	}
-	from := 0
-	if v := q.Get("page[after]"); v != "" {
-		p, err := decodePosition(v)
-		if err != nil || p.key < 0 || p.key > int64(len(comments)) {
-			badRequest(w, "page[after] is invalid")
-			return
-		}
-		from = int(p.key)
-	}
-	to := min(from+size, len(comments))
-	type meta struct {
-		HasMore      bool   `json:"has_more"`
-		AfterCursor  string `json:"after_cursor"`
-		BeforeCursor string `json:"before_cursor"`
-	}
-	type links struct {
-		Prev *string `json:"prev"`
-		Next *string `json:"next"`
-	}
-	resp := struct {
-		Comments []wireComment `json:"comments"`
-		Meta     meta          `json:"meta"`
-		Links    links         `json:"links"`
-	}{Comments: comments[from:to]}
-	resp.Meta.HasMore = to < len(comments)
-	resp.Meta.AfterCursor = position{key: int64(to)}.encode()
-	resp.Meta.BeforeCursor = position{key: int64(from)}.encode()
-	if resp.Meta.HasMore {
-		next := self + "?" + url.Values{"page[size]": {strconv.Itoa(size)}, "page[after]": {resp.Meta.AfterCursor}}.Encode()
-		resp.Links.Next = &next
-	}
-	if from > 0 {
-		prev := self + "?" + url.Values{"page[size]": {strconv.Itoa(size)}, "page[before]": {resp.Meta.BeforeCursor}}.Encode()
-		resp.Links.Prev = &prev
-	}
-	writeJSON(w, http.StatusOK, resp)
+	writeOffsetPage(w, r, "comments", comments)
 }
 
 func (s *Sim) me(w http.ResponseWriter, r *http.Request) {
