@@ -26,4 +26,5 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	exerciseMigrate(t, newStore)
 	exerciseSweep(t, newStore)
 	exerciseReport(t, newStore)
+	exerciseRiverjobs(t, newStore)
 }

@@ -56,6 +56,7 @@ func exerciseTickets(t *testing.T, newStore func(t *testing.T) store.Store) {
 			tickets = append(tickets, ticket(int64(i+1), now))
 			ids = append(ids, int64(i+1))
 		}
+		tickets[0].Comments = []cxaudit.Comment{{ID: 1, AuthorID: 5, Body: "gone", CreatedAt: now}}
 		require.NoError(t, s.UpsertTickets(ctx, tickets))
 		require.NoError(t, s.DeleteTickets(ctx, ids[:2400]))
 		n, err := s.CountTickets(ctx)
@@ -64,6 +65,12 @@ func exerciseTickets(t *testing.T, newStore func(t *testing.T) store.Store) {
 		_, err = s.Ticket(ctx, 1)
 		require.Equal(t, cxaudit.ENOTFOUND, cxaudit.ErrorCode(err))
 		require.NoError(t, s.DeleteTickets(ctx, nil), "nothing to delete is no error")
+		// Its comments went with it: a ticket of that id synced again (the
+		// export carries no comments) does not get them back.
+		require.NoError(t, s.UpsertTickets(ctx, []cxaudit.Ticket{ticket(1, now)}))
+		back, err := s.Ticket(ctx, 1)
+		require.NoError(t, err)
+		require.Empty(t, back.Comments)
 
 		// An account goes with its contacts, opportunities, relations and Tasks.
 		require.NoError(t, s.UpsertAccounts(ctx, []cxaudit.Account{{ID: "001D", Name: "Doomed", SystemModstamp: now}, {ID: "001K", Name: "Kept", SystemModstamp: now}}))
@@ -74,6 +81,12 @@ func exerciseTickets(t *testing.T, newStore func(t *testing.T) store.Store) {
 		require.NoError(t, s.DeleteAccounts(ctx, []string{"001D"}))
 		_, err = s.Account(ctx, "001D")
 		require.Equal(t, cxaudit.ENOTFOUND, cxaudit.ErrorCode(err))
+		require.NoError(t, s.UpsertAccounts(ctx, []cxaudit.Account{{ID: "001D", Name: "Back", SystemModstamp: now}}))
+		backAcc, err := s.Account(ctx, "001D")
+		require.NoError(t, err)
+		require.Empty(t, backAcc.Contacts, "an account synced again does not get its deleted contacts back")
+		require.Empty(t, backAcc.Opportunities)
+		require.Empty(t, backAcc.OpenTasks)
 		kept, err := s.Account(ctx, "001K")
 		require.NoError(t, err)
 		require.Len(t, kept.Contacts, 1)
