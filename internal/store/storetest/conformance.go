@@ -27,4 +27,8 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 	exerciseSweep(t, newStore)
 	exerciseReport(t, newStore)
 	exerciseRiverjobs(t, newStore)
+	exerciseSchema(t, newStore)
+	exerciseZendeskPeople(t, newStore)
+	exerciseAccounts(t, newStore)
+	exerciseGauges(t, newStore)
 }
