@@ -1,5 +1,6 @@
 // Package storetest opens throwaway stores on real databases for tests, and
-// holds the conformance suite every store must pass.
+// holds the conformance suite every store must pass. Postgres stores live in
+// schemas of a pool shared by every test process on the server (pool.go).
 package storetest
 
 import (
@@ -56,6 +57,11 @@ func NewPostgresSchema(tb testing.TB) string {
 			tb.Errorf("drop test schema %s: %v", schema, err)
 		}
 	})
+	return searchPathURL(base, schema)
+}
+
+// searchPathURL is base with a search_path that selects schema.
+func searchPathURL(base, schema string) string {
 	sep := "?"
 	if strings.Contains(base, "?") {
 		sep = "&"
@@ -63,15 +69,24 @@ func NewPostgresSchema(tb testing.TB) string {
 	return base + sep + "search_path=" + schema
 }
 
-// NewPostgres returns a migrated Postgres store in a fresh schema.
+// NewPostgres returns a migrated Postgres store in a schema of its own,
+// empty, for the test's duration: one of the pool's (see pool.go), which
+// is emptied and handed back when the test ends.
 func NewPostgres(tb testing.TB) *store.Postgres {
 	tb.Helper()
 	ctx := context.Background()
-	s, err := store.OpenPostgres(ctx, NewPostgresSchema(tb))
+	p := checkOutSchema(tb)
+	s, err := store.OpenPostgres(ctx, searchPathURL(PostgresURL(), p.name))
 	require.NoError(tb, err)
+	// Registered after the check-in, so run before it: the schema is
+	// emptied once the test's connections are closed.
 	tb.Cleanup(func() { s.Close() })
-	_, err = store.Migrate(ctx, s)
+	// A schema behind the migrations, from before a migration was added,
+	// is brought up to date; a current one has nothing to apply.
+	res, err := store.Migrate(ctx, s)
 	require.NoError(tb, err)
+	p.migrated(tb, res)
+	requireMigrated(tb, s)
 	return s
 }
 
