@@ -3,12 +3,33 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 )
 
 // Sync cursors: where each source's stream stands.
+
+// CursorOverlap is how far before a timestamp cursor the next read starts
+// by default. Records are committed in timestamp order (SystemModstamp,
+// deleted_at), but a transaction that commits late can carry an older
+// stamp; the overlap catches it, and upserts by id absorb the repeats.
+const CursorOverlap = 5 * time.Minute
+
+// Since reads c as a timestamp cursor (RFC 3339, the newest change a read
+// applied) and returns where the next read starts: overlap before it. An
+// empty cursor gives the zero time: a first read reads everything.
+func (c Cursor) Since(overlap time.Duration) (time.Time, error) {
+	if c.Value == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, c.Value)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("cursor %q is not a timestamp: %w", c.Value, err)
+	}
+	return t.Add(-overlap), nil
+}
 
 func (q *queries) GetCursor(ctx context.Context, source cxaudit.Source, object string) (Cursor, error) {
 	var c Cursor

@@ -82,12 +82,9 @@ func (s *Salesforce) syncDeletion(ctx context.Context, stats *Stats, d deletion)
 	if err != nil {
 		return err
 	}
-	var since time.Time
-	if cur.Value != "" {
-		if since, err = time.Parse(time.RFC3339Nano, cur.Value); err != nil {
-			return fmt.Errorf("stored %s cursor %q is not a timestamp: %w", d.cursor, cur.Value, err)
-		}
-		since = since.Add(-cmpOr(s.Overlap, DefaultOverlap))
+	since, err := cur.Since(cmpOr(s.Overlap, DefaultOverlap))
+	if err != nil {
+		return fmt.Errorf("stored %s %w", d.cursor, err)
 	}
 	newest := cur.Value
 	err = s.Client.DeletedRecords(ctx, d.object, since, func(page []salesforce.Deleted) error {
@@ -162,12 +159,9 @@ func (z *Zendesk) syncTicketDeletions(ctx context.Context, stats *Stats) error {
 	if err != nil {
 		return err
 	}
-	var since time.Time
-	if cur.Value != "" {
-		if since, err = time.Parse(time.RFC3339Nano, cur.Value); err != nil {
-			return fmt.Errorf("stored %s cursor %q is not a timestamp: %w", ObjectTicketDeletions, cur.Value, err)
-		}
-		since = since.Add(-DefaultOverlap)
+	since, err := cur.Since(DefaultOverlap)
+	if err != nil {
+		return fmt.Errorf("stored %s %w", ObjectTicketDeletions, err)
 	}
 	var (
 		ids    []int64

@@ -13,11 +13,10 @@ import (
 	"github.com/cxaudit/cxaudit/internal/tenant"
 )
 
-// DefaultOverlap is how far before the last stored SystemModstamp a
-// Salesforce sync starts again. Records are committed in SystemModstamp
-// order, but a transaction that commits late can carry an older stamp; the
-// overlap catches it, and upserts by Id absorb the repeats.
-const DefaultOverlap = 5 * time.Minute
+// DefaultOverlap is how far before the last stored SystemModstamp (or
+// deleted_at) a sync starts again: store.CursorOverlap, whose comment says
+// why.
+const DefaultOverlap = store.CursorOverlap
 
 // ObjectContactRelations is the cursor object of AccountContactRelations.
 const ObjectContactRelations = "contact_relations"
@@ -307,12 +306,9 @@ func syncObject[T any](
 	if err != nil {
 		return err
 	}
-	var since time.Time
-	if cur.Value != "" {
-		if since, err = time.Parse(time.RFC3339Nano, cur.Value); err != nil {
-			return fmt.Errorf("stored %s cursor %q is not a timestamp: %w", object, cur.Value, err)
-		}
-		since = since.Add(-cmpOr(s.Overlap, DefaultOverlap))
+	since, err := cur.Since(cmpOr(s.Overlap, DefaultOverlap))
+	if err != nil {
+		return fmt.Errorf("stored %s %w", object, err)
 	}
 	newest := cur.Value
 	err = read(ctx, since, func(page []T, rejected []cxaudit.Rejected) error {

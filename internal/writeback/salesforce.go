@@ -113,12 +113,9 @@ func (s *Salesforce) acknowledgeCompleted(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var since time.Time
-	if cur.Value != "" {
-		if since, err = time.Parse(time.RFC3339Nano, cur.Value); err != nil {
-			return fmt.Errorf("stored %s cursor %q: %w", object, cur.Value, err)
-		}
-		since = since.Add(-5 * time.Minute) // SystemModstamp commits late sometimes
+	since, err := cur.Since(store.CursorOverlap)
+	if err != nil {
+		return fmt.Errorf("stored %s %w", object, err)
 	}
 	started := time.Now()
 	tasks, err := s.Client.ClosedTasks(ctx, taskSubjectPrefixes, since)
