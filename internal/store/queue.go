@@ -134,10 +134,16 @@ func (q *queries) queueAccountDependents(ctx context.Context, accountIDs []strin
 }
 
 func (q *queries) NextAuditBatch(ctx context.Context, limit int) ([]EntityKey, error) {
+	return q.auditEntries(ctx, `held_until <= $2`, limit, time.Now().UnixNano())
+}
+
+// auditEntries reads up to limit entries of the audit queue that match
+// where (whose $1 is the limit, args the rest), in queue order.
+func (q *queries) auditEntries(ctx context.Context, where string, limit int, args ...any) ([]EntityKey, error) {
 	var out []EntityKey
-	err := q.queryEach(ctx, `SELECT entity_kind, entity_id, queued_at FROM audit_queue WHERE held_until <= $2
+	err := q.queryEach(ctx, `SELECT entity_kind, entity_id, queued_at FROM audit_queue WHERE `+where+`
 		ORDER BY queued_at, entity_kind, entity_id LIMIT $1`,
-		[]any{limit, time.Now().UnixNano()}, func(r rows) error {
+		append([]any{limit}, args...), func(r rows) error {
 			var k EntityKey
 			var kind string
 			if err := r.Scan(&kind, &k.ID, &k.QueuedAt); err != nil {
@@ -179,22 +185,10 @@ func (q *queries) DoneAuditBatch(ctx context.Context, keys []EntityKey) error {
 }
 
 func (q *queries) NextAuditBatchAfter(ctx context.Context, after EntityKey, limit int) ([]EntityKey, error) {
-	var out []EntityKey
-	err := q.queryEach(ctx, `SELECT entity_kind, entity_id, queued_at FROM audit_queue
-		WHERE (queued_at > $1 OR (queued_at = $1 AND (entity_kind > $2 OR (entity_kind = $2 AND entity_id > $3)))) AND held_until <= $5
-		ORDER BY queued_at, entity_kind, entity_id LIMIT $4`,
-		[]any{after.QueuedAt, string(after.Kind), after.ID, limit, time.Now().UnixNano()}, func(r rows) error {
-			var k EntityKey
-			var kind string
-			if err := r.Scan(&kind, &k.ID, &k.QueuedAt); err != nil {
-				return err
-			}
-			k.Kind = cxaudit.EntityKind(kind)
-			out = append(out, k)
-			return nil
-		})
-	return out, err
+	return q.auditEntries(ctx, `(queued_at > $2 OR (queued_at = $2 AND (entity_kind > $3 OR (entity_kind = $3 AND entity_id > $4)))) AND held_until <= $5`,
+		limit, after.QueuedAt, string(after.Kind), after.ID, time.Now().UnixNano())
 }
+
 func (q *queries) SweepKeys(ctx context.Context) ([]EntityKey, error) {
 	var out []EntityKey
 	err := q.queryEach(ctx, `SELECT 'ticket', `+castID("id")+` FROM zendesk_ticket WHERE status IN ('new', 'open', 'pending', 'hold')
