@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -31,8 +32,17 @@ func setup(t *testing.T, databaseURL string, extra ...string) *testBundle {
 	require.NoError(t, err)
 	t.Cleanup(sims.Close)
 	cfg := apptest.Config(t, append(append(sims.Env(), "CXAUDIT_DATABASE_URL="+databaseURL), extra...)...)
-	a := newApp(t, cfg, slog.New(slog.DiscardHandler), app.Options{Migrate: true})
+	a := newApp(t, cfg, testLogger(), app.Options{Migrate: true})
 	return &testBundle{sims: sims, app: a, cfg: cfg}
+}
+
+// testLogger is the worker's logger in a test: silent, or text on stderr
+// when CXAUDIT_TEST_LOG is set (to see what a failing test's worker did).
+func testLogger() *slog.Logger {
+	if os.Getenv("CXAUDIT_TEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, nil))
 }
 
 // newApp starts a worker on cfg and closes it when the test ends.

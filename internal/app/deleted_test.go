@@ -2,18 +2,12 @@ package app_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"os"
 	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/cxaudit/cxaudit/internal/app"
-	"github.com/cxaudit/cxaudit/internal/apptest"
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
-	"github.com/cxaudit/cxaudit/internal/demo"
 	"github.com/cxaudit/cxaudit/internal/store"
 	"github.com/cxaudit/cxaudit/internal/store/storetest"
 	"github.com/cxaudit/cxaudit/internal/zendesk/zendesktest"
@@ -26,7 +20,7 @@ import (
 func TestDeletionsResolveFindings(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	b := setupLogged(t, storetest.NewPostgresSchema(t))
+	b := setup(t, storetest.NewPostgresSchema(t))
 	res, err := b.app.RunOnce(ctx)
 	require.NoError(t, err)
 	require.Zero(t, res.FailedJobs)
@@ -71,19 +65,4 @@ func TestDeletionsResolveFindings(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, res.FailedJobs)
 	require.Empty(t, res.Writes)
-}
-
-// setupLogged is setup with the worker's log on stderr when
-// CXAUDIT_TEST_LOG is set.
-func setupLogged(t *testing.T, databaseURL string) *testBundle {
-	t.Helper()
-	sims, err := demo.StartSimulators(demo.SimOptions{Seed: 7, Accounts: 40, Tickets: 400, ZendeskRateLimit: 100000})
-	require.NoError(t, err)
-	t.Cleanup(sims.Close)
-	cfg := apptest.Config(t, append(sims.Env(), "CXAUDIT_DATABASE_URL="+databaseURL)...)
-	var out io.Writer = io.Discard
-	if os.Getenv("CXAUDIT_TEST_LOG") != "" {
-		out = os.Stderr
-	}
-	return &testBundle{sims: sims, app: newApp(t, cfg, slog.New(slog.NewTextHandler(out, nil)), app.Options{Migrate: true}), cfg: cfg}
 }

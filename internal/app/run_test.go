@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"testing"
 
@@ -30,7 +29,7 @@ func newSimApp(t *testing.T, w *simworld.World, databaseURL string, env map[stri
 	for k, v := range env {
 		vars = append(vars, k+"="+v)
 	}
-	return newApp(t, apptest.Config(t, vars...), slog.New(slog.DiscardHandler), app.Options{Migrate: true}), sims.Zendesk, sims.Salesforce
+	return newApp(t, apptest.Config(t, vars...), testLogger(), app.Options{Migrate: true}), sims.Zendesk, sims.Salesforce
 }
 
 // TestNULInSyncedTextOnPostgres: tickets that came in by e-mail carry NULs
