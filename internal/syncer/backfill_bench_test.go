@@ -143,9 +143,7 @@ func benchmarkBackfillRealistic(b *testing.B, w *simworld.World, set *rules.Set,
 	st := storetest.NewPostgres(b)
 	cfg := zendesk.BudgetConfig(accountLimit, exportLimit, 0)
 	cfg.Window = window
-	zc, err := zendesk.New(zendesk.Config{URL: srv.URL, Email: zendesktest.DefaultEmail, APIToken: zendesktest.DefaultAPIToken,
-		HTTP: remote.Options{Budget: ratelimit.New(cfg)}})
-	require.NoError(b, err)
+	zc := zendeskClient(b, srv.URL, remote.Options{Budget: ratelimit.New(cfg)})
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	z := &syncer.Zendesk{Client: zc, Store: st, Logger: quiet, Start: w.Now.AddDate(0, 0, -90)}
 	switch strategy {

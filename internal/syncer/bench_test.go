@@ -61,9 +61,7 @@ func benchmarkZendeskBackfill(b *testing.B, tickets int) {
 		st := storetest.NewPostgres(b)
 		budget := ratelimit.New(ratelimit.Config{System: cxaudit.SourceZendesk, Window: window, Burst: 0.001,
 			Endpoints: []ratelimit.Endpoint{{Name: "incremental_export", PathContains: zendesk.ExportPath, PerMinute: limit}}})
-		zc, err := zendesk.New(zendesk.Config{URL: srv.URL, Email: zendesktest.DefaultEmail, APIToken: zendesktest.DefaultAPIToken,
-			HTTP: remote.Options{Budget: budget}})
-		require.NoError(b, err)
+		zc := zendeskClient(b, srv.URL, remote.Options{Budget: budget})
 		z := &syncer.Zendesk{Client: zc, Store: st, Start: now.Add(-365 * 24 * time.Hour), SkipComments: true}
 		b.StartTimer()
 

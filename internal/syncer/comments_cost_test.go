@@ -12,11 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
-	"github.com/cxaudit/cxaudit/internal/remote"
 	"github.com/cxaudit/cxaudit/internal/simworld"
 	"github.com/cxaudit/cxaudit/internal/store/storetest"
 	"github.com/cxaudit/cxaudit/internal/syncer"
-	"github.com/cxaudit/cxaudit/internal/zendesk"
 	"github.com/cxaudit/cxaudit/internal/zendesk/zendesktest"
 )
 
@@ -34,9 +32,7 @@ func TestCommentFetchCost(t *testing.T) {
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	st := storetest.NewPostgres(t)
-	zc, err := zendesk.New(zendesk.Config{URL: srv.URL, Email: zendesktest.DefaultEmail, APIToken: zendesktest.DefaultAPIToken,
-		HTTP: remote.Options{RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond}})
-	require.NoError(t, err)
+	zc := zendeskClient(t, srv.URL, quickRetries)
 	start := time.Now().AddDate(-5, 0, 0)
 	z := &syncer.Zendesk{Client: zc, Store: st, Start: start}
 

@@ -17,7 +17,6 @@ import (
 	"github.com/cxaudit/cxaudit/internal/store"
 	"github.com/cxaudit/cxaudit/internal/store/storetest"
 	"github.com/cxaudit/cxaudit/internal/syncer"
-	"github.com/cxaudit/cxaudit/internal/zendesk"
 	"github.com/cxaudit/cxaudit/internal/zendesk/zendesktest"
 )
 
@@ -30,9 +29,7 @@ func commentsSync(t *testing.T, w *simworld.World, st store.Store, opts zendeskt
 	sim := zendesktest.New(opts)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	zc, err := zendesk.New(zendesk.Config{URL: srv.URL, Email: zendesktest.DefaultEmail, APIToken: zendesktest.DefaultAPIToken,
-		HTTP: remote.Options{RetryMax: 1, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond}})
-	require.NoError(t, err)
+	zc := zendeskClient(t, srv.URL, remote.Options{RetryMax: 1, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond})
 	return sim, &syncer.Zendesk{Client: zc, Store: st, Start: time.Now().AddDate(-3, 0, 0)}
 }
 
@@ -307,12 +304,10 @@ func TestConcurrentCommentsKeepTheBudget(t *testing.T) {
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	budget := ratelimit.New(ratelimit.Config{System: cxaudit.SourceZendesk, PerMinute: limit, Window: window})
-	zc, err := zendesk.New(zendesk.Config{URL: srv.URL, Email: zendesktest.DefaultEmail, APIToken: zendesktest.DefaultAPIToken,
-		HTTP: remote.Options{Budget: budget, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond}})
-	require.NoError(t, err)
+	zc := zendeskClient(t, srv.URL, remote.Options{Budget: budget, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond})
 	z := &syncer.Zendesk{Client: zc, Store: storetest.Stores["postgres"](t), Start: time.Now().AddDate(-3, 0, 0), CommentConcurrency: 16}
 	start := time.Now()
-	_, err = z.Sync(ctx)
+	_, err := z.Sync(ctx)
 	require.NoError(t, err)
 	took := time.Since(start)
 	s := sim.Stats()

@@ -9,12 +9,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
-	"github.com/cxaudit/cxaudit/internal/remote"
 	"github.com/cxaudit/cxaudit/internal/simworld"
 	"github.com/cxaudit/cxaudit/internal/store"
 	"github.com/cxaudit/cxaudit/internal/store/storetest"
 	"github.com/cxaudit/cxaudit/internal/syncer"
-	"github.com/cxaudit/cxaudit/internal/zendesk"
 	"github.com/cxaudit/cxaudit/internal/zendesk/zendesktest"
 )
 
@@ -40,9 +38,7 @@ func TestZendeskSyncUnderFaults(t *testing.T) {
 			srv := httptest.NewServer(sim)
 			t.Cleanup(srv.Close)
 			st := storetest.NewPostgres(t)
-			zc, err := zendesk.New(zendesk.Config{URL: srv.URL, Email: zendesktest.DefaultEmail, APIToken: zendesktest.DefaultAPIToken,
-				HTTP: remote.Options{RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond}})
-			require.NoError(t, err)
+			zc := zendeskClient(t, srv.URL, quickRetries)
 			z := &syncer.Zendesk{Client: zc, Store: st, Start: time.Now().AddDate(-3, 0, 0), SkipComments: true}
 
 			done := false
@@ -60,7 +56,7 @@ func TestZendeskSyncUnderFaults(t *testing.T) {
 				require.Positive(t, sim.Stats().RateLimited, "the storms happened")
 			}
 			sim.SetFaults(zendesktest.Faults{}) // the world stops changing; one more pass picks up the last changes
-			_, err = z.Sync(ctx)
+			_, err := z.Sync(ctx)
 			require.NoError(t, err)
 
 			assertStoreMatches(t, st, sim, w)
@@ -100,13 +96,11 @@ func TestMalformedPageNeverAdvancesTheCursor(t *testing.T) {
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	st := storetest.NewPostgres(t)
-	zc, err := zendesk.New(zendesk.Config{URL: srv.URL, Email: zendesktest.DefaultEmail, APIToken: zendesktest.DefaultAPIToken,
-		HTTP: remote.Options{RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond}})
-	require.NoError(t, err)
+	zc := zendeskClient(t, srv.URL, quickRetries)
 	z := &syncer.Zendesk{Client: zc, Store: st, Start: time.Now().AddDate(-3, 0, 0), SkipComments: true}
 
 	// A good first pass, then a change, then only malformed pages.
-	_, err = z.Sync(ctx)
+	_, err := z.Sync(ctx)
 	require.NoError(t, err)
 	before := map[string]store.Cursor{}
 	for _, o := range []string{syncer.ObjectUsers, syncer.ObjectOrganizations, syncer.ObjectTickets, syncer.ObjectTicketDeletions} {

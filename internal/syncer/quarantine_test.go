@@ -10,13 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
-	"github.com/cxaudit/cxaudit/internal/remote"
 	"github.com/cxaudit/cxaudit/internal/salesforce/salesforcetest"
 	"github.com/cxaudit/cxaudit/internal/simworld"
 	"github.com/cxaudit/cxaudit/internal/store"
 	"github.com/cxaudit/cxaudit/internal/store/storetest"
 	"github.com/cxaudit/cxaudit/internal/syncer"
-	"github.com/cxaudit/cxaudit/internal/zendesk"
 	"github.com/cxaudit/cxaudit/internal/zendesk/zendesktest"
 )
 
@@ -50,16 +48,14 @@ func TestZendeskPoisonRecordsAreQuarantined(t *testing.T) {
 			sim := zendesktest.New(zendesktest.Options{World: w, PageSize: 10})
 			srv := httptest.NewServer(sim)
 			t.Cleanup(srv.Close)
-			zc, err := zendesk.New(zendesk.Config{URL: srv.URL, Email: zendesktest.DefaultEmail, APIToken: zendesktest.DefaultAPIToken,
-				HTTP: remote.Options{RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond}})
-			require.NoError(t, err)
+			zc := zendeskClient(t, srv.URL, quickRetries)
 			z := &syncer.Zendesk{Client: zc, Store: st, Start: time.Now().AddDate(-3, 0, 0)}
 
 			bad, gone := w.Tickets[3].ID, w.Tickets[7].ID
 			org, user := w.Organizations[1].ID, w.Users[len(w.Users)-1].ID
 			sim.SetFaults(zendesktest.Faults{PoisonTickets: []int64{bad}, CommentsNotFound: []int64{gone},
 				PoisonOrganizations: []int64{org}, PoisonUsers: []int64{user}})
-			_, err = z.Sync(ctx)
+			_, err := z.Sync(ctx)
 			require.NoError(t, err, "one poison record does not stop the source")
 
 			q := quarantined(t, st)

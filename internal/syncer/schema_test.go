@@ -8,11 +8,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/cxaudit/cxaudit/internal/remote"
 	"github.com/cxaudit/cxaudit/internal/simworld"
 	"github.com/cxaudit/cxaudit/internal/store/storetest"
 	"github.com/cxaudit/cxaudit/internal/syncer"
-	"github.com/cxaudit/cxaudit/internal/zendesk"
 	"github.com/cxaudit/cxaudit/internal/zendesk/zendesktest"
 )
 
@@ -30,9 +28,7 @@ func TestZendeskSchemaIsReadOncePerSchemaEvery(t *testing.T) {
 		sim := zendesktest.New(zendesktest.Options{World: w})
 		srv := httptest.NewServer(sim)
 		t.Cleanup(srv.Close)
-		zc, err := zendesk.New(zendesk.Config{URL: srv.URL, Email: zendesktest.DefaultEmail, APIToken: zendesktest.DefaultAPIToken,
-			HTTP: remote.Options{RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond}})
-		require.NoError(t, err)
+		zc := zendeskClient(t, srv.URL, quickRetries)
 		z := &syncer.Zendesk{Client: zc, Store: storetest.NewSQLite(t), SkipComments: true, SchemaEvery: tc.every}
 		for range 3 {
 			_, err := z.Sync(context.Background())

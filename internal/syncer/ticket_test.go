@@ -10,10 +10,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
+	"github.com/cxaudit/cxaudit/internal/remote"
 	"github.com/cxaudit/cxaudit/internal/simworld"
 	"github.com/cxaudit/cxaudit/internal/store/storetest"
 	"github.com/cxaudit/cxaudit/internal/syncer"
-	"github.com/cxaudit/cxaudit/internal/zendesk"
 	"github.com/cxaudit/cxaudit/internal/zendesk/zendesktest"
 )
 
@@ -32,8 +32,7 @@ func TestSyncTicket(t *testing.T) {
 			srv := httptest.NewServer(sim)
 			t.Cleanup(srv.Close)
 			s := st(t)
-			zc, err := zendesk.New(zendesk.Config{URL: srv.URL, Email: zendesktest.DefaultEmail, APIToken: zendesktest.DefaultAPIToken})
-			require.NoError(t, err)
+			zc := zendeskClient(t, srv.URL, remote.Options{})
 			z := &syncer.Zendesk{Client: zc, Store: s, Logger: slog.New(slog.DiscardHandler)}
 
 			var tk cxaudit.Ticket
