@@ -4,16 +4,27 @@
 // messages or severities update them, cleared conditions resolve them, and
 // returning conditions reopen them. Findings that need writing back and the
 // jobs that write them commit in one transaction.
+//
+// The files, by concern:
+//
+//   - audit.go: the run loop (Run) and one batch's audit (auditBatch).
+//   - batch.go: draining the queue in batches, each read ahead while the
+//     one before it is audited (prefetch).
+//   - sweep.go: the sweep over every open entity, and its cache of
+//     organizations with their linked accounts.
+//   - windows.go: the ticket windows (`tickets`) of organizations and
+//     accounts, read by a few goroutines ahead of the audit.
+//   - input.go: what the rules read (Reader, the loader, prepareTicket),
+//     as the audit and `rules preview` read it.
+//   - lifecycle.go: the finding lifecycle as one pure function
+//     (reconcile), its table test beside it.
+//   - fit.go: which rules can run now (Availability).
 package audit
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"slices"
-	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
@@ -109,202 +120,6 @@ func (a *Auditor) Run(ctx context.Context) (Stats, error) {
 			return stats, err
 		}
 	}
-}
-
-// drain audits the audit queue until it is empty.
-func (a *Auditor) drain(ctx context.Context, size int, stats *Stats) error {
-	next := a.prefetch(ctx, nil, size, nil)
-	for {
-		b := <-next
-		if b.err != nil {
-			return b.err
-		}
-		if b.read == 0 {
-			if b.from == nil {
-				return nil
-			}
-			// The end of this pass: start again from the head of the queue.
-			next = a.prefetch(ctx, nil, size, nil)
-			continue
-		}
-		cursor := b.cursor
-		next = a.prefetch(ctx, &cursor, size, b.keys)
-		if len(b.keys) == 0 {
-			continue
-		}
-		err := a.auditBatch(ctx, b, stats, func(ctx context.Context, q store.Querier) error {
-			return q.DoneAuditBatch(ctx, b.keys)
-		})
-		if err != nil {
-			return err
-		}
-	}
-}
-
-// sweep audits every open ticket, organization and account after pos, in
-// store.SweepOrder and key order, then marks the sweep finished.
-func (a *Auditor) sweep(ctx context.Context, pos store.EntityKey, size int, stats *Stats) error {
-	// Batches are read one after another, never two at once: they can
-	// share the cache without a lock.
-	cache := &links{}
-	next := a.prefetchSweep(ctx, pos, size, cache)
-	for {
-		b := <-next
-		if b.err != nil {
-			return b.err
-		}
-		if b.read == 0 {
-			return a.Store.FinishSweep(ctx)
-		}
-		next = a.prefetchSweep(ctx, b.cursor, size, cache)
-		err := a.auditBatch(ctx, b, stats, func(ctx context.Context, q store.Querier) error {
-			return q.SaveSweepPosition(ctx, b.cursor)
-		})
-		if err != nil {
-			return err
-		}
-	}
-}
-
-// prefetchSweep reads, in the background, the sweep's next batch after pos
-// (the zero key: from the start) and what its rules read. A batch holds one
-// kind of entity; it reads nothing when the sweep is done.
-func (a *Auditor) prefetchSweep(ctx context.Context, pos store.EntityKey, size int, cache *links) <-chan batch {
-	out := make(chan batch, 1)
-	go func() {
-		b := batch{from: &pos}
-		defer func() { out <- b }()
-		kinds := store.SweepOrder
-		if pos.Kind != "" {
-			i := slices.Index(kinds, pos.Kind)
-			if i < 0 {
-				b.err = fmt.Errorf("audit sweep: unknown position %s %s", pos.Kind, pos.ID)
-				return
-			}
-			kinds = kinds[i:]
-		}
-		b.set, b.now = a.RulesFunc(), a.now().UTC()
-		l, err := a.loader(ctx, &b)
-		if err != nil {
-			b.err = err
-			return
-		}
-		l.links = cache
-		after := pos.ID
-		for i, kind := range kinds {
-			if i > 0 {
-				after = ""
-			}
-			if kind == cxaudit.EntityTicket {
-				var afterID int64
-				if after != "" {
-					if afterID, b.err = strconv.ParseInt(after, 10, 64); b.err != nil {
-						return
-					}
-				}
-				tickets, err := a.Store.OpenTicketsAfter(ctx, afterID, size)
-				if err != nil {
-					b.err = err
-					return
-				}
-				if len(tickets) == 0 {
-					continue
-				}
-				b.keys = make([]store.EntityKey, len(tickets))
-				for j, t := range tickets {
-					b.keys[j] = store.EntityKey{Kind: kind, ID: strconv.FormatInt(t.ID, 10)}
-				}
-				b.ins, b.found = make([]rules.Input, len(tickets)), make([]bool, len(tickets))
-				b.err = l.tickets(ctx, b.keys, tickets, b.ins, b.found)
-			} else {
-				if b.keys, b.err = a.Store.SweepKeysAfter(ctx, kind, after, size); b.err != nil {
-					return
-				}
-				if len(b.keys) == 0 {
-					continue
-				}
-				b.ins, b.found, b.err = l.load(ctx, b.keys)
-			}
-			b.read, b.cursor = len(b.keys), b.keys[len(b.keys)-1]
-			return
-		}
-	}()
-	return out
-}
-
-// batch is a batch of queue entries with what their rules read.
-type batch struct {
-	from   *store.EntityKey // nil: read from the head of the queue
-	read   int              // entries read, before skipping any
-	cursor store.EntityKey  // the last entry read
-	keys   []store.EntityKey
-	set    *rules.Set // every rule
-	fit    fit        // the rules that run, and those set aside
-	loader *loader
-	now    time.Time
-	ins    []rules.Input
-	found  []bool
-	err    error
-}
-
-// prefetch reads, in the background, the batch after from (or at the head of
-// the queue) without the entities of skip, and what their rules read.
-func (a *Auditor) prefetch(ctx context.Context, from *store.EntityKey, size int, skip []store.EntityKey) <-chan batch {
-	out := make(chan batch, 1)
-	go func() {
-		b := batch{from: from}
-		defer func() { out <- b }()
-		var keys []store.EntityKey
-		if from == nil {
-			keys, b.err = a.Store.NextAuditBatch(ctx, size)
-		} else {
-			keys, b.err = a.Store.NextAuditBatchAfter(ctx, *from, size)
-		}
-		if b.err != nil || len(keys) == 0 {
-			return
-		}
-		b.read, b.cursor = len(keys), keys[len(keys)-1]
-		if len(skip) > 0 {
-			skipped := make(map[store.EntityKey]bool, len(skip))
-			for _, k := range skip {
-				skipped[store.EntityKey{Kind: k.Kind, ID: k.ID}] = true
-			}
-			keys = slices.DeleteFunc(keys, func(k store.EntityKey) bool { return skipped[store.EntityKey{Kind: k.Kind, ID: k.ID}] })
-		}
-		if len(keys) == 0 {
-			return
-		}
-		b.keys, b.set, b.now = keys, a.RulesFunc(), a.now().UTC()
-		l, err := a.loader(ctx, &b)
-		if err != nil {
-			b.err = err
-			return
-		}
-		// Read and evaluate outside the write transaction: SQLite has a
-		// single connection, and PostgreSQL holds locks for less time this way.
-		b.ins, b.found, b.err = l.load(ctx, keys)
-	}()
-	return out
-}
-
-// loader judges which rules of b's set can run on this tenant now (and
-// reports what changed), and returns the loader of b's inputs.
-func (a *Auditor) loader(ctx context.Context, b *batch) (*loader, error) {
-	disabled, t, err := Availability(ctx, a.Store, b.set, a.Sources)
-	if err != nil {
-		return nil, err
-	}
-	a.gate.report(a.Logger, disabled)
-	if a.DisabledFunc != nil {
-		a.DisabledFunc(disabled)
-	}
-	b.fit = fit{set: b.set.Except(disabled), disabled: disabled}
-	l, err := newLoader(ctx, a.Store, b.set, b.now, t)
-	if err != nil {
-		return nil, err
-	}
-	b.loader = l
-	return l, nil
 }
 
 // auditBatch evaluates the rules of a batch and stores what changed, with
@@ -415,99 +230,6 @@ func (a *Auditor) auditBatch(ctx context.Context, b batch, stats *Stats, done fu
 	return nil
 }
 
-// windowOrg returns the organization whose tickets of the last rules.TicketWindow
-// the rules of an organization or account read (as `tickets`), and whether
-// they read any: an account linked to no organization has none, and rules
-// that never mention `tickets` need none.
-func windowOrg(set *rules.Set, key store.EntityKey, in rules.Input, found bool) (int64, bool) {
-	if !found || key.Kind == cxaudit.EntityTicket || in.Organization == nil {
-		return 0, false
-	}
-	if reads, _ := set.TicketWindow(key.Kind); !reads {
-		return 0, false
-	}
-	return in.Organization.ID, true
-}
-
-// windowComments reports whether any rule reads the comments of the
-// tickets in a window; when none does they are not read.
-func windowComments(set *rules.Set) bool {
-	_, org := set.TicketWindow(cxaudit.EntityOrganization)
-	_, acc := set.TicketWindow(cxaudit.EntityAccount)
-	return org || acc
-}
-
-// window is an organization's tickets since the start of the window.
-type window struct {
-	org     int64
-	tickets []cxaudit.Ticket
-	err     error
-}
-
-// Ticket windows are read by windowReaders goroutines, at most windowsAhead
-// of them ahead of the one being evaluated.
-const (
-	windowReaders = 2
-	windowsAhead  = 4
-)
-
-// windows reads the ticket window of each of orgs in the background and
-// hands them over in the order of orgs. It stops after an error, or when
-// ctx is done.
-func (a *Auditor) windows(ctx context.Context, orgs []int64, since time.Time, comments bool, l *loader) <-chan window {
-	out := make(chan window, 1)
-	results := make([]chan window, len(orgs))
-	for i := range results {
-		results[i] = make(chan window, 1)
-	}
-	// A reader takes a token before it takes an organization, so the
-	// organization handed over next is always being read, never waiting.
-	tokens := make(chan struct{}, windowsAhead)
-	var next atomic.Int64
-	for range windowReaders {
-		go func() {
-			for {
-				select {
-				case tokens <- struct{}{}:
-				case <-ctx.Done():
-					return
-				}
-				i := int(next.Add(1)) - 1
-				if i >= len(orgs) {
-					return
-				}
-				ts, err := a.Store.TicketsForOrganizations(ctx, []int64{orgs[i]}, since, comments)
-				w := ts[orgs[i]]
-				for j := range w {
-					prepareTicket(&w[j], l.agents, l.managed, l.tenant)
-				}
-				results[i] <- window{org: orgs[i], tickets: w, err: err}
-			}
-		}()
-	}
-	go func() {
-		defer close(out)
-		for i := range results {
-			var w window
-			select {
-			case w = <-results[i]:
-			case <-ctx.Done():
-				return
-			}
-			<-tokens
-			select {
-			case out <- w:
-			case <-ctx.Done():
-				return
-			}
-			if w.err != nil {
-				return
-			}
-		}
-	}()
-	return out
-}
-
 // signals reads acknowledgements from the ticket's tags.
 func (a *Auditor) signals(in rules.Input) signals {
 	sig := signals{observe: a.Observe}
@@ -525,33 +247,6 @@ func (a *Auditor) signals(in rules.Input) signals {
 		}
 	}
 	return sig
-}
-
-// links holds organizations with their linked accounts. A sweep keeps them
-// while it runs, since every batch of tickets names much the same
-// customers: an organization or account changed meanwhile is queued by
-// the sync, and its tickets audited again once the sweep is done. Rules
-// only read what they are handed, so one value serves every ticket.
-type links struct {
-	orgs map[int64]*link
-}
-
-type link struct {
-	org cxaudit.Organization
-	acc *cxaudit.Account // nil: linked to no account
-}
-
-// maxLinks bounds what a sweep keeps: a tenant with more organizations
-// starts over when it is full.
-const maxLinks = 20_000
-
-func (c *links) get(org int64) *link { return c.orgs[org] }
-
-func (c *links) put(l *link) {
-	if c.orgs == nil || len(c.orgs) >= maxLinks {
-		c.orgs = make(map[int64]*link)
-	}
-	c.orgs[l.org.ID] = l
 }
 
 // findingsFor returns the stored findings of each key's entity.
