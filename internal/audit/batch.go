@@ -31,7 +31,7 @@ func (a *Auditor) drain(ctx context.Context, size int, stats *Stats) error {
 			continue
 		}
 		err := a.auditBatch(ctx, b, stats, func(ctx context.Context, q store.Querier) error {
-			return q.DoneAuditBatch(ctx, b.keys)
+			return q.DoneAudit(ctx, b.keys)
 		})
 		if err != nil {
 			return err

@@ -157,16 +157,6 @@ func (q *queries) auditEntries(ctx context.Context, where string, limit int, arg
 }
 
 func (q *queries) DoneAudit(ctx context.Context, keys []EntityKey) error {
-	for _, k := range keys {
-		if _, err := q.c.exec(ctx, `DELETE FROM audit_queue WHERE entity_kind = $1 AND entity_id = $2 AND queued_at = $3`,
-			string(k.Kind), k.ID, k.QueuedAt); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (q *queries) DoneAuditBatch(ctx context.Context, keys []EntityKey) error {
 	if len(keys) == 0 {
 		return nil
 	}

@@ -50,7 +50,6 @@ type Querier interface {
 	Ticket(ctx context.Context, id int64) (cxaudit.Ticket, error)
 	Organization(ctx context.Context, id int64) (cxaudit.Organization, error)
 	AgentIDs(ctx context.Context) (map[int64]bool, error)
-	TicketsForOrganization(ctx context.Context, orgID int64, since time.Time) ([]cxaudit.Ticket, error)
 	CountTickets(ctx context.Context) (int, error)
 
 	// Salesforce.
@@ -83,6 +82,8 @@ type Querier interface {
 	HoldAudit(ctx context.Context, keys []EntityKey, until time.Time) error
 	ReleaseAudit(ctx context.Context, kinds ...cxaudit.EntityKind) error
 	NextAuditBatch(ctx context.Context, limit int) ([]EntityKey, error)
+	// DoneAudit removes the entries of keys, in one statement; an entry
+	// queued again since it was read (a newer QueuedAt) stays.
 	DoneAudit(ctx context.Context, keys []EntityKey) error
 
 	// What /metrics reads of the database (gauges.go).
@@ -141,8 +142,6 @@ type Querier interface {
 	// FindingsForEntities is FindingsForEntity for many entities of kind,
 	// by entity id.
 	FindingsForEntities(ctx context.Context, kind cxaudit.EntityKind, ids []string) (map[string][]cxaudit.Finding, error)
-	// DoneAuditBatch is DoneAudit in one statement.
-	DoneAuditBatch(ctx context.Context, keys []EntityKey) error
 	// SweepKeys lists the entities a sweep audits: every open ticket,
 	// organization and account.
 	SweepKeys(ctx context.Context) ([]EntityKey, error)
@@ -171,8 +170,10 @@ type Querier interface {
 	// state; not_writable, which the audit sets, excepted) and computes
 	// dirty against that: the audit's copy may predate a write.
 	PutFindings(ctx context.Context, fs []cxaudit.Finding) error
-	// TicketsForOrganizations is TicketsForOrganization for many
-	// organizations, by organization id; one with no tickets is missing.
+	// TicketsForOrganizations returns, by organization id, the tickets
+	// of each of orgIDs created at or after since (an organization's or
+	// account's ticket window), in id order; one with no tickets is
+	// missing.
 	// Without withComments the tickets' comments are not read.
 	TicketsForOrganizations(ctx context.Context, orgIDs []int64, since time.Time, withComments bool) (map[int64][]cxaudit.Ticket, error)
 

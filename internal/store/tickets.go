@@ -97,11 +97,6 @@ func decodeTicket(data, comments []byte) (cxaudit.Ticket, error) {
 	return t, nil
 }
 
-func (q *queries) TicketsForOrganization(ctx context.Context, orgID int64, since time.Time) ([]cxaudit.Ticket, error) {
-	return q.queryTickets(ctx, 0, `SELECT data, comments FROM zendesk_ticket WHERE organization_id = $1 AND created_at >= $2 ORDER BY id`,
-		orgID, ms(since))
-}
-
 // queryTickets decodes the tickets a query returns as (data, comments)
 // rows; size is how many are expected, to size the result.
 func (q *queries) queryTickets(ctx context.Context, size int, sql string, args ...any) ([]cxaudit.Ticket, error) {

@@ -185,9 +185,9 @@ func exerciseLinks(t *testing.T, newStore func(t *testing.T) store.Store) {
 		batch, err := s.NextAuditBatch(ctx, 100)
 		require.NoError(t, err)
 		require.ElementsMatch(t, keysOnly(batch), keys)
-		// DoneAuditBatch, like DoneAudit, keeps entries queued again since.
+		// DoneAudit keeps entries queued again since they were read.
 		require.NoError(t, s.QueueAudit(ctx, keysOnly(batch[:1])))
-		require.NoError(t, s.DoneAuditBatch(ctx, batch))
+		require.NoError(t, s.DoneAudit(ctx, batch))
 		rest, err := s.NextAuditBatch(ctx, 100)
 		require.NoError(t, err)
 		require.Equal(t, keysOnly(batch[:1]), keysOnly(rest))
