@@ -21,13 +21,20 @@ import (
 // cross-system rule would see one side only). Its findings stay as they
 // are, and everything else runs: no source waits for another.
 
+// CursorReader is a Reader that reads the sync cursors too, which say
+// whether a system's first full sync has completed.
+type CursorReader interface {
+	Reader
+	GetCursor(ctx context.Context, source cxaudit.Source, object string) (store.Cursor, error)
+}
+
 // Availability returns the rules of set that cannot run now, by id (see
 // rules.Set.Availability), with the tenant they were judged against.
 // sources are the systems cxaudit syncs, each with the cursor objects whose
 // first complete pass makes its data whole (syncer.ReadyObjects); a system
 // not among them is never waited for: its data never comes, and rules see
 // it absent.
-func Availability(ctx context.Context, q store.Querier, set *rules.Set, sources map[cxaudit.Source][]string) (map[string]rules.Disabled, *tenant.Tenant, error) {
+func Availability(ctx context.Context, q CursorReader, set *rules.Set, sources map[cxaudit.Source][]string) (map[string]rules.Disabled, *tenant.Tenant, error) {
 	t, err := LoadTenant(ctx, q, set.FieldMap())
 	if err != nil {
 		return nil, nil, err
