@@ -168,17 +168,8 @@ func (q *queries) FindingsForEntities(ctx context.Context, kind cxaudit.EntityKi
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var fs []cxaudit.Finding
-	var err error
-	if q.dialect == "postgres" {
-		// A join on the array, not a long IN list: PostgreSQL's generic plan
-		// for a prepared IN list filters every finding of kind against it.
-		fs, err = q.listFindings(ctx, `JOIN unnest(CAST($2 AS TEXT[])) AS wanted(entity) ON entity_id = wanted.entity
-			WHERE entity_kind = $1 ORDER BY entity_id, rule_id`, string(kind), ids)
-	} else {
-		fs, err = q.listFindings(ctx, `WHERE entity_kind = $1 AND entity_id IN (`+placeholders(2, len(ids))+`) ORDER BY entity_id, rule_id`,
-			append([]any{string(kind)}, anys(ids)...)...)
-	}
+	clause, args := q.dialect.findingsOf(string(kind), ids)
+	fs, err := q.listFindings(ctx, clause, args...)
 	for _, f := range fs {
 		out[f.EntityID] = append(out[f.EntityID], f)
 	}

@@ -32,20 +32,7 @@ func (q *queries) DropLease(ctx context.Context, clientID string) error {
 // renewal that came late under load, or failed, did that). grace gives a
 // live replica whose renewal lags the same allowance.
 func (q *queries) RescueOrphanedJobs(ctx context.Context, self string, grace time.Duration) (int, error) {
-	var stmt string
-	switch q.dialect {
-	case "postgres":
-		stmt = `UPDATE river_job SET state = 'available' WHERE state = 'running' AND (
-			attempted_by IS NULL OR cardinality(attempted_by) = 0 OR (
-			attempted_by[cardinality(attempted_by)] <> $2 AND
-			attempted_by[cardinality(attempted_by)] NOT IN (SELECT client_id FROM worker_lease WHERE expires_at > $1)))`
-	default:
-		stmt = `UPDATE river_job SET state = 'available' WHERE state = 'running' AND (
-			attempted_by IS NULL OR json_array_length(attempted_by) = 0 OR (
-			json_extract(attempted_by, '$[#-1]') <> $2 AND
-			json_extract(attempted_by, '$[#-1]') NOT IN (SELECT client_id FROM worker_lease WHERE expires_at > $1)))`
-	}
-	n, err := q.c.exec(ctx, stmt, ms(time.Now().Add(-grace)), self)
+	n, err := q.c.exec(ctx, q.dialect.rescueOrphans, ms(time.Now().Add(-grace)), self)
 	if err != nil {
 		return 0, fmt.Errorf("rescue orphaned jobs: %w", err)
 	}

@@ -109,7 +109,7 @@ func migrateSQLite(ctx context.Context, s *SQLite) (MigrateResult, error) {
 	for _, v := range r.Versions {
 		res.River = append(res.River, v.Version)
 	}
-	if res.App, err = migrateApp(ctx, &queries{c: sqlConn{tx}, dialect: "sqlite"}); err != nil {
+	if res.App, err = migrateApp(ctx, &queries{c: sqlConn{tx}, dialect: sqliteDialect}); err != nil {
 		return res, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -163,7 +163,7 @@ func appMigrations(dialect string) ([]migration, error) {
 
 // migrateApp applies cxaudit's pending migrations in q's transaction.
 func migrateApp(ctx context.Context, q *queries) ([]string, error) {
-	all, err := appMigrations(q.dialect)
+	all, err := appMigrations(q.dialect.name)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +186,7 @@ func migrateApp(ctx context.Context, q *queries) ([]string, error) {
 			continue
 		}
 		if _, err := c.exec(ctx, m.sql); err != nil {
-			return nil, fmt.Errorf("migration %s/%s: %w", q.dialect, m.name, err)
+			return nil, fmt.Errorf("migration %s/%s: %w", q.dialect.name, m.name, err)
 		}
 		if _, err := c.exec(ctx, `INSERT INTO cxaudit_migration (version, name, applied_at) VALUES ($1, $2, $3)`,
 			m.version, m.name, time.Now().UnixMilli()); err != nil {

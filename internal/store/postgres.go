@@ -41,14 +41,30 @@ func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 		return nil, fmt.Errorf("connect to PostgreSQL at %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
 	p := &Postgres{Pool: pool}
-	p.queries = queries{c: pgConn{pool}, dialect: "postgres", enqueue: p.enqueuePool}
+	p.queries = queries{c: pgConn{pool}, dialect: postgresDialect, enqueue: p.enqueuePool}
 	return p, nil
 }
 
 // AttachRiver lets the store enqueue jobs, in transactions or not.
 func (p *Postgres) AttachRiver(c *river.Client[pgx.Tx]) { p.river = c }
 
-func (p *Postgres) Dialect() string { return "postgres" }
+func (p *Postgres) Dialect() string { return postgresDialect.name }
+
+var postgresDialect = &dialect{
+	name: "postgres",
+	// A join on the array, not a long IN list: PostgreSQL's generic plan
+	// for a prepared IN list filters every finding of kind against it.
+	findingsOf: func(kind string, ids []string) (string, []any) {
+		return `JOIN unnest(CAST($2 AS TEXT[])) AS wanted(entity) ON entity_id = wanted.entity
+			WHERE entity_kind = $1 ORDER BY entity_id, rule_id`, []any{kind, ids}
+	},
+	// attempted_by is a TEXT[]: its last element is the client running the
+	// job.
+	rescueOrphans: `UPDATE river_job SET state = 'available' WHERE state = 'running' AND (
+		attempted_by IS NULL OR cardinality(attempted_by) = 0 OR (
+		attempted_by[cardinality(attempted_by)] <> $2 AND
+		attempted_by[cardinality(attempted_by)] NOT IN (SELECT client_id FROM worker_lease WHERE expires_at > $1)))`,
+}
 
 func (p *Postgres) Close() error {
 	p.Pool.Close()
@@ -90,7 +106,7 @@ func (p *Postgres) InTx(ctx context.Context, fn func(ctx context.Context, q Quer
 
 func (p *Postgres) inTx(ctx context.Context, fn func(ctx context.Context, q Querier) error) error {
 	return pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
-		q := &queries{c: pgConn{tx}, dialect: "postgres", enqueue: func(ctx context.Context, params []river.InsertManyParams) error {
+		q := &queries{c: pgConn{tx}, dialect: postgresDialect, enqueue: func(ctx context.Context, params []river.InsertManyParams) error {
 			if p.river == nil {
 				return errNoRiver
 			}

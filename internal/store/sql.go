@@ -33,9 +33,24 @@ type rows interface {
 // and, built anew per transaction, each transaction.
 type queries struct {
 	c       conn
-	dialect string
+	dialect *dialect
 	// enqueue inserts River jobs on c; set by the dialect.
 	enqueue func(ctx context.Context, params []river.InsertManyParams) error
+}
+
+// dialect holds what is said differently to PostgreSQL (postgres.go) and
+// to SQLite (sqlite.go); the rest of the package writes SQL that both
+// understand.
+type dialect struct {
+	// name is Store.Dialect's answer, and the migrations' directory.
+	name string
+	// findingsOf is the clause after `FROM finding` that selects the
+	// findings of entity kind $1 whose entity_id is among ids, in
+	// entity_id, rule_id order, with its arguments.
+	findingsOf func(kind string, ids []string) (string, []any)
+	// rescueOrphans is RescueOrphanedJobs' statement: $1 is the lease
+	// expiry before which a client is dead, $2 the caller's own client.
+	rescueOrphans string
 }
 
 var errNotFound = cxaudit.Errorf(cxaudit.ENOTFOUND, "not found")

@@ -45,14 +45,28 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		return nil, fmt.Errorf("open SQLite database %s: %w", redactDatabaseURL(path), err)
 	}
 	s := &SQLite{DB: db}
-	s.queries = queries{c: sqlConn{db}, dialect: "sqlite", enqueue: s.enqueuePool}
+	s.queries = queries{c: sqlConn{db}, dialect: sqliteDialect, enqueue: s.enqueuePool}
 	return s, nil
 }
 
 // AttachRiver lets the store enqueue jobs, in transactions or not.
 func (s *SQLite) AttachRiver(c *river.Client[*sql.Tx]) { s.river = c }
 
-func (s *SQLite) Dialect() string { return "sqlite" }
+func (s *SQLite) Dialect() string { return sqliteDialect.name }
+
+var sqliteDialect = &dialect{
+	name: "sqlite",
+	findingsOf: func(kind string, ids []string) (string, []any) {
+		return `WHERE entity_kind = $1 AND entity_id IN (` + placeholders(2, len(ids)) + `) ORDER BY entity_id, rule_id`,
+			append([]any{kind}, anys(ids)...)
+	},
+	// riversqlite keeps attempted_by as a JSON array: its last element is
+	// the client running the job.
+	rescueOrphans: `UPDATE river_job SET state = 'available' WHERE state = 'running' AND (
+		attempted_by IS NULL OR json_array_length(attempted_by) = 0 OR (
+		json_extract(attempted_by, '$[#-1]') <> $2 AND
+		json_extract(attempted_by, '$[#-1]') NOT IN (SELECT client_id FROM worker_lease WHERE expires_at > $1)))`,
+}
 
 func (s *SQLite) Close() error { return s.DB.Close() }
 
@@ -69,7 +83,7 @@ func (s *SQLite) InTx(ctx context.Context, fn func(ctx context.Context, q Querie
 	if err != nil {
 		return err
 	}
-	q := &queries{c: sqlConn{tx}, dialect: "sqlite", enqueue: func(ctx context.Context, params []river.InsertManyParams) error {
+	q := &queries{c: sqlConn{tx}, dialect: sqliteDialect, enqueue: func(ctx context.Context, params []river.InsertManyParams) error {
 		if s.river == nil {
 			return errNoRiver
 		}

@@ -1,7 +1,8 @@
 // Package store keeps what cxaudit has synced, the findings its rules raise
 // and the log of what it wrote back, in PostgreSQL or in an embedded SQLite
 // file. Both run the same SQL through one implementation; the differences
-// (drivers, DDL, how River jobs are inserted in a transaction) live in
+// (drivers, DDL, how River jobs are inserted in a transaction, and the two
+// statements said differently, in each file's dialect value) live in
 // postgres.go and sqlite.go. storetest holds the conformance suite both pass.
 //
 // One file per concept: cursors.go (where each stream stands), tickets.go
