@@ -32,9 +32,39 @@ import (
 	"github.com/cxaudit/cxaudit/internal/store"
 )
 
+// Store is what the audit reads and writes: what the rules read
+// (CursorReader), the audit queue and the sweep, and the stored findings;
+// it writes a batch's outcome in one transaction, through Tx only.
+// store.Store satisfies it.
+type Store interface {
+	CursorReader
+	NextAuditBatch(ctx context.Context, limit int) ([]store.EntityKey, error)
+	NextAuditBatchAfter(ctx context.Context, after store.EntityKey, limit int) ([]store.EntityKey, error)
+	GetSweep(ctx context.Context) (store.Sweep, error)
+	FinishSweep(ctx context.Context) error
+	OpenTicketsAfter(ctx context.Context, afterID int64, limit int) ([]cxaudit.Ticket, error)
+	SweepKeysAfter(ctx context.Context, kind cxaudit.EntityKind, afterID string, limit int) ([]store.EntityKey, error)
+	FindingsForEntities(ctx context.Context, kind cxaudit.EntityKind, ids []string) (map[string][]cxaudit.Finding, error)
+	InTx(ctx context.Context, fn func(ctx context.Context, q store.Querier) error) error
+}
+
+// Tx is what the audit writes in the transaction of a batch: its
+// findings, and that its entries are done (the queue's, or the sweep's
+// position).
+type Tx interface {
+	PutFindings(ctx context.Context, fs []cxaudit.Finding) error
+	DoneAudit(ctx context.Context, keys []store.EntityKey) error
+	SaveSweepPosition(ctx context.Context, pos store.EntityKey) error
+}
+
+var (
+	_ Store = store.Store(nil)
+	_ Tx    = store.Querier(nil)
+)
+
 // Auditor evaluates rules over queued entities.
 type Auditor struct {
-	Store  store.Store
+	Store  Store
 	Logger *slog.Logger
 	// RulesFunc returns the current rule set; it may change between calls
 	// (hot reload).
@@ -124,7 +154,7 @@ func (a *Auditor) Run(ctx context.Context) (Stats, error) {
 
 // auditBatch evaluates the rules of a batch and stores what changed, with
 // done (what marks the batch audited) in the same transaction.
-func (a *Auditor) auditBatch(ctx context.Context, b batch, stats *Stats, done func(ctx context.Context, q store.Querier) error) error {
+func (a *Auditor) auditBatch(ctx context.Context, b batch, stats *Stats, done func(ctx context.Context, tx Tx) error) error {
 	keys, set, now, ins, found := b.keys, b.fit.set, b.now, b.ins, b.found
 	existing, err := findingsFor(ctx, a.Store, keys)
 	if err != nil {
@@ -201,12 +231,14 @@ func (a *Auditor) auditBatch(ctx context.Context, b batch, stats *Stats, done fu
 		}
 	}
 	err = a.Store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
-		if err := q.PutFindings(ctx, changed); err != nil {
+		var tx Tx = q
+		if err := tx.PutFindings(ctx, changed); err != nil {
 			return err
 		}
-		if err := done(ctx, q); err != nil {
+		if err := done(ctx, tx); err != nil {
 			return err
 		}
+		// The hook is the worker's: it queues jobs with the whole store.
 		if len(dirtyKinds) > 0 && a.OnDirty != nil {
 			return a.OnDirty(ctx, q, dirtyKinds)
 		}
@@ -250,7 +282,7 @@ func (a *Auditor) signals(in rules.Input) signals {
 }
 
 // findingsFor returns the stored findings of each key's entity.
-func findingsFor(ctx context.Context, q store.Querier, keys []store.EntityKey) (map[store.EntityKey][]cxaudit.Finding, error) {
+func findingsFor(ctx context.Context, q Store, keys []store.EntityKey) (map[store.EntityKey][]cxaudit.Finding, error) {
 	ids := map[cxaudit.EntityKind][]string{}
 	for _, k := range keys {
 		ids[k.Kind] = append(ids[k.Kind], k.ID)

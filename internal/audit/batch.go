@@ -30,8 +30,8 @@ func (a *Auditor) drain(ctx context.Context, size int, stats *Stats) error {
 		if len(b.keys) == 0 {
 			continue
 		}
-		err := a.auditBatch(ctx, b, stats, func(ctx context.Context, q store.Querier) error {
-			return q.DoneAudit(ctx, b.keys)
+		err := a.auditBatch(ctx, b, stats, func(ctx context.Context, tx Tx) error {
+			return tx.DoneAudit(ctx, b.keys)
 		})
 		if err != nil {
 			return err

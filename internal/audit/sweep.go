@@ -27,8 +27,8 @@ func (a *Auditor) sweep(ctx context.Context, pos store.EntityKey, size int, stat
 			return a.Store.FinishSweep(ctx)
 		}
 		next = a.prefetchSweep(ctx, b.cursor, size, cache)
-		err := a.auditBatch(ctx, b, stats, func(ctx context.Context, q store.Querier) error {
-			return q.SaveSweepPosition(ctx, b.cursor)
+		err := a.auditBatch(ctx, b, stats, func(ctx context.Context, tx Tx) error {
+			return tx.SaveSweepPosition(ctx, b.cursor)
 		})
 		if err != nil {
 			return err

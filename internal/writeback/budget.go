@@ -3,8 +3,6 @@ package writeback
 import (
 	"context"
 	"time"
-
-	"github.com/cxaudit/cxaudit/internal/store"
 )
 
 // budget caps writes per rolling hour. It starts from the writes the store
@@ -14,7 +12,7 @@ type budget struct {
 	limit, used int
 }
 
-func newBudget(ctx context.Context, s store.Store, limit int, kinds ...string) (*budget, error) {
+func newBudget(ctx context.Context, s Store, limit int, kinds ...string) (*budget, error) {
 	b := &budget{limit: limit}
 	if limit <= 0 {
 		return b, nil

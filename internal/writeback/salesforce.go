@@ -27,7 +27,7 @@ const MaxSubject = 255
 // Salesforce writes account findings as Tasks on the account.
 type Salesforce struct {
 	Client *salesforce.Client
-	Store  store.Store
+	Store  Store
 	Logger *slog.Logger
 	// RulesFunc gives Task descriptions each rule's docs link; optional.
 	RulesFunc func() *rules.Set

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
 	"github.com/cxaudit/cxaudit/internal/store"
@@ -91,9 +92,47 @@ type target interface {
 	describe(w write) []any
 }
 
+// Store is what write-back reads and writes: the findings to write and
+// the entities they are about, the write log, the writes of the last
+// hour (the budget), and the cursor of completed Tasks; what a write
+// changes commits in one transaction, through Tx only. store.Store
+// satisfies it.
+type Store interface {
+	DirtyEntities(ctx context.Context, kind cxaudit.EntityKind, afterID string, limit int) ([]string, error)
+	FindingsForEntity(ctx context.Context, kind cxaudit.EntityKind, id string) ([]cxaudit.Finding, error)
+	ListFindings(ctx context.Context, filter store.FindingFilter) ([]cxaudit.Finding, error)
+	PutFinding(ctx context.Context, f cxaudit.Finding) error
+	MarkWritten(ctx context.Context, marks []store.WrittenMark) error
+	Ticket(ctx context.Context, id int64) (cxaudit.Ticket, error)
+	Account(ctx context.Context, id string) (cxaudit.Account, error)
+	GetWriteLog(ctx context.Context, target string) (store.WriteRecord, error)
+	CountWrites(ctx context.Context, since time.Time) (map[string]int, error)
+	GetCursor(ctx context.Context, source cxaudit.Source, object string) (store.Cursor, error)
+	PutCursor(ctx context.Context, source cxaudit.Source, object string, c store.Cursor) error
+	InTx(ctx context.Context, fn func(ctx context.Context, q store.Querier) error) error
+}
+
+// Tx is what write-back writes in a transaction: the write log, and with
+// a write's outcome, what it wrote of each finding and that it counted.
+type Tx interface {
+	PutWriteLog(ctx context.Context, r store.WriteRecord) error
+	MarkWritten(ctx context.Context, marks []store.WrittenMark) error
+	RecordWrite(ctx context.Context, e store.WriteEvent) error
+}
+
+var (
+	_ Store = store.Store(nil)
+	_ Tx    = store.Querier(nil)
+)
+
+// inTx runs fn in a transaction of st, with only what write-back writes.
+func inTx(ctx context.Context, st Store, fn func(ctx context.Context, tx Tx) error) error {
+	return st.InTx(ctx, func(ctx context.Context, q store.Querier) error { return fn(ctx, q) })
+}
+
 // stage runs the protocol for one target.
 type stage struct {
-	store       store.Store
+	store       Store
 	logger      *slog.Logger
 	dryRun      bool
 	budget      int
@@ -298,7 +337,7 @@ func (s *stage) send(ctx context.Context, t target, batch []write, b *budget, st
 
 	// Record intent before the call: if the worker dies mid-call, the
 	// next attempt looks for these markers first.
-	if err := s.store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
+	if err := inTx(ctx, s.store, func(ctx context.Context, tx Tx) error {
 		for _, w := range batch {
 			if w.marker == "" {
 				continue
@@ -307,7 +346,7 @@ func (s *stage) send(ctx context.Context, t target, batch []write, b *budget, st
 			if err != nil {
 				return fmt.Errorf("encode write log of %s: %w", w.logTarget, err)
 			}
-			if err := q.PutWriteLog(ctx, store.WriteRecord{Target: w.logTarget, State: store.WritePending, Marker: w.marker, RemoteID: w.rec.RemoteID, Payload: payload}); err != nil {
+			if err := tx.PutWriteLog(ctx, store.WriteRecord{Target: w.logTarget, State: store.WritePending, Marker: w.marker, RemoteID: w.rec.RemoteID, Payload: payload}); err != nil {
 				return err
 			}
 		}
@@ -378,15 +417,15 @@ func (s *stage) commit(ctx context.Context, w write, rec store.WriteRecord, mark
 	}
 	rec.Payload = payload
 	system := s.system
-	return s.store.InTx(ctx, func(ctx context.Context, q store.Querier) error {
-		if err := q.PutWriteLog(ctx, rec); err != nil {
+	return inTx(ctx, s.store, func(ctx context.Context, tx Tx) error {
+		if err := tx.PutWriteLog(ctx, rec); err != nil {
 			return err
 		}
-		if err := q.MarkWritten(ctx, marks); err != nil {
+		if err := tx.MarkWritten(ctx, marks); err != nil {
 			return err
 		}
 		for _, kind := range events {
-			if err := q.RecordWrite(ctx, store.WriteEvent{System: system, Kind: kind, Target: rec.Target}); err != nil {
+			if err := tx.RecordWrite(ctx, store.WriteEvent{System: system, Kind: kind, Target: rec.Target}); err != nil {
 				return err
 			}
 		}

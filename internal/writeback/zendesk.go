@@ -61,7 +61,7 @@ func (s *Stats) count(kind string) {
 // Zendesk writes ticket findings to Zendesk.
 type Zendesk struct {
 	Client *zendesk.Client
-	Store  store.Store
+	Store  Store
 	Logger *slog.Logger
 	// RulesFunc gives notes each rule's docs link and owner; optional.
 	RulesFunc func() *rules.Set
