@@ -38,8 +38,8 @@ import (
 // store.Store satisfies it.
 type Store interface {
 	CursorReader
-	NextAuditBatch(ctx context.Context, limit int) ([]store.EntityKey, error)
-	NextAuditBatchAfter(ctx context.Context, after store.EntityKey, limit int) ([]store.EntityKey, error)
+	NextAuditBatch(ctx context.Context, limit int) ([]store.QueueEntry, error)
+	NextAuditBatchAfter(ctx context.Context, after store.QueueEntry, limit int) ([]store.QueueEntry, error)
 	GetSweep(ctx context.Context) (store.Sweep, error)
 	FinishSweep(ctx context.Context) error
 	OpenTicketsAfter(ctx context.Context, afterID int64, limit int) ([]cxaudit.Ticket, error)
@@ -53,7 +53,7 @@ type Store interface {
 // position).
 type Tx interface {
 	PutFindings(ctx context.Context, fs []cxaudit.Finding) error
-	DoneAudit(ctx context.Context, keys []store.EntityKey) error
+	DoneAudit(ctx context.Context, entries []store.QueueEntry) error
 	SaveSweepPosition(ctx context.Context, pos store.EntityKey) error
 }
 

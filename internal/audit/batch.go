@@ -25,13 +25,13 @@ func (a *Auditor) drain(ctx context.Context, size int, stats *Stats) error {
 			next = a.prefetch(ctx, nil, size, nil)
 			continue
 		}
-		cursor := b.cursor
-		next = a.prefetch(ctx, &cursor, size, b.keys)
+		last := b.last
+		next = a.prefetch(ctx, &last, size, b.keys)
 		if len(b.keys) == 0 {
 			continue
 		}
 		err := a.auditBatch(ctx, b, stats, func(ctx context.Context, tx Tx) error {
-			return tx.DoneAudit(ctx, b.keys)
+			return tx.DoneAudit(ctx, b.entries)
 		})
 		if err != nil {
 			return err
@@ -41,10 +41,15 @@ func (a *Auditor) drain(ctx context.Context, size int, stats *Stats) error {
 
 // batch is a batch of queue entries with what their rules read.
 type batch struct {
-	from   *store.EntityKey // nil: read from the head of the queue
-	read   int              // entries read, before skipping any
-	cursor store.EntityKey  // the last entry read
-	keys   []store.EntityKey
+	read int // entries read, before skipping any
+	// from is the queue entry the batch was read after (nil: the head of
+	// the queue), last the last one it read, and entries those it audits,
+	// which DoneAudit removes. A sweep's batch has none of them.
+	from    *store.QueueEntry
+	last    store.QueueEntry
+	entries []store.QueueEntry
+	cursor  store.EntityKey // a sweep's batch: the last entity read
+	keys    []store.EntityKey
 	set    *rules.Set // every rule
 	fit    fit        // the rules that run, and those set aside
 	loader *loader
@@ -56,32 +61,36 @@ type batch struct {
 
 // prefetch reads, in the background, the batch after from (or at the head of
 // the queue) without the entities of skip, and what their rules read.
-func (a *Auditor) prefetch(ctx context.Context, from *store.EntityKey, size int, skip []store.EntityKey) <-chan batch {
+func (a *Auditor) prefetch(ctx context.Context, from *store.QueueEntry, size int, skip []store.EntityKey) <-chan batch {
 	out := make(chan batch, 1)
 	go func() {
 		b := batch{from: from}
 		defer func() { out <- b }()
-		var keys []store.EntityKey
+		var entries []store.QueueEntry
 		if from == nil {
-			keys, b.err = a.Store.NextAuditBatch(ctx, size)
+			entries, b.err = a.Store.NextAuditBatch(ctx, size)
 		} else {
-			keys, b.err = a.Store.NextAuditBatchAfter(ctx, *from, size)
+			entries, b.err = a.Store.NextAuditBatchAfter(ctx, *from, size)
 		}
-		if b.err != nil || len(keys) == 0 {
+		if b.err != nil || len(entries) == 0 {
 			return
 		}
-		b.read, b.cursor = len(keys), keys[len(keys)-1]
+		b.read, b.last = len(entries), entries[len(entries)-1]
 		if len(skip) > 0 {
 			skipped := make(map[store.EntityKey]bool, len(skip))
 			for _, k := range skip {
-				skipped[store.EntityKey{Kind: k.Kind, ID: k.ID}] = true
+				skipped[k] = true
 			}
-			keys = slices.DeleteFunc(keys, func(k store.EntityKey) bool { return skipped[store.EntityKey{Kind: k.Kind, ID: k.ID}] })
+			entries = slices.DeleteFunc(entries, func(e store.QueueEntry) bool { return skipped[e.Key] })
 		}
-		if len(keys) == 0 {
+		if len(entries) == 0 {
 			return
 		}
-		b.keys, b.set, b.now = keys, a.RulesFunc(), a.now().UTC()
+		keys := make([]store.EntityKey, len(entries))
+		for i, e := range entries {
+			keys[i] = e.Key
+		}
+		b.entries, b.keys, b.set, b.now = entries, keys, a.RulesFunc(), a.now().UTC()
 		l, err := a.loader(ctx, &b)
 		if err != nil {
 			b.err = err

@@ -145,27 +145,27 @@ type requeueStore struct {
 	done   bool
 }
 
-func (s *requeueStore) check(keys []store.EntityKey) {
+func (s *requeueStore) check(entries []store.QueueEntry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.seen && !s.done {
 		s.done = true
 		s.then()
 	}
-	for _, k := range keys {
-		if k.Kind == cxaudit.EntityTicket && k.ID == s.target {
+	for _, e := range entries {
+		if e.Key.Kind == cxaudit.EntityTicket && e.Key.ID == s.target {
 			s.seen = true
 		}
 	}
 }
 
-func (s *requeueStore) NextAuditBatch(ctx context.Context, limit int) ([]store.EntityKey, error) {
+func (s *requeueStore) NextAuditBatch(ctx context.Context, limit int) ([]store.QueueEntry, error) {
 	keys, err := s.Store.NextAuditBatch(ctx, limit)
 	s.check(keys)
 	return keys, err
 }
 
-func (s *requeueStore) NextAuditBatchAfter(ctx context.Context, after store.EntityKey, limit int) ([]store.EntityKey, error) {
+func (s *requeueStore) NextAuditBatchAfter(ctx context.Context, after store.QueueEntry, limit int) ([]store.QueueEntry, error) {
 	keys, err := s.Store.NextAuditBatchAfter(ctx, after, limit)
 	s.check(keys)
 	return keys, err

@@ -42,7 +42,7 @@ func (a *Auditor) sweep(ctx context.Context, pos store.EntityKey, size int, stat
 func (a *Auditor) prefetchSweep(ctx context.Context, pos store.EntityKey, size int, cache *links) <-chan batch {
 	out := make(chan batch, 1)
 	go func() {
-		b := batch{from: &pos}
+		var b batch
 		defer func() { out <- b }()
 		kinds := store.SweepOrder
 		if pos.Kind != "" {

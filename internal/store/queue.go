@@ -57,7 +57,6 @@ func (q *queries) queueAudit(ctx context.Context, keys []EntityKey, held int64) 
 	seen := make(map[EntityKey]bool, len(keys))
 	unique := make([]EntityKey, 0, len(keys))
 	for _, k := range keys {
-		k.QueuedAt = 0
 		if !seen[k] {
 			seen[k] = true
 			unique = append(unique, k)
@@ -133,50 +132,50 @@ func (q *queries) queueAccountDependents(ctx context.Context, accountIDs []strin
 	return nil
 }
 
-func (q *queries) NextAuditBatch(ctx context.Context, limit int) ([]EntityKey, error) {
+func (q *queries) NextAuditBatch(ctx context.Context, limit int) ([]QueueEntry, error) {
 	return q.auditEntries(ctx, `held_until <= $2`, limit, time.Now().UnixNano())
 }
 
 // auditEntries reads up to limit entries of the audit queue that match
 // where (whose $1 is the limit, args the rest), in queue order.
-func (q *queries) auditEntries(ctx context.Context, where string, limit int, args ...any) ([]EntityKey, error) {
-	var out []EntityKey
+func (q *queries) auditEntries(ctx context.Context, where string, limit int, args ...any) ([]QueueEntry, error) {
+	var out []QueueEntry
 	err := q.queryEach(ctx, `SELECT entity_kind, entity_id, queued_at FROM audit_queue WHERE `+where+`
 		ORDER BY queued_at, entity_kind, entity_id LIMIT $1`,
 		append([]any{limit}, args...), func(r rows) error {
-			var k EntityKey
+			var e QueueEntry
 			var kind string
-			if err := r.Scan(&kind, &k.ID, &k.QueuedAt); err != nil {
+			if err := r.Scan(&kind, &e.Key.ID, &e.QueuedAt); err != nil {
 				return err
 			}
-			k.Kind = cxaudit.EntityKind(kind)
-			out = append(out, k)
+			e.Key.Kind = cxaudit.EntityKind(kind)
+			out = append(out, e)
 			return nil
 		})
 	return out, err
 }
 
-func (q *queries) DoneAudit(ctx context.Context, keys []EntityKey) error {
-	if len(keys) == 0 {
+func (q *queries) DoneAudit(ctx context.Context, entries []QueueEntry) error {
+	if len(entries) == 0 {
 		return nil
 	}
 	var b strings.Builder
-	args := make([]any, 0, 3*len(keys))
-	for i, k := range keys {
+	args := make([]any, 0, 3*len(entries))
+	for i, e := range entries {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		n := 3 * i
 		b.WriteString("(CAST($" + strconv.Itoa(n+1) + " AS TEXT), CAST($" + strconv.Itoa(n+2) + " AS TEXT), CAST($" + strconv.Itoa(n+3) + " AS BIGINT))")
-		args = append(args, string(k.Kind), k.ID, k.QueuedAt)
+		args = append(args, string(e.Key.Kind), e.Key.ID, e.QueuedAt)
 	}
 	_, err := q.c.exec(ctx, `DELETE FROM audit_queue WHERE (entity_kind, entity_id, queued_at) IN (VALUES `+b.String()+`)`, args...)
 	return err
 }
 
-func (q *queries) NextAuditBatchAfter(ctx context.Context, after EntityKey, limit int) ([]EntityKey, error) {
+func (q *queries) NextAuditBatchAfter(ctx context.Context, after QueueEntry, limit int) ([]QueueEntry, error) {
 	return q.auditEntries(ctx, `(queued_at > $2 OR (queued_at = $2 AND (entity_kind > $3 OR (entity_kind = $3 AND entity_id > $4)))) AND held_until <= $5`,
-		limit, after.QueuedAt, string(after.Kind), after.ID, time.Now().UnixNano())
+		limit, after.QueuedAt, string(after.Key.Kind), after.Key.ID, time.Now().UnixNano())
 }
 
 func (q *queries) SweepKeys(ctx context.Context) ([]EntityKey, error) {

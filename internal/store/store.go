@@ -82,10 +82,10 @@ type Querier interface {
 	// held entry when kinds is empty.
 	HoldAudit(ctx context.Context, keys []EntityKey, until time.Time) error
 	ReleaseAudit(ctx context.Context, kinds ...cxaudit.EntityKind) error
-	NextAuditBatch(ctx context.Context, limit int) ([]EntityKey, error)
-	// DoneAudit removes the entries of keys, in one statement; an entry
-	// queued again since it was read (a newer QueuedAt) stays.
-	DoneAudit(ctx context.Context, keys []EntityKey) error
+	NextAuditBatch(ctx context.Context, limit int) ([]QueueEntry, error)
+	// DoneAudit removes entries, in one statement; an entry queued again
+	// since it was read (a newer QueuedAt) stays.
+	DoneAudit(ctx context.Context, entries []QueueEntry) error
 
 	// What /metrics reads of the database (gauges.go).
 	OpenFindingCounts(ctx context.Context) ([]OpenFindingCount, error)
@@ -221,7 +221,7 @@ type Querier interface {
 	// NextAuditBatchAfter is NextAuditBatch from after on, in the queue's
 	// order (queued_at, kind, id), so the audit can read the next batch
 	// while it still works on the last one (queue.go).
-	NextAuditBatchAfter(ctx context.Context, after EntityKey, limit int) ([]EntityKey, error)
+	NextAuditBatchAfter(ctx context.Context, after QueueEntry, limit int) ([]QueueEntry, error)
 
 	// Reads for the KPI scorecard (report.go).
 	// ReportTicketsAfter returns up to limit tickets after afterID, in id
@@ -250,12 +250,17 @@ type Cursor struct {
 	UpdatedAt   time.Time
 }
 
-// EntityKey names an entity to audit.
+// EntityKey names an entity to audit. It is comparable, and a map key.
 type EntityKey struct {
 	Kind cxaudit.EntityKind
 	ID   string
-	// QueuedAt is set by NextAuditBatch. DoneAudit removes the entry only if
-	// it was not queued again since, so no change is lost.
+}
+
+// QueueEntry is an entry of the audit queue, as NextAuditBatch reads it:
+// the entity, and when it was queued. DoneAudit removes the entry only if
+// it was not queued again since (a newer QueuedAt), so no change is lost.
+type QueueEntry struct {
+	Key      EntityKey
 	QueuedAt int64
 }
 

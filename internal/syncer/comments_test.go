@@ -258,8 +258,8 @@ func TestCommentEventsMatchPerTicket(t *testing.T) {
 					held = true
 					batch, err := events.NextAuditBatch(ctx, 1000)
 					require.NoError(t, err)
-					for _, k := range batch {
-						require.NotEqual(t, cxaudit.EntityTicket, k.Kind, "ticket %s is audited before its comments are read", k.ID)
+					for _, e := range batch {
+						require.NotEqual(t, cxaudit.EntityTicket, e.Key.Kind, "ticket %s is audited before its comments are read", e.Key.ID)
 					}
 				}
 			}

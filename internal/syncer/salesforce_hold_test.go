@@ -32,8 +32,8 @@ func TestSalesforceAccountsWaitForTheirPass(t *testing.T) {
 				pages++
 				batch, err := st.NextAuditBatch(ctx, 1000)
 				require.NoError(t, err)
-				for _, k := range batch {
-					require.NotEqual(t, cxaudit.EntityAccount, k.Kind, "account %s is auditable after a page of %s, before its pass ended", k.ID, object)
+				for _, e := range batch {
+					require.NotEqual(t, cxaudit.EntityAccount, e.Key.Kind, "account %s is auditable after a page of %s, before its pass ended", e.Key.ID, object)
 				}
 			}
 			_, err := s.Sync(ctx)
@@ -51,8 +51,8 @@ func auditable(t *testing.T, st store.Store, kind cxaudit.EntityKind) int {
 	batch, err := st.NextAuditBatch(context.Background(), 100_000)
 	require.NoError(t, err)
 	n := 0
-	for _, k := range batch {
-		if k.Kind == kind {
+	for _, e := range batch {
+		if e.Key.Kind == kind {
 			n++
 		}
 	}

@@ -81,8 +81,8 @@ func TestSalesforceOpenTasksSync(t *testing.T) {
 			batch, err := st.NextAuditBatch(ctx, 1000)
 			require.NoError(t, err)
 			queued := map[string]bool{}
-			for _, k := range batch {
-				queued[string(k.Kind)+"/"+k.ID] = true
+			for _, e := range batch {
+				queued[string(e.Key.Kind)+"/"+e.Key.ID] = true
 			}
 			require.True(t, queued["account/"+completed.AccountID], "the account of a Task that closed is audited again")
 		})

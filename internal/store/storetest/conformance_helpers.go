@@ -23,10 +23,10 @@ func ticket(id int64, at time.Time) cxaudit.Ticket {
 	return cxaudit.Ticket{ID: id, Subject: "s", Status: cxaudit.StatusOpen, Priority: cxaudit.PriorityNormal, CreatedAt: at, UpdatedAt: at, Tags: []string{"x"}}
 }
 
-func keysOnly(keys []store.EntityKey) []store.EntityKey {
-	out := make([]store.EntityKey, len(keys))
-	for i, k := range keys {
-		out[i] = store.EntityKey{Kind: k.Kind, ID: k.ID}
+func keysOnly(entries []store.QueueEntry) []store.EntityKey {
+	out := make([]store.EntityKey, len(entries))
+	for i, e := range entries {
+		out[i] = e.Key
 	}
 	return out
 }

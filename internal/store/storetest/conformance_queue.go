@@ -59,7 +59,7 @@ func exerciseQueue(t *testing.T, newStore func(t *testing.T) store.Store) {
 		batch, err := s.NextAuditBatch(ctx, 10)
 		require.NoError(t, err)
 		require.Equal(t, free, keysOnly(batch), "held entries wait")
-		after, err := s.NextAuditBatchAfter(ctx, store.EntityKey{}, 10)
+		after, err := s.NextAuditBatchAfter(ctx, store.QueueEntry{}, 10)
 		require.NoError(t, err)
 		require.Equal(t, free, keysOnly(after), "in every reader")
 		require.NoError(t, s.ReleaseAudit(ctx))
@@ -122,7 +122,7 @@ func exerciseQueue(t *testing.T, newStore func(t *testing.T) store.Store) {
 		all, err := s.NextAuditBatch(ctx, 10)
 		require.NoError(t, err)
 		require.Len(t, all, 5)
-		var paged []store.EntityKey
+		var paged []store.QueueEntry
 		page, err := s.NextAuditBatch(ctx, 2)
 		require.NoError(t, err)
 		for len(page) > 0 {
