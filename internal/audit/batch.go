@@ -50,13 +50,13 @@ type batch struct {
 	entries []store.QueueEntry
 	cursor  store.EntityKey // a sweep's batch: the last entity read
 	keys    []store.EntityKey
-	set    *rules.Set // every rule
-	fit    fit        // the rules that run, and those set aside
-	loader *loader
-	now    time.Time
-	ins    []rules.Input
-	found  []bool
-	err    error
+	set     *rules.Set // every rule
+	fit     fit        // the rules that run, and those set aside
+	loader  *loader
+	now     time.Time
+	ins     []rules.Input
+	found   []bool
+	err     error
 }
 
 // prefetch reads, in the background, the batch after from (or at the head of
