@@ -198,11 +198,7 @@ CXAUDIT_DATABASE_URL. Safe to run from several replicas at once.`, stderr)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := config.FromEnv(getenv)
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal())
+	_, st, err := openStore(ctx, getenv)
 	if err != nil {
 		return err
 	}
@@ -432,11 +428,7 @@ you ship the change; --markdown prints it for the pull request.`, stderr)
 		}
 		return usageError{fmt.Errorf("rules in %s do not load; fix them first (cxaudit rules check %s)", dir, dir)}
 	}
-	cfg, err := config.FromEnv(getenv)
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal())
+	cfg, st, err := openStore(ctx, getenv)
 	if err != nil {
 		return err
 	}
@@ -456,4 +448,15 @@ you ship the change; --markdown prints it for the pull request.`, stderr)
 		return rep.WriteMarkdown(stdout)
 	}
 	return rep.WriteText(stdout)
+}
+
+// openStore reads the configuration from getenv and opens the store in
+// CXAUDIT_DATABASE_URL, for the commands that work on the store alone.
+func openStore(ctx context.Context, getenv func(string) string) (config.Config, store.Store, error) {
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return cfg, nil, err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal())
+	return cfg, st, err
 }

@@ -10,7 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/cxaudit/cxaudit/internal/config"
 	"github.com/cxaudit/cxaudit/internal/store"
 )
 
@@ -40,11 +39,7 @@ change comes whole) or deleted. The metric cxaudit_quarantined_records and
 	if *limit < 1 {
 		return usageError{fmt.Errorf("--limit %d: want at least 1", *limit)}
 	}
-	cfg, err := config.FromEnv(getenv)
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal())
+	_, st, err := openStore(ctx, getenv)
 	if err != nil {
 		return err
 	}

@@ -320,20 +320,7 @@ var metricName = regexp.MustCompile(`\bcxaudit_[a-z0-9_]+`)
 // produces must have been scraped.
 func dashboard(t *testing.T, fams map[string]*dto.MetricFamily) {
 	t.Helper()
-	data, err := os.ReadFile("../../deploy/grafana/cxaudit-dashboard.json")
-	require.NoError(t, err)
-	var d struct {
-		Title  string `json:"title"`
-		Panels []struct {
-			Title   string `json:"title"`
-			Targets []struct {
-				Expr string `json:"expr"`
-			} `json:"targets"`
-		} `json:"panels"`
-	}
-	require.NoError(t, json.Unmarshal(data, &d))
-	require.NotEmpty(t, d.Panels)
-
+	d, data := readDashboard(t, "cxaudit-dashboard.json")
 	defined := definedMetrics(t)
 	for _, p := range d.Panels {
 		require.NotEmpty(t, p.Targets, p.Title)
@@ -355,6 +342,29 @@ func dashboard(t *testing.T, fams map[string]*dto.MetricFamily) {
 		require.Contains(t, fams, n)
 		require.Contains(t, string(data), n, "the dashboard charts %s", n)
 	}
+}
+
+// grafanaDashboard is what the tests read of a Grafana dashboard file.
+type grafanaDashboard struct {
+	Title  string `json:"title"`
+	Panels []struct {
+		Title   string `json:"title"`
+		Targets []struct {
+			Expr string `json:"expr"`
+		} `json:"targets"`
+	} `json:"panels"`
+}
+
+// readDashboard reads the dashboard deploy/grafana/name, which must have
+// panels, and returns it with its raw text.
+func readDashboard(t *testing.T, name string) (grafanaDashboard, []byte) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("../../deploy/grafana", name))
+	require.NoError(t, err)
+	var d grafanaDashboard
+	require.NoError(t, json.Unmarshal(data, &d))
+	require.NotEmpty(t, d.Panels, name)
+	return d, data
 }
 
 // definedMetrics returns every metric name the code of internal/ defines.

@@ -2,11 +2,9 @@ package app_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -116,18 +114,7 @@ func TestKPISnapshotJob(t *testing.T) {
 
 	// The support lead's dashboard charts these series, and only metrics
 	// cxaudit defines.
-	data, err := os.ReadFile("../../deploy/grafana/cxaudit-support-lead.json")
-	require.NoError(t, err)
-	var d struct {
-		Panels []struct {
-			Title   string `json:"title"`
-			Targets []struct {
-				Expr string `json:"expr"`
-			} `json:"targets"`
-		} `json:"panels"`
-	}
-	require.NoError(t, json.Unmarshal(data, &d))
-	require.NotEmpty(t, d.Panels)
+	d, data := readDashboard(t, "cxaudit-support-lead.json")
 	defined := definedMetrics(t)
 	for _, p := range d.Panels {
 		require.NotEmpty(t, p.Targets, p.Title)
