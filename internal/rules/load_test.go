@@ -20,11 +20,12 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the expected .bad.txt files")
 
-// TestBadFiles loads each testdata/rules/*.bad.yaml and compares the error
-// with the .bad.txt beside it. Run with -update to rewrite them.
-func TestBadFiles(t *testing.T) {
-	t.Parallel()
-	files, err := filepath.Glob("../../testdata/rules/*.bad.yaml")
+// golden runs check on each file matching pattern (below the repository
+// root), in parallel subtests, and compares what it returns with the .txt
+// file beside it (foo.bad.yaml → foo.bad.txt); -update rewrites them.
+func golden(t *testing.T, pattern string, check func(t *testing.T, name string, data []byte) string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("../..", pattern))
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
 	for _, file := range files {
@@ -33,54 +34,54 @@ func TestBadFiles(t *testing.T) {
 			t.Parallel()
 			data, err := os.ReadFile(file)
 			require.NoError(t, err)
-			_, err = ParseFile(name, data)
-			require.Error(t, err)
-			var le *LoadError
-			require.True(t, errors.As(err, &le), "want a *LoadError, got %T", err)
-
-			golden := strings.TrimSuffix(file, ".yaml") + ".txt"
+			got := check(t, name, data)
+			want := strings.TrimSuffix(file, ".yaml") + ".txt"
 			if *update {
-				require.NoError(t, os.WriteFile(golden, []byte(err.Error()+"\n"), 0o644))
+				require.NoError(t, os.WriteFile(want, []byte(got+"\n"), 0o644))
 			}
-			want, err2 := os.ReadFile(golden)
-			require.NoError(t, err2)
-			require.Equal(t, strings.TrimSuffix(string(want), "\n"), err.Error())
+			b, err := os.ReadFile(want)
+			require.NoError(t, err)
+			require.Equal(t, strings.TrimSuffix(string(b), "\n"), got)
 		})
 	}
+}
+
+// loadError requires err to be a *LoadError and returns its text.
+func loadError(t *testing.T, err error) string {
+	t.Helper()
+	require.Error(t, err)
+	var le *LoadError
+	require.True(t, errors.As(err, &le), "want a *LoadError, got %T", err)
+	return err.Error()
+}
+
+// TestBadFiles loads each testdata/rules/*.bad.yaml and compares the error
+// with the .bad.txt beside it. Run with -update to rewrite them.
+func TestBadFiles(t *testing.T) {
+	t.Parallel()
+	golden(t, "testdata/rules/*.bad.yaml", func(t *testing.T, name string, data []byte) string {
+		_, err := ParseFile(name, data)
+		return loadError(t, err)
+	})
 }
 
 // TestWarnFiles loads each testdata/rules/*.warn.yaml: it loads, and its
 // rules' warnings equal the .warn.txt beside it (-update rewrites them).
 func TestWarnFiles(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob("../../testdata/rules/*.warn.yaml")
-	require.NoError(t, err)
-	require.NotEmpty(t, files)
-	for _, file := range files {
-		name := strings.TrimPrefix(filepath.ToSlash(file), "../../")
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			t.Parallel()
-			data, err := os.ReadFile(file)
-			require.NoError(t, err)
-			rs, err := ParseFile(name, data)
-			require.NoError(t, err)
-			var got []string
-			for _, r := range rs {
-				for _, w := range r.Warnings() {
-					require.True(t, w.Warning)
-					got = append(got, w.Error())
-				}
+	golden(t, "testdata/rules/*.warn.yaml", func(t *testing.T, name string, data []byte) string {
+		rs, err := ParseFile(name, data)
+		require.NoError(t, err)
+		var got []string
+		for _, r := range rs {
+			for _, w := range r.Warnings() {
+				require.True(t, w.Warning)
+				got = append(got, w.Error())
 			}
-			require.NotEmpty(t, got)
-			golden := strings.TrimSuffix(file, ".yaml") + ".txt"
-			if *update {
-				require.NoError(t, os.WriteFile(golden, []byte(strings.Join(got, "\n")+"\n"), 0o644))
-			}
-			want, err := os.ReadFile(golden)
-			require.NoError(t, err)
-			require.Equal(t, strings.TrimSuffix(string(want), "\n"), strings.Join(got, "\n"))
-		})
-	}
+		}
+		require.NotEmpty(t, got)
+		return strings.Join(got, "\n")
+	})
 }
 
 // TestCheckPrintsWarnings: rules check prints the warnings and still
@@ -343,26 +344,8 @@ func FuzzLoad(f *testing.F) {
 // them): every problem, at its line and column.
 func TestBadFieldMaps(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob("../../testdata/fieldmaps/*.bad.yaml")
-	require.NoError(t, err)
-	require.NotEmpty(t, files)
-	for _, file := range files {
-		name := strings.TrimPrefix(filepath.ToSlash(file), "../../")
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			t.Parallel()
-			data, err := os.ReadFile(file)
-			require.NoError(t, err)
-			_, err = ParseFieldMap(name, data)
-			require.Error(t, err)
-			var le *LoadError
-			require.True(t, errors.As(err, &le), "want a *LoadError, got %T", err)
-			golden := strings.TrimSuffix(file, ".yaml") + ".txt"
-			if *update {
-				require.NoError(t, os.WriteFile(golden, []byte(err.Error()+"\n"), 0o644))
-			}
-			want, err2 := os.ReadFile(golden)
-			require.NoError(t, err2)
-			require.Equal(t, strings.TrimSuffix(string(want), "\n"), err.Error())
-		})
-	}
+	golden(t, "testdata/fieldmaps/*.bad.yaml", func(t *testing.T, name string, data []byte) string {
+		_, err := ParseFieldMap(name, data)
+		return loadError(t, err)
+	})
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cxaudit/cxaudit/internal/cxaudit"
-	"github.com/cxaudit/cxaudit/internal/remote"
 	"github.com/cxaudit/cxaudit/internal/rules"
 	"github.com/cxaudit/cxaudit/internal/salesforce"
 	"github.com/cxaudit/cxaudit/internal/salesforce/salesforcetest"
@@ -30,7 +29,7 @@ func newSalesforceSync(t *testing.T, w *simworld.World, st store.Store) (*salesf
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	c, err := salesforce.New(salesforce.Config{InstanceURL: srv.URL, AccessToken: "tok",
-		HTTP: remote.Options{RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond}})
+		HTTP: quickRetries})
 	require.NoError(t, err)
 	fm, err := rules.ParseFieldMap("fields.yaml", simworld.FieldMapYAML)
 	require.NoError(t, err)
