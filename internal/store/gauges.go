@@ -85,17 +85,5 @@ func (q *queries) QueueDepths(ctx context.Context) ([]QueueDepth, error) {
 // LatestKPISnapshot returns the figures of the latest day's KPI snapshot,
 // overall and by priority.
 func (q *queries) LatestKPISnapshot(ctx context.Context) ([]KPISnapshot, error) {
-	var out []KPISnapshot
-	err := q.queryEach(ctx, `SELECT day, kpi, dimension, slice_key, numerator, denominator, taken_at FROM kpi_snapshot
-		WHERE day = (SELECT MAX(day) FROM kpi_snapshot) AND dimension IN ('', 'priority')`, nil, func(r rows) error {
-		var s KPISnapshot
-		var at int64
-		if err := r.Scan(&s.Day, &s.KPI, &s.Dimension, &s.Key, &s.Numerator, &s.Denominator, &at); err != nil {
-			return err
-		}
-		s.TakenAt = fromMS(at)
-		out = append(out, s)
-		return nil
-	})
-	return out, err
+	return q.kpiSnapshots(ctx, `day = (SELECT MAX(day) FROM kpi_snapshot) AND dimension IN ('', 'priority')`)
 }

@@ -79,9 +79,15 @@ func (q *queries) PutKPISnapshots(ctx context.Context, snaps []KPISnapshot) erro
 // KPISnapshots returns the snapshots of the days from fromDay to toDay
 // (YYYY-MM-DD, both included), by day, KPI, dimension and key.
 func (q *queries) KPISnapshots(ctx context.Context, fromDay, toDay string) ([]KPISnapshot, error) {
+	return q.kpiSnapshots(ctx, `day >= $1 AND day <= $2 ORDER BY day, kpi, dimension, slice_key`, fromDay, toDay)
+}
+
+// kpiSnapshots reads the snapshot rows that where (the WHERE clause, and
+// any ORDER BY) selects.
+func (q *queries) kpiSnapshots(ctx context.Context, where string, args ...any) ([]KPISnapshot, error) {
 	var out []KPISnapshot
 	err := q.queryEach(ctx, `SELECT day, kpi, dimension, slice_key, numerator, denominator, taken_at FROM kpi_snapshot
-		WHERE day >= $1 AND day <= $2 ORDER BY day, kpi, dimension, slice_key`, []any{fromDay, toDay}, func(r rows) error {
+		WHERE `+where, args, func(r rows) error {
 		var s KPISnapshot
 		var at int64
 		if err := r.Scan(&s.Day, &s.KPI, &s.Dimension, &s.Key, &s.Numerator, &s.Denominator, &at); err != nil {
