@@ -32,14 +32,7 @@ func TestSIGTERMLosesNothing(t *testing.T) {
 
 	// Shorter than the sync: the running job is cancelled, not finished.
 	const grace = 10 * time.Millisecond
-	cmd := exec.Command(bin, "run", "--grace", grace.String())
-	cmd.Env = env
-	var logs apptest.SyncBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	require.NoError(t, cmd.Start())
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	cmd, logs, done := w.start(t, "run", "--grace", grace.String())
 
 	// Mid-cycle: a sync is running and has committed some of its pages.
 	require.Eventually(t, func() bool {
@@ -130,18 +123,11 @@ func jobStates(t *testing.T, db *pgx.Conn) string {
 func TestSIGTERMGivesRunningJobsGrace(t *testing.T) {
 	t.Parallel()
 	w := newShutdownWorker(t, demo.SimOptions{Seed: 7, Accounts: 5, Tickets: 12, ZendeskRateLimit: 100000})
-	sims, env, bin, count, db := w.sims, w.env, w.bin, w.count, w.db
+	sims, count, db := w.sims, w.count, w.db
 
 	// Every Zendesk response waits; the sync makes a few dozen requests.
 	sims.Zendesk.SetFaults(zendesktest.Faults{Latency: 100 * time.Millisecond})
-	cmd := exec.Command(bin, "run", "--grace", "10s")
-	cmd.Env = env
-	var logs apptest.SyncBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	require.NoError(t, cmd.Start())
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	cmd, logs, done := w.start(t, "run", "--grace", "10s")
 
 	require.Eventually(t, func() bool {
 		return count(`SELECT count(*) FROM river_job WHERE state = 'running' AND kind = 'zendesk_sync'`) > 0
@@ -179,6 +165,21 @@ type shutdownWorker struct {
 	bin   string
 	db    *pgx.Conn
 	count func(query string) int
+}
+
+// start runs the worker with args, its output in logs; done receives what
+// Wait returns. The process is killed when the test ends.
+func (w shutdownWorker) start(t *testing.T, args ...string) (cmd *exec.Cmd, logs *apptest.SyncBuffer, done <-chan error) {
+	t.Helper()
+	cmd = exec.Command(w.bin, args...)
+	cmd.Env = w.env
+	logs = &apptest.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return cmd, logs, exited
 }
 
 func newShutdownWorker(t *testing.T, opts demo.SimOptions, extraEnv ...string) shutdownWorker {
